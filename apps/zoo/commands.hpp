@@ -1,0 +1,16 @@
+// The subcommand table: each cmd_<name>.cpp registers its options on a
+// CLI11 subcommand and returns the function that runs it.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace zoo::app {
+
+// Runs a parsed subcommand; returns the process exit code.
+using Runner = std::function<int()>;
+
+Runner register_apply(CLI::App& app);
+
+}  // namespace zoo::app

@@ -1,0 +1,56 @@
+// zoo: run Torch image models from the shell. One catch for the whole
+// program: errors print as "zoo: error: ..." and pick the exit code
+// (2 usage/config, 1 anything else).
+#include <cstdio>
+#include <map>
+
+#include "commands.hpp"
+#include "util/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"zoo - run Torch image models from the shell", "zoo"};
+  app.set_version_flag("--version", std::string("zoo ") + ZOO_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run `zoo COMMAND --help` for a command's options and examples.");
+
+  struct Entry {
+    const char* name;
+    zoo::app::Runner (*register_fn)(CLI::App&);
+    const char* description;
+  };
+  const Entry table[] = {
+      {"apply", zoo::app::register_apply, "Run a model over images and folders, write one label record per image"},
+  };
+  std::map<CLI::App*, zoo::app::Runner> runners;
+  for (const auto& entry : table) {
+    CLI::App* sub = app.add_subcommand(entry.name, entry.description);
+    runners[sub] = entry.register_fn(*sub);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "zoo: error: %s\n", e.what());
+    std::fprintf(stderr, "Run `zoo --help` or `zoo COMMAND --help` for usage.\n");
+    return 2;
+  }
+
+  try {
+    for (auto& [sub, run] : runners) {
+      if (sub->parsed()) return run();
+    }
+    return 2;
+  } catch (const zoo::Error& e) {
+    std::fprintf(stderr, "zoo: error: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "zoo: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,356 @@
+#include "config/model_config.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace zoo::config {
+namespace {
+
+// Keys zoo reads, with their FiftyOne aliases mapped to zoo's name.
+const std::map<std::string, std::string>& key_aliases() {
+  static const std::map<std::string, std::string> aliases = {
+      {"name", "name"},
+      {"description", "description"},
+      {"entrypoint", "entrypoint"},
+      {"entrypoint_fcn", "entrypoint"},
+      {"entrypoint_args", "entrypoint_args"},
+      {"weights", "weights"},
+      {"weights_path", "weights"},
+      {"model_path", "weights"},
+      {"weights_key", "weights_key"},
+      {"strict", "strict"},
+      {"output_processor", "output_processor"},
+      {"output_processor_cls", "output_processor"},
+      {"output_processor_args", "output_processor_args"},
+      {"confidence_thresh", "confidence_thresh"},
+      {"classes", "classes"},
+      {"labels_path", "labels_path"},
+      {"labels_string", "labels_string"},
+      {"image_size", "image_size"},
+      {"image_dim", "image_dim"},
+      {"image_min_dim", "image_min_dim"},
+      {"image_max_dim", "image_max_dim"},
+      {"center_crop", "center_crop"},
+      {"image_mean", "image_mean"},
+      {"image_std", "image_std"},
+      {"image_channels", "image_channels"},
+      {"embeddings_layer", "embeddings_layer"},
+      {"device", "device"},
+      {"use_half_precision", "use_half_precision"},
+      {"cudnn_benchmark", "cudnn_benchmark"},
+  };
+  return aliases;
+}
+
+// FiftyOne keys zoo knows but does not implement: naming them is better
+// than "unknown key".
+const std::set<std::string>& unsupported_fiftyone_keys() {
+  static const std::set<std::string> keys = {
+      "transforms_fcn", "transforms_args", "image_min_size", "image_max_size", "image_patch_size",
+      "ragged_batches", "raw_inputs", "as_feature_extractor", "mask_targets", "mask_targets_path",
+      "skeleton", "skip_unlabeled", "use_half_precision_fcn", "collate_fn"};
+  return keys;
+}
+
+class Reader {
+ public:
+  Reader(std::string source, std::string base_dir) : m_source(std::move(source)), m_base(std::move(base_dir)) {}
+
+  std::string where(const YAML::Node& node) const {
+    auto mark = node.Mark();
+    if (mark.line < 0) return m_source;
+    return fmt::format("{}:{}:{}", m_source, mark.line + 1, mark.column + 1);
+  }
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& what) const {
+    throw Error(ErrorKind::config, "{}: key \"{}\": {}", where(node), key, what);
+  }
+
+  std::string string(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) fail(node, key, "expected a string");
+    return node.as<std::string>();
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& key) const {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) fail(node, key, "expected true or false");
+    return value;
+  }
+
+  double number(const YAML::Node& node, const std::string& key) const {
+    double value = 0;
+    if (!node.IsScalar() || !YAML::convert<double>::decode(node, value)) {
+      fail(node, key, fmt::format("expected a number, got \"{}\"", node.IsScalar() ? node.Scalar() : "a list or map"));
+    }
+    return value;
+  }
+
+  int positive_int(const YAML::Node& node, const std::string& key) const {
+    long long value = 0;
+    if (!node.IsScalar() || !YAML::convert<long long>::decode(node, value)) {
+      fail(node, key, fmt::format("expected a positive integer, got \"{}\"",
+                                  node.IsScalar() ? node.Scalar() : "a list or map"));
+    }
+    if (value <= 0 || value > 100000) fail(node, key, fmt::format("expected a positive integer, got {}", value));
+    return static_cast<int>(value);
+  }
+
+  // An int N (N x N) or a list [width, height].
+  Size size(const YAML::Node& node, const std::string& key) const {
+    if (node.IsScalar()) {
+      int n = positive_int(node, key);
+      return {n, n};
+    }
+    if (!node.IsSequence() || node.size() != 2) fail(node, key, "expected an integer or a list [width, height]");
+    return {positive_int(node[0], key), positive_int(node[1], key)};
+  }
+
+  std::array<float, 3> triple(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsSequence() || (node.size() != 3 && node.size() != 1)) {
+      fail(node, key, "expected a list of 3 numbers (one per RGB channel)");
+    }
+    std::array<float, 3> out{};
+    for (size_t i = 0; i < 3; ++i) out[i] = static_cast<float>(number(node[node.size() == 1 ? 0 : i], key));
+    return out;
+  }
+
+  std::vector<std::string> strings(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsSequence()) fail(node, key, "expected a list of strings");
+    std::vector<std::string> out;
+    for (const auto& item : node) out.push_back(string(item, key));
+    return out;
+  }
+
+  // A path in the config, relative to the config's folder; must exist.
+  std::string existing_path(const YAML::Node& node, const std::string& key) const {
+    std::string value = string(node, key);
+    fs::path path(value);
+    if (path.is_relative()) path = fs::path(m_base) / path;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) fail(node, key, fmt::format("file not found: {}", path.lexically_normal().string()));
+    if (fs::is_directory(path, ec)) fail(node, key, fmt::format("is a directory, not a file: {}", path.string()));
+    return path.lexically_normal().string();
+  }
+
+  static nlohmann::json to_json(const YAML::Node& node) {
+    if (node.IsMap()) {
+      auto out = nlohmann::json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = to_json(kv.second);
+      return out;
+    }
+    if (node.IsSequence()) {
+      auto out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(to_json(item));
+      return out;
+    }
+    if (node.IsNull()) return nullptr;
+    const std::string& text = node.Scalar();
+    if (node.Tag() == "!") return text;  // quoted: always a string
+    long long i = 0;
+    double d = 0;
+    bool b = false;
+    if (YAML::convert<long long>::decode(node, i)) return i;
+    if (YAML::convert<double>::decode(node, d)) return d;
+    if (YAML::convert<bool>::decode(node, b)) return b;
+    return text;
+  }
+
+ private:
+  std::string m_source;
+  std::string m_base;
+};
+
+std::string canonical_output_processor(const std::string& value) {
+  // FiftyOne class names map to zoo's processor names.
+  static const std::map<std::string, std::string> names = {
+      {"classifier", "classifier"},
+      {"ClassifierOutputProcessor", "classifier"},
+      {"fiftyone.utils.torch.ClassifierOutputProcessor", "classifier"},
+  };
+  auto it = names.find(value);
+  return it == names.end() ? "" : it->second;
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_config_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const auto& [key, _] : key_aliases()) out.push_back(key);
+    return out;
+  }();
+  return keys;
+}
+
+std::vector<std::string> read_labels_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorKind::config, "{}: cannot read labels file", path);
+  std::vector<std::string> labels;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    labels.push_back(line);
+  }
+  while (!labels.empty() && labels.back().empty()) labels.pop_back();
+  if (labels.empty()) throw Error(ErrorKind::config, "{}: labels file is empty", path);
+  return labels;
+}
+
+ModelConfig parse_model_config(const std::string& yaml_text, const std::string& source,
+                               const std::string& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw Error(ErrorKind::config, "{}:{}:{}: invalid YAML: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  if (!root.IsMap()) throw Error(ErrorKind::config, "{}: expected a map of config keys at the top level", source);
+
+  Reader read(source, base_dir);
+  ModelConfig config;
+  config.source = source;
+  std::map<std::string, YAML::Node> seen;  // canonical key -> value node
+
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    auto alias = key_aliases().find(key);
+    if (alias == key_aliases().end()) {
+      if (unsupported_fiftyone_keys().count(key)) {
+        throw Error(ErrorKind::config, "{}: key \"{}\": this FiftyOne option is not supported by zoo",
+                    read.where(kv.first), key);
+      }
+      throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(kv.first), key,
+                  util::did_you_mean(key, known_config_keys()));
+    }
+    const std::string& canonical = alias->second;
+    if (seen.count(canonical)) {
+      throw Error(ErrorKind::config, "{}: key \"{}\" given twice (also as \"{}\" at {})", read.where(kv.first), key,
+                  canonical, read.where(seen[canonical]));
+    }
+    seen[canonical] = kv.second;
+    const YAML::Node& value = kv.second;
+    Preprocess& pre = config.preprocess;
+
+    if (canonical == "name") {
+      config.name = read.string(value, key);
+    } else if (canonical == "description") {
+      read.string(value, key);
+    } else if (canonical == "entrypoint") {
+      config.entrypoint = read.string(value, key);
+      config.entrypoint_where = read.where(value);
+    } else if (canonical == "entrypoint_args") {
+      if (!value.IsMap() && !value.IsNull()) read.fail(value, key, "expected a map of argument names to values");
+      if (value.IsMap()) config.entrypoint_args = Reader::to_json(value);
+    } else if (canonical == "weights") {
+      config.weights = read.existing_path(value, key);
+    } else if (canonical == "weights_key") {
+      config.weights_key = read.string(value, key);
+    } else if (canonical == "strict") {
+      config.strict = read.boolean(value, key);
+    } else if (canonical == "output_processor") {
+      std::string name = read.string(value, key);
+      config.output_processor = canonical_output_processor(name);
+      if (config.output_processor.empty()) {
+        read.fail(value, key, fmt::format("unknown output processor \"{}\" (this version supports: classifier){}",
+                                          name, util::did_you_mean(name, {"classifier"})));
+      }
+    } else if (canonical == "output_processor_args") {
+      if (value.IsNull()) continue;
+      if (!value.IsMap()) read.fail(value, key, "expected a map");
+      for (const auto& arg : value) {
+        std::string arg_name = arg.first.as<std::string>();
+        if (arg_name == "store_logits") {
+          config.store_logits = read.boolean(arg.second, key + "." + arg_name);
+        } else {
+          throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
+                      util::did_you_mean(arg_name, {"store_logits"}));
+        }
+      }
+    } else if (canonical == "confidence_thresh") {
+      double thresh = read.number(value, key);
+      if (thresh < 0 || thresh > 1) read.fail(value, key, "expected a number between 0 and 1");
+      config.confidence_thresh = thresh;
+    } else if (canonical == "classes") {
+      config.classes = read.strings(value, key);
+    } else if (canonical == "labels_path") {
+      config.labels_path = read.existing_path(value, key);
+    } else if (canonical == "labels_string") {
+      std::stringstream in(read.string(value, key));
+      std::string label;
+      while (std::getline(in, label, ',')) config.classes.push_back(label);
+    } else if (canonical == "image_size") {
+      pre.image_size = read.size(value, key);
+    } else if (canonical == "image_dim") {
+      pre.image_dim = read.positive_int(value, key);
+    } else if (canonical == "image_min_dim") {
+      pre.image_min_dim = read.positive_int(value, key);
+    } else if (canonical == "image_max_dim") {
+      pre.image_max_dim = read.positive_int(value, key);
+    } else if (canonical == "center_crop") {
+      pre.center_crop = read.size(value, key);
+    } else if (canonical == "image_mean") {
+      pre.mean = read.triple(value, key);
+    } else if (canonical == "image_std") {
+      pre.std = read.triple(value, key);
+      for (float s : pre.std) {
+        if (s <= 0) read.fail(value, key, "every value must be > 0");
+      }
+    } else if (canonical == "image_channels") {
+      int channels = read.positive_int(value, key);
+      if (channels != 1 && channels != 3) read.fail(value, key, "expected 1 (grayscale) or 3 (RGB)");
+      pre.channels = channels;
+    } else if (canonical == "embeddings_layer") {
+      config.embeddings_layer = read.string(value, key);
+    } else if (canonical == "device") {
+      std::string device = read.string(value, key);
+      if (device != "cpu") read.fail(value, key, fmt::format("device \"{}\" is not available: zoo runs on cpu", device));
+    } else if (canonical == "use_half_precision") {
+      if (read.boolean(value, key)) read.fail(value, key, "half precision is not supported on cpu");
+    } else if (canonical == "cudnn_benchmark") {
+      read.boolean(value, key);  // a GPU setting: accepted for FiftyOne configs, no effect on cpu
+    }
+  }
+
+  if (config.entrypoint.empty()) {
+    throw Error(ErrorKind::config, "{}: missing key \"entrypoint\" (e.g. entrypoint: resnet18, or torchscript)", source);
+  }
+  if (config.preprocess.image_size && config.preprocess.image_dim > 0) {
+    throw Error(ErrorKind::config, "{}: give either \"image_size\" or \"image_dim\", not both", source);
+  }
+  if (!config.labels_path.empty()) {
+    if (!config.classes.empty()) {
+      throw Error(ErrorKind::config, "{}: key \"labels_path\": give either labels_path or classes, not both",
+                  read.where(seen["labels_path"]));
+    }
+    config.classes = read_labels_file(config.labels_path);
+  }
+  return config;
+}
+
+ModelConfig load_model_config(const std::string& path) {
+  fs::path file(path);
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) file /= "model.yaml";
+  std::ifstream in(file);
+  if (!in) {
+    throw Error(ErrorKind::config, "{}: cannot read model config: {}", file.string(),
+                fs::exists(file, ec) ? "permission denied" : "no such file");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string base = file.parent_path().string();
+  if (base.empty()) base = ".";
+  return parse_model_config(text.str(), file.string(), base);
+}
+
+}  // namespace zoo::config

@@ -1,0 +1,73 @@
+// ModelConfig: what a model YAML file says — which network to build
+// (entrypoint), which weights to load, how to preprocess images and how to
+// turn outputs into labels. FiftyOne's TorchImageModelConfig keys are
+// accepted as written (entrypoint_fcn, output_processor_cls, labels_path,
+// image_min_dim, ...), so a FiftyOne config dumped to YAML loads unchanged.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace zoo::config {
+
+// Width and height in pixels.
+struct Size {
+  int width = 0;
+  int height = 0;
+  bool operator==(const Size&) const = default;
+};
+
+// How images are turned into the model's input tensor, in this order
+// (FiftyOne's order): image_min_dim, image_max_dim, image_size or image_dim,
+// then center_crop, then scale to [0,1] and normalise with mean/std.
+struct Preprocess {
+  std::optional<Size> image_size;  // resize to exactly this (width, height)
+  int image_dim = 0;               // resize so the smaller side is this (0 = off)
+  int image_min_dim = 0;           // upscale, if needed, so the smaller side is at least this
+  int image_max_dim = 0;           // downscale, if needed, so the larger side is at most this
+  std::optional<Size> center_crop; // crop the centre to (width, height) after resizing
+  std::array<float, 3> mean{0.f, 0.f, 0.f};  // per channel, RGB order, on [0,1] values
+  std::array<float, 3> std{1.f, 1.f, 1.f};
+  int channels = 3;                // 3 = RGB, 1 = grayscale
+};
+
+struct ModelConfig {
+  std::string source;      // the config file path ("" when built in code)
+  std::string name;        // optional display name
+  std::string entrypoint;  // as written; models:: resolves aliases ("torchvision.models.resnet18")
+  std::string entrypoint_where;  // "file:line:col" of the entrypoint value, for errors
+  nlohmann::json entrypoint_args = nlohmann::json::object();
+  std::string weights;     // absolute or cwd-relative path, "" = initial weights
+  std::string weights_key; // entry of a checkpoint dict holding the state dict ("" = auto)
+  bool strict = true;      // every parameter must be in the weights file
+  std::string output_processor = "classifier";
+  bool store_logits = false;          // output_processor_args.store_logits
+  std::optional<double> confidence_thresh;
+  std::vector<std::string> classes;   // from classes, labels_path or labels_string
+  std::string labels_path;            // resolved path, "" if classes were inline
+  Preprocess preprocess;
+  std::string embeddings_layer;
+};
+
+// Reads and validates a config file. Paths inside it are resolved relative to
+// the file's folder. A directory argument means `DIR/model.yaml`.
+// Throws zoo::Error(config) naming file:line:col and the key on unknown keys
+// (with a "did you mean"), wrong types, bad values and missing files.
+ModelConfig load_model_config(const std::string& path);
+
+// Same, from YAML text; `source` names it in error messages and `base_dir`
+// resolves relative paths.
+ModelConfig parse_model_config(const std::string& yaml_text, const std::string& source,
+                               const std::string& base_dir);
+
+// Every key a config may contain (zoo's and FiftyOne's spellings).
+const std::vector<std::string>& known_config_keys();
+
+// Reads a labels file: one label per line, blank trailing lines ignored.
+std::vector<std::string> read_labels_file(const std::string& path);
+
+}  // namespace zoo::config

@@ -1,0 +1,80 @@
+#include "io/jsonl_writer.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace zoo::io {
+
+ResumeState scan_for_resume(const std::string& path) {
+  ResumeState state;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return state;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, "{}: cannot read output file to resume: {}", path, std::strerror(errno));
+  std::string line;
+  size_t complete_bytes = 0;
+  size_t line_number = 0;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline: a torn last line
+    ++line_number;
+    complete_bytes += line.size() + 1;
+    if (line.empty()) continue;
+    nlohmann::json record;
+    try {
+      record = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      throw Error(ErrorKind::io, "{}:{}: not a JSON line; is this a zoo apply output?", path, line_number);
+    }
+    if (!record.is_object() || !record.contains("filepath") || !record["filepath"].is_string()) {
+      throw Error(ErrorKind::io, "{}:{}: record has no \"filepath\"; is this a zoo apply output?", path, line_number);
+    }
+    ++state.records;
+    if (record.contains("error")) ++state.errors;
+    state.done.insert(record["filepath"].get<std::string>());
+  }
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > complete_bytes) {
+    state.torn_bytes = size - complete_bytes;
+    fs::resize_file(path, complete_bytes, ec);
+    if (ec) throw Error(ErrorKind::io, "{}: cannot drop the torn last line: {}", path, ec.message());
+  }
+  return state;
+}
+
+JsonlWriter::JsonlWriter(const std::string& path, bool append) : m_path(path) {
+  if (path == "-") {
+    m_file = stdout;
+    return;
+  }
+  m_file = std::fopen(path.c_str(), append ? "ab" : "wb");
+  if (!m_file) throw Error(ErrorKind::io, "{}: cannot open for writing: {}", path, std::strerror(errno));
+  m_owned = true;
+}
+
+JsonlWriter::~JsonlWriter() {
+  if (m_owned && m_file) std::fclose(m_file);
+}
+
+void JsonlWriter::write(const std::string& line) {
+  if (std::fwrite(line.data(), 1, line.size(), m_file) != line.size() || std::fputc('\n', m_file) == EOF) {
+    throw Error(ErrorKind::io, "{}: write failed: {}", m_path == "-" ? "stdout" : m_path, std::strerror(errno));
+  }
+}
+
+void JsonlWriter::flush() {
+  if (std::fflush(m_file) != 0) {
+    throw Error(ErrorKind::io, "{}: write failed: {}", m_path == "-" ? "stdout" : m_path, std::strerror(errno));
+  }
+}
+
+}  // namespace zoo::io

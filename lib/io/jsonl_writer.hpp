@@ -1,0 +1,51 @@
+// JSON Lines output for label records: one object per line, flushed batch by
+// batch so a file cut off at any moment holds only complete lines (plus at
+// most one torn last line, which resume drops). Resume support reads what
+// an earlier run wrote.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <unordered_set>
+
+namespace zoo::io {
+
+// What an earlier run left in an output file.
+struct ResumeState {
+  std::unordered_set<std::string> done;  // "filepath" of every complete record
+  size_t records = 0;                    // complete records
+  size_t errors = 0;                     // records with an "error" key
+  size_t torn_bytes = 0;                 // bytes of a torn last line that were dropped
+};
+
+// Reads `path` (a JSONL output of zoo apply), truncates a torn last line
+// (a crash mid-write) and returns what it holds. A missing file gives an
+// empty state. Throws zoo::Error(io) if the file cannot be read or a
+// complete line is not a JSON record with a "filepath" (not a zoo output).
+ResumeState scan_for_resume(const std::string& path);
+
+class JsonlWriter {
+ public:
+  // "-" writes to stdout. `append` keeps existing content (resume).
+  // Throws zoo::Error(io) if the file cannot be opened.
+  JsonlWriter(const std::string& path, bool append);
+  ~JsonlWriter();
+
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+
+  // Buffers one line (a newline is added).
+  void write(const std::string& line);
+
+  // Pushes buffered lines to the OS. Throws zoo::Error(io) on failure (disk full).
+  void flush();
+
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+  std::FILE* m_file = nullptr;
+  bool m_owned = false;
+};
+
+}  // namespace zoo::io

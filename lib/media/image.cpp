@@ -1,0 +1,285 @@
+#include "media/image.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace fs = std::filesystem;
+
+namespace zoo::media {
+namespace {
+
+int be16(const std::vector<uint8_t>& b, size_t pos) { return (b[pos] << 8) | b[pos + 1]; }
+
+uint32_t be32(const std::vector<uint8_t>& b, size_t pos) {
+  return (uint32_t(b[pos]) << 24) | (uint32_t(b[pos + 1]) << 16) | (uint32_t(b[pos + 2]) << 8) | b[pos + 3];
+}
+
+ImageHeader read_jpeg_header(const std::vector<uint8_t>& b) {
+  ImageHeader header;
+  header.format = "jpeg";
+  header.truncated = true;  // until the EOI marker is seen
+  const size_t size = b.size();
+  size_t pos = 2;
+  while (pos < size) {
+    if (b[pos] != 0xFF) return header;  // corrupt: the decoder will say more
+    while (pos < size && b[pos] == 0xFF) ++pos;  // fill bytes
+    if (pos >= size) return header;
+    const uint8_t marker = b[pos++];
+    if (marker == 0xD9) {  // EOI
+      header.truncated = false;
+      return header;
+    }
+    if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) continue;  // no length
+    if (pos + 2 > size) return header;
+    const size_t length = be16(b, pos);
+    if (length < 2 || pos + length > size) return header;
+    const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (sof && length >= 7) {
+      header.height = be16(b, pos + 3);
+      header.width = be16(b, pos + 5);
+    }
+    pos += length;
+    if (marker == 0xDA) {
+      // Entropy-coded data: runs until a marker other than stuffing (FF00)
+      // or a restart marker (FFD0-FFD7).
+      while (pos + 1 < size) {
+        if (b[pos] == 0xFF) {
+          const uint8_t next = b[pos + 1];
+          if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) {
+            pos += 2;
+            continue;
+          }
+          if (next == 0xFF) {
+            ++pos;
+            continue;
+          }
+          break;  // a real marker: back to the segment loop
+        }
+        ++pos;
+      }
+      if (pos + 1 >= size) return header;
+    }
+  }
+  return header;
+}
+
+ImageHeader read_png_header(const std::vector<uint8_t>& b) {
+  ImageHeader header;
+  header.format = "png";
+  if (b.size() >= 24 && std::memcmp(&b[12], "IHDR", 4) == 0) {
+    header.width = static_cast<int>(std::min<uint32_t>(be32(b, 16), INT32_MAX));
+    header.height = static_cast<int>(std::min<uint32_t>(be32(b, 20), INT32_MAX));
+  }
+  // The IEND chunk closes every complete PNG; look for it near the end.
+  const size_t tail = std::min<size_t>(b.size(), 64);
+  const std::string end(b.end() - tail, b.end());
+  header.truncated = end.find("IEND") == std::string::npos;
+  return header;
+}
+
+// Reads a whole file; on failure returns false with a message naming why.
+bool read_file(const std::string& path, std::vector<uint8_t>& out, std::string& error) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    error = "no such file";
+    return false;
+  }
+  if (fs::is_directory(status)) {
+    error = "is a directory, not an image file";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = fmt::format("cannot open file: {}", std::strerror(errno));
+    return false;
+  }
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::streamoff>(in.tellg());
+  if (size < 0) {
+    error = "cannot read file";
+    return false;
+  }
+  if (size == 0) {
+    error = "empty file (0 bytes)";
+    return false;
+  }
+  in.seekg(0);
+  out.resize(static_cast<size_t>(size));
+  if (!in.read(reinterpret_cast<char*>(out.data()), size)) {
+    error = fmt::format("read error: {}", std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+// Writes the (already resized and cropped) 8-bit image into CHW floats,
+// BGR -> RGB, scaled to [0,1] and normalised.
+void to_tensor(const cv::Mat& image, const config::Preprocess& pre, Tensor3& out) {
+  const int channels = image.channels();
+  out.channels = channels;
+  out.height = image.rows;
+  out.width = image.cols;
+  const size_t plane = size_t(image.rows) * image.cols;
+  out.data.resize(plane * channels);
+  float scale[3], bias[3];
+  for (int c = 0; c < channels; ++c) {
+    scale[c] = 1.0f / (255.0f * pre.std[c]);
+    bias[c] = -pre.mean[c] / pre.std[c];
+  }
+  float* dst = out.data.data();
+  for (int y = 0; y < image.rows; ++y) {
+    const uint8_t* row = image.ptr<uint8_t>(y);
+    const size_t offset = size_t(y) * image.cols;
+    if (channels == 3) {
+      for (int x = 0; x < image.cols; ++x) {
+        // OpenCV holds BGR; channel 0 of the tensor is red.
+        dst[offset + x] = row[3 * x + 2] * scale[0] + bias[0];
+        dst[plane + offset + x] = row[3 * x + 1] * scale[1] + bias[1];
+        dst[2 * plane + offset + x] = row[3 * x] * scale[2] + bias[2];
+      }
+    } else {
+      for (int x = 0; x < image.cols; ++x) dst[offset + x] = row[x] * scale[0] + bias[0];
+    }
+  }
+}
+
+}  // namespace
+
+ImageHeader read_image_header(const std::vector<uint8_t>& bytes) {
+  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return read_jpeg_header(bytes);
+  static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), png_signature, 8) == 0) return read_png_header(bytes);
+  return {};
+}
+
+config::Size resized_size(int width, int height, const config::Preprocess& pre) {
+  // Each step as FiftyOne/torchvision apply it: the short side is set and the
+  // long side follows, truncated to an integer.
+  auto scale_short_to = [&](int target) {
+    if (width <= height) {
+      height = static_cast<int>(double(target) * height / width);
+      width = target;
+    } else {
+      width = static_cast<int>(double(target) * width / height);
+      height = target;
+    }
+  };
+  if (pre.image_min_dim > 0 && std::min(width, height) < pre.image_min_dim) scale_short_to(pre.image_min_dim);
+  if (pre.image_max_dim > 0 && std::max(width, height) > pre.image_max_dim) {
+    if (width >= height) {
+      height = std::max(1, static_cast<int>(double(pre.image_max_dim) * height / width));
+      width = pre.image_max_dim;
+    } else {
+      width = std::max(1, static_cast<int>(double(pre.image_max_dim) * width / height));
+      height = pre.image_max_dim;
+    }
+  }
+  if (pre.image_size) {
+    width = pre.image_size->width;
+    height = pre.image_size->height;
+  } else if (pre.image_dim > 0) {
+    scale_short_to(pre.image_dim);
+  }
+  return {std::max(1, width), std::max(1, height)};
+}
+
+int reduction_for(int width, int height, const config::Preprocess& pre) {
+  if (width <= 0 || height <= 0) return 1;
+  const auto target = resized_size(width, height, pre);
+  const int needed = std::max(target.width, target.height);
+  const int short_side = std::min(width, height);
+  for (int r : {8, 4, 2}) {
+    const int reduced = (short_side + r - 1) / r;  // libjpeg rounds scaled sizes up
+    if (reduced >= needed) return r;
+  }
+  return 1;
+}
+
+DecodedImage load_image(const std::string& path, const config::Preprocess& pre, const DecodeLimits& limits) {
+  DecodedImage result;
+  std::vector<uint8_t> bytes;
+  if (!read_file(path, bytes, result.error)) return result;
+
+  const ImageHeader header = read_image_header(bytes);
+  if (header.width > 0 && int64_t(header.width) * header.height > limits.max_pixels) {
+    result.error = fmt::format("image too large to decode safely: {}x{} = {} pixels (limit {}, see --max-pixels)",
+                               header.width, header.height, int64_t(header.width) * header.height, limits.max_pixels);
+    return result;
+  }
+  if (header.truncated) {
+    result.error = fmt::format("truncated {} file: data ends before the end-of-image marker",
+                               header.format == "jpeg" ? "JPEG" : "PNG");
+    return result;
+  }
+
+  int reduction = 1;
+  if (limits.reduced_decode && header.format == "jpeg") reduction = reduction_for(header.width, header.height, pre);
+  int flags = pre.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
+  if (reduction == 2) flags = pre.channels == 1 ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2;
+  if (reduction == 4) flags = pre.channels == 1 ? cv::IMREAD_REDUCED_GRAYSCALE_4 : cv::IMREAD_REDUCED_COLOR_4;
+  if (reduction == 8) flags = pre.channels == 1 ? cv::IMREAD_REDUCED_GRAYSCALE_8 : cv::IMREAD_REDUCED_COLOR_8;
+
+  cv::Mat image;
+  try {
+    image = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data()), flags);
+  } catch (const cv::Exception& e) {
+    result.error = fmt::format("cannot decode image: {}", e.err);
+    return result;
+  }
+  if (image.empty()) {
+    result.error = header.format.empty() ? "cannot decode image: not a supported image format"
+                                         : fmt::format("cannot decode image: corrupt {} data", header.format);
+    return result;
+  }
+  if (int64_t(image.cols) * image.rows > limits.max_pixels) {
+    result.error = fmt::format("image too large: {}x{} pixels (limit {}, see --max-pixels)", image.cols, image.rows,
+                               limits.max_pixels);
+    return result;
+  }
+
+  // The original size, after EXIF orientation.
+  result.width = image.cols;
+  result.height = image.rows;
+  result.reduction = reduction;
+  if (reduction > 1) {
+    const int reduced_w = (header.width + reduction - 1) / reduction;
+    const int reduced_h = (header.height + reduction - 1) / reduction;
+    const bool rotated = image.cols == reduced_h && image.rows == reduced_w && reduced_w != reduced_h;
+    result.width = rotated ? header.height : header.width;
+    result.height = rotated ? header.width : header.height;
+  }
+
+  const config::Size target = resized_size(result.width, result.height, pre);
+  if (target.width != image.cols || target.height != image.rows) {
+    const bool shrink = target.width <= image.cols && target.height <= image.rows;
+    cv::resize(image, image, cv::Size(target.width, target.height), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+  }
+  if (pre.center_crop) {
+    const int crop_w = pre.center_crop->width;
+    const int crop_h = pre.center_crop->height;
+    if (crop_w > image.cols || crop_h > image.rows) {
+      // As torchvision's CenterCrop: pad with zeros when the image is smaller.
+      const int pad_w = std::max(0, crop_w - image.cols);
+      const int pad_h = std::max(0, crop_h - image.rows);
+      cv::copyMakeBorder(image, image, pad_h / 2, pad_h - pad_h / 2, pad_w / 2, pad_w - pad_w / 2,
+                         cv::BORDER_CONSTANT, cv::Scalar::all(0));
+    }
+    // Round half to even, as Python's round() in torchvision's center_crop.
+    const int top = static_cast<int>(std::nearbyint((image.rows - crop_h) / 2.0));
+    const int left = static_cast<int>(std::nearbyint((image.cols - crop_w) / 2.0));
+    image = image(cv::Rect(left, top, crop_w, crop_h));
+  }
+  to_tensor(image, pre, result.input);
+  return result;
+}
+
+}  // namespace zoo::media

@@ -1,0 +1,51 @@
+// Internal to lib/models/: the built-in architectures (assembled as
+// TorchScript modules with torchvision's module structure and parameter
+// names) and the weight-file readers. Includes Torch: not for use outside
+// lib/models/.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/script.h>
+
+namespace zoo::models {
+
+// The canonical built-in name for `name` ("torchvision.models.resnet18" ->
+// "resnet18"), or "" if there is none. "torchscript" maps to itself.
+std::string canonical_entrypoint(const std::string& name);
+
+// The built-in names, without "torchscript".
+std::vector<std::string> builtin_names();
+
+// Builds a built-in architecture with freshly initialised weights (fixed
+// seed, torchvision's init). `args` are torchvision's constructor arguments
+// (num_classes, ...); `where` is "file:line:col" for error messages.
+// Throws zoo::Error(config) for unknown or ill-typed arguments.
+torch::jit::Module build_builtin(const std::string& name, const nlohmann::json& args, const std::string& where);
+
+// Parameters and buffers by dotted name, as in a PyTorch state_dict.
+struct StateDict {
+  std::vector<std::pair<std::string, at::Tensor>> entries;
+  std::string format;  // "torchscript", "state dict", "safetensors"
+};
+
+// True if `path` is a TorchScript archive (a zip with code/ and constants.pkl).
+bool is_torchscript_archive(const std::string& path);
+
+// Reads the tensors of a weights file: a TorchScript archive (its
+// parameters and buffers), a torch.save'd dict (optionally a checkpoint
+// whose `weights_key` entry - or "state_dict"/"model" - holds the tensors),
+// or a .safetensors file. A "module." prefix on every key (DataParallel) is
+// removed. Throws zoo::Error(model) naming the file.
+StateDict read_state_dict(const std::string& path, const std::string& weights_key);
+
+// Copies `dict` into `module`'s parameters and buffers. With `strict`, any
+// missing, unexpected or mis-shaped entry is an error listing them by name;
+// without, the loadable entries are copied and the rest reported as a
+// warning.
+void load_state_dict(torch::jit::Module& module, const StateDict& dict, bool strict, const std::string& path);
+
+}  // namespace zoo::models

@@ -1,0 +1,116 @@
+// Model loading (built-in or TorchScript), inference optimisation and the
+// batch forward pass.
+#include "models/model.hpp"
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "models/builtin.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace zoo::models {
+
+struct Model::Impl {
+  torch::jit::Module module;
+  std::string description;
+};
+
+Model::Model(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Model::~Model() = default;
+
+const std::string& Model::description() const { return m_impl->description; }
+
+int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+void set_threads(int n) {
+  at::set_num_threads(n > 0 ? n : hardware_threads());
+}
+
+std::vector<std::string> entrypoint_names() {
+  std::vector<std::string> names = {"torchscript"};
+  for (const auto& name : builtin_names()) names.push_back(name);
+  return names;
+}
+
+std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const LoadOptions& options) {
+  const std::string where = config.entrypoint_where.empty() ? config.source : config.entrypoint_where;
+  const std::string entrypoint = canonical_entrypoint(config.entrypoint);
+  if (entrypoint.empty()) {
+    throw Error(ErrorKind::config, "{}: unknown entrypoint \"{}\"{} (known: {})", where, config.entrypoint,
+                util::did_you_mean(config.entrypoint, entrypoint_names()), util::join(entrypoint_names(), ", "));
+  }
+  auto impl = std::make_unique<Impl>();
+  if (entrypoint == "torchscript") {
+    if (config.weights.empty()) {
+      throw Error(ErrorKind::config, "{}: entrypoint torchscript needs \"weights\": the TorchScript file", where);
+    }
+    if (!config.entrypoint_args.empty()) {
+      throw Error(ErrorKind::config, "{}: entrypoint torchscript takes no entrypoint_args", where);
+    }
+    try {
+      impl->module = torch::jit::load(config.weights);
+    } catch (const c10::Error& e) {
+      throw Error(ErrorKind::model, "{}: cannot load TorchScript file: {}", config.weights, e.msg());
+    }
+    impl->description = fmt::format("torchscript {}", config.weights);
+  } else {
+    impl->module = build_builtin(entrypoint, config.entrypoint_args, where);
+    if (config.weights.empty()) {
+      util::warn(fmt::format("{}: no weights given: {} runs with randomly initialised weights", config.source,
+                             entrypoint));
+      impl->description = fmt::format("{} (built-in, random weights)", entrypoint);
+    } else {
+      StateDict dict = read_state_dict(config.weights, config.weights_key);
+      load_state_dict(impl->module, dict, config.strict, config.weights);
+      impl->description = fmt::format("{} (built-in) with {} {}", entrypoint, dict.format, config.weights);
+    }
+  }
+  impl->module.eval();
+  if (options.optimize) {
+    try {
+      impl->module = torch::jit::optimize_for_inference(impl->module);
+      impl->description += ", optimized for inference";
+    } catch (const c10::Error& e) {
+      // Some scripted models cannot be frozen (e.g. they mutate attributes
+      // in forward); they still run, only slower.
+      util::warn(fmt::format("{}: cannot optimise for inference, running it as is: {}",
+                             config.weights.empty() ? config.source : config.weights, e.msg()));
+    }
+  }
+  return std::unique_ptr<Model>(new Model(std::move(impl)));
+}
+
+Output Model::forward(const float* input, int64_t n, int64_t c, int64_t h, int64_t w) {
+  c10::InferenceMode guard;
+  auto batch = torch::from_blob(const_cast<float*>(input), {n, c, h, w}, torch::kFloat32);
+  c10::IValue result;
+  try {
+    result = m_impl->module.forward({batch});
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::model, "model failed on a batch of shape [{}, {}, {}, {}]: {}", n, c, h, w, e.msg());
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::model, "model failed on a batch of shape [{}, {}, {}, {}]: {}", n, c, h, w, e.what());
+  }
+  at::Tensor tensor;
+  if (result.isTensor()) {
+    tensor = result.toTensor();
+  } else if (result.isTuple() && !result.toTupleRef().elements().empty() &&
+             result.toTupleRef().elements()[0].isTensor()) {
+    tensor = result.toTupleRef().elements()[0].toTensor();
+  } else if (result.isList() && !result.toListRef().empty() && result.toListRef()[0].isTensor()) {
+    tensor = result.toListRef()[0].toTensor();
+  } else {
+    throw Error(ErrorKind::model, "model output is a {}, expected a tensor", result.tagKind());
+  }
+  if (tensor.is_mkldnn()) tensor = tensor.to_dense();
+  tensor = tensor.to(torch::kFloat32).contiguous();
+  Output out;
+  out.shape.assign(tensor.sizes().begin(), tensor.sizes().end());
+  out.values.assign(tensor.data_ptr<float>(), tensor.data_ptr<float>() + tensor.numel());
+  return out;
+}
+
+}  // namespace zoo::models

@@ -1,0 +1,57 @@
+// Model: a loaded network ready to run batches, built from a ModelConfig
+// (a built-in architecture plus a weights file, or a TorchScript file).
+// This header is Torch-free so that the rest of zoo compiles fast; tensors
+// cross it as plain float buffers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/model_config.hpp"
+
+namespace zoo::models {
+
+struct LoadOptions {
+  bool optimize = true;  // freeze + optimize_for_inference (fold BN, oneDNN); off = plain eval module
+};
+
+// A dense float array with its shape (row-major).
+struct Output {
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+class Model {
+ public:
+  // Builds and loads the model the config names. Throws zoo::Error(config)
+  // for an unknown entrypoint or bad entrypoint_args (naming file:line:col),
+  // zoo::Error(model) when the weights cannot be read or do not fit (listing
+  // missing, unexpected and mis-shaped parameters by name).
+  static std::unique_ptr<Model> load(const config::ModelConfig& config, const LoadOptions& options);
+  ~Model();
+
+  // Runs one batch. `input` holds n*c*h*w floats in NCHW order. Returns the
+  // model's (first) output as floats. Not thread-safe: one caller at a time.
+  // Throws zoo::Error(model) if the model fails (e.g. wrong input size).
+  Output forward(const float* input, int64_t n, int64_t c, int64_t h, int64_t w);
+
+  // One line for logs: entrypoint, weights file and format, optimisation.
+  const std::string& description() const;
+
+ private:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+// Sets the number of threads Torch uses for intra-op parallelism (LibTorch
+// starts with 1 here). n <= 0 means all cores.
+void set_threads(int n);
+int hardware_threads();
+
+// Names of the built-in entrypoints, with "torchscript" first.
+std::vector<std::string> entrypoint_names();
+
+}  // namespace zoo::models

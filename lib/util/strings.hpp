@@ -1,0 +1,26 @@
+// Small string helpers shared by every module: edit distance and "did you
+// mean" suggestions for misspelt keys and names, case folding, joining.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zoo::util {
+
+// Levenshtein distance between a and b.
+size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidates closest to `word` (distance <= max(2, size/3)), best first,
+// at most `limit`. Empty when nothing is close.
+std::vector<std::string> closest(std::string_view word, const std::vector<std::string>& candidates,
+                                 size_t limit = 3);
+
+// `; did you mean "x"?` (or `"x" or "y"`) for the closest candidates, or "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+std::string to_lower(std::string_view s);
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+bool ends_with(std::string_view s, std::string_view suffix);
+
+}  // namespace zoo::util
