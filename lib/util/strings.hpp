@@ -8,7 +8,8 @@
 
 namespace zoo::util {
 
-// Levenshtein distance between a and b.
+// Edit distance between a and b (Levenshtein plus transposition of
+// neighbouring characters).
 size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidates closest to `word` (distance <= max(2, size/3)), best first,

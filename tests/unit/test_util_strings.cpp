@@ -10,6 +10,7 @@ TEST_SUITE("util::strings") {
     CHECK(edit_distance("abc", "abc") == 0);
     CHECK(edit_distance("image_size", "imge_size") == 1);
     CHECK(edit_distance("kitten", "sitting") == 3);
+    CHECK(edit_distance("resnet81", "resnet18") == 1);
   }
 
   TEST_CASE("did_you_mean suggests the closest known key") {

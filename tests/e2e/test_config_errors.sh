@@ -1,0 +1,46 @@
+# Config errors: exit 2, and the message names the file, line, column and
+# key, with a suggestion for typos.
+source "$(dirname "$0")/lib.sh"
+
+check_error() {  # check_error CONFIG_TEXT EXPECTED_SUBSTRING...
+  local text=$1
+  shift
+  printf '%s\n' "$text" > bad.yaml
+  local code=0
+  "$ZOO" apply bad.yaml "$PHOTOS/baboon.jpg" > /dev/null 2> err.txt || code=$?
+  [[ $code == 2 ]] || { cat err.txt; fail "expected exit 2, got $code for: $text"; }
+  for want in "$@"; do
+    grep -qF -- "$want" err.txt || { cat err.txt; fail "error message lacks '$want' for: $text"; }
+  done
+}
+
+check_error $'entrypoint: resnet18\nimge_size: 224' 'bad.yaml:2:1' 'unknown key "imge_size"' 'did you mean "image_size"'
+check_error $'entrypoint: resnet18\nimage_size: big' 'bad.yaml:2:13' '"image_size"' 'expected a positive integer'
+check_error $'entrypoint: resnet18\nweights: nothere.pth' 'bad.yaml:2:10' '"weights"' 'file not found'
+check_error $'entrypoint: resnet81' 'bad.yaml:1:13' 'unknown entrypoint "resnet81"' 'did you mean "resnet18"'
+check_error $'entrypoint: resnet18\nentrypoint_args: {num_clases: 3}' 'bad.yaml:1:13' 'num_clases' 'did you mean "num_classes"'
+check_error $'image_size: 64' 'missing key "entrypoint"'
+check_error $'entrypoint: resnet18\nimage_mean: [0.5, 0.5]' 'bad.yaml:2:13' 'expected a list of 3 numbers'
+check_error $'entrypoint: resnet18\nentrypoint: resnet34' 'given twice'
+check_error $'entrypoint: resnet18\n  bad: [' 'invalid YAML'
+check_error $'entrypoint: resnet18\ntransforms_fcn: foo' 'bad.yaml:2:1' 'not supported by zoo'
+check_error $'entrypoint: resnet18\nclasses: [a, b]\nlabels_path: model.yaml' 'labels_path or classes'
+
+expect_exit 2 "$ZOO" apply does-not-exist.yaml "$PHOTOS/baboon.jpg"
+expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" --batch-size 0
+expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" --no-such-flag
+
+# More labels than model outputs: a config error, found on the first batch.
+printf 'entrypoint: resnet18\nentrypoint_args: {num_classes: 3}\nimage_size: 64\nclasses: [a, b]\n' > mismatch.yaml
+expect_exit 2 "$ZOO" apply mismatch.yaml "$PHOTOS/baboon.jpg" -q
+
+# A weights file that is not one: exit 1, naming the file.
+echo "garbage" > bad.pth
+printf 'entrypoint: resnet18\nweights: bad.pth\n' > badweights.yaml
+code=0
+"$ZOO" apply badweights.yaml "$PHOTOS/baboon.jpg" 2> err.txt || code=$?
+[[ $code == 1 ]] || fail "bad weights: expected exit 1, got $code"
+grep -q "bad.pth" err.txt || fail "bad weights: message does not name the file"
+
+"$ZOO" apply --help | grep -q -- "--resume" || fail "--help does not list --resume"
+echo ok

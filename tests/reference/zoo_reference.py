@@ -1,0 +1,107 @@
+"""Helpers for zoo's reference tests: zoo's preprocessing re-implemented in
+Python (OpenCV decode, the same resize/crop rules), so that PyTorch can
+compute the outputs zoo must reproduce. Run with /usr/bin/python3 (Debian's
+python3-torch, python3-torchvision, python3-opencv)."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+from PIL import Image
+
+PHOTOS = "/usr/share/doc/opencv-doc/examples/data"
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+def zoo_binary():
+    path = os.environ.get("ZOO")
+    if not path:
+        sys.exit("ZOO is not set: run through ctest")
+    return path
+
+
+def tmp_dir(name):
+    root = os.environ.get("ZOO_TEST_TMP", "/tmp/zoo-test")
+    path = os.path.join(root, name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _scale_short_to(w, h, target):
+    if w <= h:
+        return target, int(target * h / w)
+    return int(target * w / h), target
+
+
+def resized_size(w, h, pre):
+    """lib/media/image.cpp resized_size()."""
+    if pre.get("image_min_dim") and min(w, h) < pre["image_min_dim"]:
+        w, h = _scale_short_to(w, h, pre["image_min_dim"])
+    if pre.get("image_max_dim") and max(w, h) > pre["image_max_dim"]:
+        m = pre["image_max_dim"]
+        if w >= h:
+            w, h = m, max(1, int(m * h / w))
+        else:
+            w, h = max(1, int(m * w / h)), m
+    if pre.get("image_size"):
+        w, h = pre["image_size"]
+    elif pre.get("image_dim"):
+        w, h = _scale_short_to(w, h, pre["image_dim"])
+    return max(1, w), max(1, h)
+
+
+def reduction_for(w, h, pre):
+    tw, th = resized_size(w, h, pre)
+    needed = max(tw, th)
+    for r in (8, 4, 2):
+        if (min(w, h) + r - 1) // r >= needed:
+            return r
+    return 1
+
+
+REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+           8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def preprocess(path, pre):
+    """The float CHW tensor zoo feeds the model for `path`, and the
+    original (width, height)."""
+    data = np.fromfile(path, dtype=np.uint8)
+    r = 1
+    w0 = h0 = None
+    if data[:3].tobytes() == b"\xff\xd8\xff":
+        w0, h0 = Image.open(path).size
+        r = reduction_for(w0, h0, pre)
+    img = cv2.imdecode(data, REDUCED[r])
+    width, height = img.shape[1], img.shape[0]
+    if r > 1:
+        rw, rh = math.ceil(w0 / r), math.ceil(h0 / r)
+        rotated = img.shape[1] == rh and img.shape[0] == rw and rw != rh
+        width, height = (h0, w0) if rotated else (w0, h0)
+    tw, th = resized_size(width, height, pre)
+    if (tw, th) != (img.shape[1], img.shape[0]):
+        shrink = tw <= img.shape[1] and th <= img.shape[0]
+        img = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    if pre.get("center_crop"):
+        cw, ch = pre["center_crop"]
+        top = int(round((img.shape[0] - ch) / 2.0))
+        left = int(round((img.shape[1] - cw) / 2.0))
+        img = img[top:top + ch, left:left + cw]
+    rgb = img[:, :, ::-1].astype(np.float32) / 255.0
+    mean = np.array(pre.get("image_mean", [0, 0, 0]), dtype=np.float32)
+    std = np.array(pre.get("image_std", [1, 1, 1]), dtype=np.float32)
+    rgb = (rgb - mean) / std
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1)), (width, height)
+
+
+def run_zoo(args, expect_exit=0):
+    proc = subprocess.run([zoo_binary()] + args, capture_output=True, text=True)
+    if proc.returncode != expect_exit:
+        sys.exit(f"zoo {' '.join(args)} exited {proc.returncode} (expected {expect_exit})\n"
+                 f"stderr:\n{proc.stderr}")
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()], proc.stderr
