@@ -12,5 +12,6 @@ namespace zoo::app {
 using Runner = std::function<int()>;
 
 Runner register_apply(CLI::App& app);
+Runner register_bench(CLI::App& app);
 
 }  // namespace zoo::app

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   };
   const Entry table[] = {
       {"apply", zoo::app::register_apply, "Run a model over images and folders, write one label record per image"},
+      {"bench", zoo::app::register_bench, "Measure a model's own throughput on pre-made input tensors"},
   };
   std::map<CLI::App*, zoo::app::Runner> runners;
   for (const auto& entry : table) {

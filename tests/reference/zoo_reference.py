@@ -57,9 +57,11 @@ def resized_size(w, h, pre):
 
 def reduction_for(w, h, pre):
     tw, th = resized_size(w, h, pre)
-    needed = max(tw, th)
+    need_short, need_long = min(tw, th), max(tw, th)
+    if pre.get("image_size") and pre["image_size"][0] != pre["image_size"][1]:
+        need_short = need_long
     for r in (8, 4, 2):
-        if (min(w, h) + r - 1) // r >= needed:
+        if (min(w, h) + r - 1) // r >= need_short and (max(w, h) + r - 1) // r >= need_long:
             return r
     return 1
 
@@ -85,8 +87,8 @@ def preprocess(path, pre):
         width, height = (h0, w0) if rotated else (w0, h0)
     tw, th = resized_size(width, height, pre)
     if (tw, th) != (img.shape[1], img.shape[0]):
-        shrink = tw <= img.shape[1] and th <= img.shape[0]
-        img = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        area = tw * 2 <= img.shape[1] or th * 2 <= img.shape[0]
+        img = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
     if pre.get("center_crop"):
         cw, ch = pre["center_crop"]
         top = int(round((img.shape[0] - ch) / 2.0))

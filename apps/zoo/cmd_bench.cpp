@@ -1,0 +1,44 @@
+// zoo bench MODEL: the model's own throughput on pre-made tensors.
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "inference/bench.hpp"
+#include "util/error.hpp"
+
+namespace zoo::app {
+
+Runner register_bench(CLI::App& app) {
+  auto o = std::make_shared<inference::BenchOptions>();
+  auto size = std::make_shared<std::string>();
+  auto no_optimize = std::make_shared<bool>(false);
+  app.add_option("MODEL", o->model, "Model config (YAML) or a folder holding model.yaml")->required();
+  app.add_option("-b,--batch-size", o->batch_size, "Images per model call")->default_val(16)->check(CLI::PositiveNumber);
+  app.add_option("-n,--batches", o->batches, "Timed batches (after one warm-up batch)")
+      ->default_val(10)->check(CLI::PositiveNumber);
+  app.add_option("--threads", o->threads, "Torch threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--size", *size, "Input WIDTHxHEIGHT (default: the config's center_crop or image_size)");
+  app.add_flag("--no-optimize", *no_optimize, "Run the model as loaded (no freezing or inference optimisation)");
+  app.footer(R"(Prints images/s of the model alone, on random input tensors (no decoding):
+what `zoo apply` could reach if decoding were free.
+
+Example:
+  zoo bench configs/resnet18-demo.yaml --batch-size 16 --batches 10)");
+  return [o, size, no_optimize] {
+    if (!size->empty()) {
+      if (std::sscanf(size->c_str(), "%dx%d", &o->width, &o->height) != 2 || o->width <= 0 || o->height <= 0) {
+        throw Error(ErrorKind::usage, "--size: expected WIDTHxHEIGHT, e.g. 224x224, got \"{}\"", *size);
+      }
+    }
+    o->optimize = !*no_optimize;
+    const auto r = inference::run_bench(*o);
+    fmt::print(stderr, "zoo: model: {}\n", r.description);
+    fmt::print("{:.2f} images/s ({} images of {}x{}x{} in batches of {}, {:.2f} s)\n", r.images_per_second(),
+               r.images, r.channels, r.height, r.width, o->batch_size, r.seconds);
+    return 0;
+  };
+}
+
+}  // namespace zoo::app

@@ -1,0 +1,22 @@
+# Every command in the README's ```sh blocks runs as written (from a copy of
+# the repository's configs, with the demo model made here), and exits 0.
+source "$(dirname "$0")/lib.sh"
+
+cp -r "$ZOO_SOURCE_DIR/configs" configs
+/usr/bin/python3 "$ZOO_SOURCE_DIR/scripts/make-demo-model.py" models/resnet18-demo.pt
+/usr/bin/python3 - "$ZOO_SOURCE_DIR/README.md" > commands.txt <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+    for line in block.splitlines():
+        line = line.split("  #")[0].strip()
+        if line and not line.startswith("#") and not line.startswith("./scripts/"):
+            print(line)
+PY
+[[ $(count_lines commands.txt) -ge 5 ]] || fail "found only $(count_lines commands.txt) README commands"
+while IFS= read -r command; do
+  echo "+ $command"
+  bash -c "${command//build\/zoo/\"$ZOO\"}" > /dev/null 2> err.txt < /dev/null || { cat err.txt; fail "README command failed: $command"; }
+done < commands.txt
+jsonl_check labels.jsonl "len(records) > 50 and all('predictions' in r for r in records)"
+echo ok

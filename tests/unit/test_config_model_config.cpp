@@ -1,0 +1,388 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "config/model_config.hpp"
+#include "test_support.hpp"
+#include "util/error.hpp"
+
+using namespace zoo::config;
+using zoo::ErrorKind;
+using zoo::test::catch_error;
+using zoo::test::contains;
+using zoo::test::TempDir;
+using zoo::test::write_file;
+
+namespace {
+
+// Parses `yaml` as "model.yaml" with relative paths under `base_dir` and
+// returns what it threw.
+zoo::test::Caught parse_error(const std::string& yaml, const std::string& base_dir = "/nonexistent-zoo-base") {
+  return catch_error([&] { parse_model_config(yaml, "model.yaml", base_dir); });
+}
+
+std::string normal(const std::filesystem::path& path) { return path.lexically_normal().string(); }
+
+}  // namespace
+
+TEST_SUITE("config::ModelConfig") {
+  TEST_CASE("a config with every zoo key is read into every field") {
+    TempDir dir("config-all");
+    write_file(dir / "weights.pt", "not really weights");
+    write_file(dir / "labels.txt", "cat\r\ndog\r\nbird\r\n\r\n");
+    write_file(dir / "model.yaml",
+               "name: my-resnet\n"
+               "description: a small test model\n"
+               "entrypoint: torchvision.models.resnet18\n"
+               "entrypoint_args:\n"
+               "  num_classes: 3\n"
+               "  pretrained: false\n"
+               "  width: 0.5\n"
+               "  tag: \"7\"\n"
+               "  nothing: null\n"
+               "weights: weights.pt\n"
+               "weights_key: state_dict\n"
+               "strict: false\n"
+               "output_processor: classifier\n"
+               "output_processor_args:\n"
+               "  store_logits: true\n"
+               "confidence_thresh: 0.25\n"
+               "labels_path: labels.txt\n"
+               "image_dim: 256\n"
+               "image_min_dim: 100\n"
+               "image_max_dim: 1000\n"
+               "center_crop: [224, 200]\n"
+               "image_mean: [0.485, 0.456, 0.406]\n"
+               "image_std: [0.229, 0.224, 0.225]\n"
+               "image_channels: 1\n"
+               "embeddings_layer: avgpool\n"
+               "device: cpu\n"
+               "use_half_precision: false\n"
+               "cudnn_benchmark: true\n");
+    const std::string file = (dir / "model.yaml").string();
+    INFO("config: ", file);
+
+    const ModelConfig config = load_model_config(file);
+    CHECK(config.source == file);
+    CHECK(config.name == "my-resnet");
+    CHECK(config.entrypoint == "torchvision.models.resnet18");
+    CHECK(config.entrypoint_where == file + ":3:13");
+    const nlohmann::json expected_args = {
+        {"num_classes", 3}, {"pretrained", false}, {"width", 0.5}, {"tag", "7"}, {"nothing", nullptr}};
+    CHECK_MESSAGE(config.entrypoint_args == expected_args, config.entrypoint_args.dump());
+    CHECK(config.entrypoint_args["num_classes"].is_number_integer());
+    CHECK(config.entrypoint_args["tag"].is_string());
+    CHECK(config.weights == normal(dir / "weights.pt"));
+    CHECK(config.weights_key == "state_dict");
+    CHECK(config.strict == false);
+    CHECK(config.output_processor == "classifier");
+    CHECK(config.store_logits == true);
+    REQUIRE(config.confidence_thresh.has_value());
+    CHECK(*config.confidence_thresh == doctest::Approx(0.25));
+    CHECK(config.labels_path == normal(dir / "labels.txt"));
+    CHECK(config.classes == std::vector<std::string>{"cat", "dog", "bird"});
+    const Preprocess& pre = config.preprocess;
+    CHECK_FALSE(pre.image_size.has_value());
+    CHECK(pre.image_dim == 256);
+    CHECK(pre.image_min_dim == 100);
+    CHECK(pre.image_max_dim == 1000);
+    REQUIRE(pre.center_crop.has_value());
+    CHECK(*pre.center_crop == Size{224, 200});
+    CHECK(pre.mean[0] == doctest::Approx(0.485f));
+    CHECK(pre.mean[1] == doctest::Approx(0.456f));
+    CHECK(pre.mean[2] == doctest::Approx(0.406f));
+    CHECK(pre.std[0] == doctest::Approx(0.229f));
+    CHECK(pre.std[1] == doctest::Approx(0.224f));
+    CHECK(pre.std[2] == doctest::Approx(0.225f));
+    CHECK(pre.channels == 1);
+    CHECK(config.embeddings_layer == "avgpool");
+  }
+
+  TEST_CASE("a minimal config gets the documented defaults") {
+    const ModelConfig config = parse_model_config("entrypoint: resnet18\n", "model.yaml", ".");
+    CHECK(config.source == "model.yaml");
+    CHECK(config.entrypoint == "resnet18");
+    CHECK(config.entrypoint_args == nlohmann::json::object());
+    CHECK(config.weights.empty());
+    CHECK(config.strict == true);
+    CHECK(config.output_processor == "classifier");
+    CHECK(config.store_logits == false);
+    CHECK_FALSE(config.confidence_thresh.has_value());
+    CHECK(config.classes.empty());
+    CHECK(config.labels_path.empty());
+    CHECK_FALSE(config.preprocess.image_size.has_value());
+    CHECK(config.preprocess.image_dim == 0);
+    CHECK_FALSE(config.preprocess.center_crop.has_value());
+    CHECK(config.preprocess.mean == std::array<float, 3>{0.f, 0.f, 0.f});
+    CHECK(config.preprocess.std == std::array<float, 3>{1.f, 1.f, 1.f});
+    CHECK(config.preprocess.channels == 3);
+  }
+
+  TEST_CASE("FiftyOne's key names are read as their zoo equivalents") {
+    TempDir dir("config-fiftyone");
+    write_file(dir / "model.pt", "weights");
+    const std::string yaml =
+        "entrypoint_fcn: torchvision.models.resnet50\n"
+        "entrypoint_args:\n"
+        "  weights: null\n"
+        "output_processor_cls: fiftyone.utils.torch.ClassifierOutputProcessor\n"
+        "weights_path: model.pt\n"
+        "labels_string: cat,dog,bird\n"
+        "image_size: [224, 224]\n";
+    const ModelConfig config = parse_model_config(yaml, "fo.yaml", dir.path().string());
+    CHECK(config.entrypoint == "torchvision.models.resnet50");
+    CHECK(config.entrypoint_where == "fo.yaml:1:17");
+    CHECK(config.entrypoint_args == nlohmann::json{{"weights", nullptr}});
+    CHECK(config.output_processor == "classifier");
+    CHECK(config.weights == normal(dir / "model.pt"));
+    CHECK(config.classes == std::vector<std::string>{"cat", "dog", "bird"});
+    CHECK(config.labels_path.empty());
+
+    // model_path is FiftyOne's older name for the weights.
+    const ModelConfig older = parse_model_config("entrypoint: resnet18\nmodel_path: model.pt\n", "fo.yaml",
+                                                 dir.path().string());
+    CHECK(older.weights == normal(dir / "model.pt"));
+
+    // The short FiftyOne class name is accepted too.
+    const ModelConfig short_name = parse_model_config(
+        "entrypoint: resnet18\noutput_processor_cls: ClassifierOutputProcessor\n", "fo.yaml", ".");
+    CHECK(short_name.output_processor == "classifier");
+
+    for (const char* key : {"entrypoint_fcn", "output_processor_cls", "weights_path", "labels_string", "labels_path",
+                            "image_min_dim", "image_max_dim"}) {
+      CAPTURE(key);
+      CHECK(std::find(known_config_keys().begin(), known_config_keys().end(), key) != known_config_keys().end());
+    }
+  }
+
+  TEST_CASE("a key given under both its zoo and its FiftyOne name is an error naming both places") {
+    const auto caught = parse_error("entrypoint: resnet18\nentrypoint_fcn: resnet50\n");
+    REQUIRE(caught.thrown);
+    CHECK(caught.kind == ErrorKind::config);
+    CHECK(caught.message ==
+          "model.yaml:2:1: key \"entrypoint_fcn\" given twice (also as \"entrypoint\" at model.yaml:1:13)");
+  }
+
+  TEST_CASE("paths in a config are relative to the config file's folder") {
+    TempDir dir("config-paths");
+    write_file(dir / "models/a/model.yaml",
+               "entrypoint: resnet18\n"
+               "weights: ../shared/w.pt\n"
+               "labels_path: labels/names.txt\n");
+    write_file(dir / "models/shared/w.pt", "w");
+    write_file(dir / "models/a/labels/names.txt", "zero\none\n");
+    const std::string file = (dir / "models/a/model.yaml").string();
+    INFO("config: ", file);
+
+    const ModelConfig config = load_model_config(file);
+    CHECK(config.weights == normal(dir / "models/shared/w.pt"));
+    CHECK(config.labels_path == normal(dir / "models/a/labels/names.txt"));
+    CHECK(config.classes == std::vector<std::string>{"zero", "one"});
+
+    // An absolute path is taken as is.
+    const std::string absolute = normal(dir / "models/shared/w.pt");
+    const ModelConfig with_absolute =
+        parse_model_config("entrypoint: resnet18\nweights: " + absolute + "\n", "model.yaml", "/nonexistent");
+    CHECK(with_absolute.weights == absolute);
+  }
+
+  TEST_CASE("a missing weights file is an error naming the key, its place and the resolved path") {
+    TempDir dir("config-missing-weights");
+    const auto caught = parse_error("entrypoint: resnet18\nweights: sub/missing.pt\n", dir.path().string());
+    REQUIRE(caught.thrown);
+    CHECK(caught.kind == ErrorKind::config);
+    CHECK(caught.message ==
+          "model.yaml:2:10: key \"weights\": file not found: " + normal(dir / "sub/missing.pt"));
+
+    std::filesystem::create_directories(dir / "folder.pt");
+    const auto folder = parse_error("entrypoint: resnet18\nweights: folder.pt\n", dir.path().string());
+    REQUIRE(folder.thrown);
+    CHECK_MESSAGE(contains(folder.message, "is a directory"), folder.message);
+  }
+
+  TEST_CASE("a directory argument loads DIR/model.yaml") {
+    TempDir dir("config-dir");
+    write_file(dir / "model.yaml", "entrypoint: resnet18\nlabels_path: labels.txt\n");
+    write_file(dir / "labels.txt", "a\nb\n");
+
+    const ModelConfig config = load_model_config(dir.path().string());
+    CHECK(config.source == (dir / "model.yaml").string());
+    CHECK(config.entrypoint == "resnet18");
+    CHECK(config.classes == std::vector<std::string>{"a", "b"});
+
+    TempDir empty("config-empty-dir");
+    const auto caught = catch_error([&] { load_model_config(empty.path().string()); });
+    REQUIRE(caught.thrown);
+    CHECK(caught.kind == ErrorKind::config);
+    CHECK(caught.message == (empty / "model.yaml").string() + ": cannot read model config: no such file");
+  }
+
+  TEST_CASE("an unknown key names file:line:col and suggests the closest known key") {
+    const auto caught = parse_error("entrypoint: resnet18\nimage_dim: 256\nimge_size: 224\n");
+    REQUIRE(caught.thrown);
+    CHECK(caught.kind == ErrorKind::config);
+    CHECK(caught.message == "model.yaml:3:1: unknown key \"imge_size\"; did you mean \"image_size\"?");
+
+    // From a file, the message names the file's path.
+    TempDir dir("config-unknown");
+    write_file(dir / "model.yaml", "entrypoint: resnet18\n\nlabels_pth: x.txt\n");
+    const auto from_file = catch_error([&] { load_model_config((dir / "model.yaml").string()); });
+    REQUIRE(from_file.thrown);
+    CHECK(from_file.message ==
+          (dir / "model.yaml").string() + ":3:1: unknown key \"labels_pth\"; did you mean \"labels_path\"?");
+
+    // Inside output_processor_args, at the nested key's position.
+    const auto nested = parse_error("entrypoint: resnet18\noutput_processor_args:\n  store_logit: true\n");
+    REQUIRE(nested.thrown);
+    CHECK(nested.message ==
+          "model.yaml:3:3: unknown key \"output_processor_args.store_logit\"; did you mean \"store_logits\"?");
+
+    // Nothing close: no suggestion.
+    const auto far = parse_error("entrypoint: resnet18\nzzzzzzzzzzzz: 1\n");
+    REQUIRE(far.thrown);
+    CHECK(far.message == "model.yaml:2:1: unknown key \"zzzzzzzzzzzz\"");
+  }
+
+  TEST_CASE("FiftyOne options zoo does not implement are named as such, not as unknown") {
+    const auto caught = parse_error("entrypoint: resnet18\ntransforms_fcn: my.transforms\n");
+    REQUIRE(caught.thrown);
+    CHECK(caught.kind == ErrorKind::config);
+    CHECK(caught.message == "model.yaml:2:1: key \"transforms_fcn\": this FiftyOne option is not supported by zoo");
+  }
+
+  TEST_CASE("values of the wrong type are errors naming the key and the value's place") {
+    struct Case {
+      std::string yaml;      // after "entrypoint: resnet18\n", so the bad line is line 2
+      std::string expected;  // the whole message
+    };
+    const std::vector<Case> cases = {
+        {"image_dim: abc\n", "model.yaml:2:12: key \"image_dim\": expected a positive integer, got \"abc\""},
+        {"image_dim: 2.5\n", "model.yaml:2:12: key \"image_dim\": expected a positive integer, got \"2.5\""},
+        {"image_dim: 0\n", "model.yaml:2:12: key \"image_dim\": expected a positive integer, got 0"},
+        {"image_dim: -3\n", "model.yaml:2:12: key \"image_dim\": expected a positive integer, got -3"},
+        {"image_dim: [1, 2]\n",
+         "model.yaml:2:12: key \"image_dim\": expected a positive integer, got \"a list or map\""},
+        {"strict: maybe\n", "model.yaml:2:9: key \"strict\": expected true or false"},
+        {"classes: cat\n", "model.yaml:2:10: key \"classes\": expected a list of strings"},
+        {"classes: [cat, [dog]]\n", "model.yaml:2:16: key \"classes\": expected a string"},
+        {"image_mean: [0.5, 0.5]\n",
+         "model.yaml:2:13: key \"image_mean\": expected a list of 3 numbers (one per RGB channel)"},
+        {"image_mean: [a, 0.5, 0.5]\n", "model.yaml:2:14: key \"image_mean\": expected a number, got \"a\""},
+        {"image_std: [0.2, 0, 0.2]\n", "model.yaml:2:12: key \"image_std\": every value must be > 0"},
+        {"confidence_thresh: 1.5\n",
+         "model.yaml:2:20: key \"confidence_thresh\": expected a number between 0 and 1"},
+        {"image_channels: 2\n", "model.yaml:2:17: key \"image_channels\": expected 1 (grayscale) or 3 (RGB)"},
+        {"image_size: [224, 224, 3]\n",
+         "model.yaml:2:13: key \"image_size\": expected an integer or a list [width, height]"},
+        {"center_crop: {w: 1}\n",
+         "model.yaml:2:14: key \"center_crop\": expected an integer or a list [width, height]"},
+        {"entrypoint_args: [1, 2]\n",
+         "model.yaml:2:18: key \"entrypoint_args\": expected a map of argument names to values"},
+        {"output_processor: detector\n",
+         "model.yaml:2:19: key \"output_processor\": unknown output processor \"detector\" "
+         "(this version supports: classifier)"},
+        {"output_processor_args:\n  store_logits: 3\n",
+         "model.yaml:3:17: key \"output_processor_args.store_logits\": expected true or false"},
+        {"device: cuda\n", "model.yaml:2:9: key \"device\": device \"cuda\" is not available: zoo runs on cpu"},
+        {"use_half_precision: true\n",
+         "model.yaml:2:21: key \"use_half_precision\": half precision is not supported on cpu"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.yaml);
+      const auto caught = parse_error("entrypoint: resnet18\n" + c.yaml);
+      REQUIRE(caught.thrown);
+      CHECK(caught.kind == ErrorKind::config);
+      CHECK(caught.message == c.expected);
+    }
+
+    // The entrypoint itself must be a string.
+    const auto entrypoint = parse_error("entrypoint: [resnet18]\n");
+    REQUIRE(entrypoint.thrown);
+    CHECK(entrypoint.message == "model.yaml:1:13: key \"entrypoint\": expected a string");
+  }
+
+  TEST_CASE("image_size and center_crop take an int N (N x N) or a list [width, height]") {
+    const ModelConfig square = parse_model_config("entrypoint: r\nimage_size: 224\ncenter_crop: 200\n", "m.yaml", ".");
+    REQUIRE(square.preprocess.image_size.has_value());
+    CHECK(*square.preprocess.image_size == Size{224, 224});
+    REQUIRE(square.preprocess.center_crop.has_value());
+    CHECK(*square.preprocess.center_crop == Size{200, 200});
+
+    const ModelConfig wide =
+        parse_model_config("entrypoint: r\nimage_size: [320, 240]\ncenter_crop: [300, 200]\n", "m.yaml", ".");
+    REQUIRE(wide.preprocess.image_size.has_value());
+    CHECK(wide.preprocess.image_size->width == 320);
+    CHECK(wide.preprocess.image_size->height == 240);
+    REQUIRE(wide.preprocess.center_crop.has_value());
+    CHECK(wide.preprocess.center_crop->width == 300);
+    CHECK(wide.preprocess.center_crop->height == 200);
+
+    // A single mean or std value applies to every channel.
+    const ModelConfig one_value = parse_model_config("entrypoint: r\nimage_mean: [0.5]\n", "m.yaml", ".");
+    CHECK(one_value.preprocess.mean == std::array<float, 3>{0.5f, 0.5f, 0.5f});
+  }
+
+  TEST_CASE("image_size and image_dim together are an error") {
+    const auto caught = parse_error("entrypoint: r\nimage_size: 224\nimage_dim: 256\n");
+    REQUIRE(caught.thrown);
+    CHECK(caught.kind == ErrorKind::config);
+    CHECK(caught.message == "model.yaml: give either \"image_size\" or \"image_dim\", not both");
+  }
+
+  TEST_CASE("labels_path together with classes or labels_string is an error at the labels_path value") {
+    TempDir dir("config-labels-conflict");
+    write_file(dir / "labels.txt", "a\nb\n");
+    const auto with_classes =
+        parse_error("entrypoint: r\nlabels_path: labels.txt\nclasses: [a, b]\n", dir.path().string());
+    REQUIRE(with_classes.thrown);
+    CHECK(with_classes.kind == ErrorKind::config);
+    CHECK(with_classes.message ==
+          "model.yaml:2:14: key \"labels_path\": give either labels_path or classes, not both");
+
+    const auto with_string =
+        parse_error("entrypoint: r\nlabels_string: a,b\nlabels_path: labels.txt\n", dir.path().string());
+    REQUIRE(with_string.thrown);
+    CHECK_MESSAGE(contains(with_string.message, "model.yaml:3:14: key \"labels_path\""), with_string.message);
+  }
+
+  TEST_CASE("a labels file drops carriage returns and trailing blank lines, and must not be empty") {
+    TempDir dir("config-labels-file");
+    write_file(dir / "labels.txt", "tench\r\n\r\ngoldfish\r\n\n\n");
+    CHECK(read_labels_file((dir / "labels.txt").string()) == std::vector<std::string>{"tench", "", "goldfish"});
+
+    write_file(dir / "empty.txt", "\n\n");
+    const auto empty = catch_error([&] { read_labels_file((dir / "empty.txt").string()); });
+    REQUIRE(empty.thrown);
+    CHECK(empty.kind == ErrorKind::config);
+    CHECK(empty.message == (dir / "empty.txt").string() + ": labels file is empty");
+
+    const auto missing = catch_error([&] { read_labels_file((dir / "missing.txt").string()); });
+    REQUIRE(missing.thrown);
+    CHECK(missing.kind == ErrorKind::config);
+    CHECK_MESSAGE(contains(missing.message, "missing.txt"), missing.message);
+  }
+
+  TEST_CASE("a config without an entrypoint is an error") {
+    const auto caught = parse_error("name: no-network\nimage_dim: 256\n");
+    REQUIRE(caught.thrown);
+    CHECK(caught.kind == ErrorKind::config);
+    CHECK(caught.message == "model.yaml: missing key \"entrypoint\" (e.g. entrypoint: resnet18, or torchscript)");
+  }
+
+  TEST_CASE("text that is not a YAML map is an error naming the source") {
+    const auto list = parse_error("- entrypoint: resnet18\n");
+    REQUIRE(list.thrown);
+    CHECK(list.kind == ErrorKind::config);
+    CHECK(list.message == "model.yaml: expected a map of config keys at the top level");
+
+    const auto invalid = parse_error("entrypoint: resnet18\nimage_size: [224, 224\n");
+    REQUIRE(invalid.thrown);
+    CHECK(invalid.kind == ErrorKind::config);
+    CHECK_MESSAGE(invalid.message.rfind("model.yaml:", 0) == 0, invalid.message);
+    CHECK_MESSAGE(contains(invalid.message, "invalid YAML"), invalid.message);
+  }
+}
