@@ -105,14 +105,16 @@ class Reader {
     return static_cast<int>(value);
   }
 
-  // An int N (N x N) or a list [width, height].
+  // An int N (N x N) or a list [height, width], as torchvision's Resize and
+  // CenterCrop (and so FiftyOne) read it.
   Size size(const YAML::Node& node, const std::string& key) const {
     if (node.IsScalar()) {
       int n = positive_int(node, key);
       return {n, n};
     }
-    if (!node.IsSequence() || node.size() != 2) fail(node, key, "expected an integer or a list [width, height]");
-    return {positive_int(node[0], key), positive_int(node[1], key)};
+    if (!node.IsSequence() || node.size() != 2) fail(node, key, "expected an integer or a list [height, width]");
+    const int height = positive_int(node[0], key);
+    return {positive_int(node[1], key), height};
   }
 
   std::array<float, 3> triple(const YAML::Node& node, const std::string& key) const {
@@ -142,10 +144,15 @@ class Reader {
     return path.lexically_normal().string();
   }
 
-  static nlohmann::json to_json(const YAML::Node& node) {
+  nlohmann::json to_json(const YAML::Node& node) const {
     if (node.IsMap()) {
       auto out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = to_json(kv.second);
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) {
+          throw Error(ErrorKind::config, "{}: argument names must be plain names", where(kv.first));
+        }
+        out[kv.first.Scalar()] = to_json(kv.second);
+      }
       return out;
     }
     if (node.IsSequence()) {
@@ -222,7 +229,10 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
   std::map<std::string, YAML::Node> seen;  // canonical key -> value node
 
   for (const auto& kv : root) {
-    std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar()) {
+      throw Error(ErrorKind::config, "{}: a key must be a plain name, not a list or map", read.where(kv.first));
+    }
+    std::string key = kv.first.Scalar();
     auto alias = key_aliases().find(key);
     if (alias == key_aliases().end()) {
       if (unsupported_fiftyone_keys().count(key)) {
@@ -238,8 +248,20 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
                   canonical, read.where(seen[canonical]));
     }
     seen[canonical] = kv.second;
+    if (canonical == "classes" || canonical == "labels_path" || canonical == "labels_string") {
+      for (const char* other : {"classes", "labels_path", "labels_string"}) {
+        if (other != canonical && seen.count(other)) {
+          throw Error(ErrorKind::config, "{}: key \"{}\": give the labels once, as labels_path, classes or "
+                      "labels_string (\"{}\" is at {})", read.where(kv.second), key, other, read.where(seen[other]));
+        }
+      }
+    }
     const YAML::Node& value = kv.second;
     Preprocess& pre = config.preprocess;
+    if (value.IsNull() && canonical != "entrypoint_args" && canonical != "output_processor_args") {
+      // yaml-cpp places an empty value on the next line; name the key's.
+      throw Error(ErrorKind::config, "{}: key \"{}\" has no value", read.where(kv.first), key);
+    }
 
     if (canonical == "name") {
       config.name = read.string(value, key);
@@ -250,7 +272,7 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
       config.entrypoint_where = read.where(value);
     } else if (canonical == "entrypoint_args") {
       if (!value.IsMap() && !value.IsNull()) read.fail(value, key, "expected a map of argument names to values");
-      if (value.IsMap()) config.entrypoint_args = Reader::to_json(value);
+      if (value.IsMap()) config.entrypoint_args = read.to_json(value);
     } else if (canonical == "weights") {
       config.weights = read.existing_path(value, key);
     } else if (canonical == "weights_key") {
@@ -268,7 +290,8 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
       if (value.IsNull()) continue;
       if (!value.IsMap()) read.fail(value, key, "expected a map");
       for (const auto& arg : value) {
-        std::string arg_name = arg.first.as<std::string>();
+        if (!arg.first.IsScalar()) read.fail(arg.first, key, "argument names must be plain names");
+        std::string arg_name = arg.first.Scalar();
         if (arg_name == "store_logits") {
           config.store_logits = read.boolean(arg.second, key + "." + arg_name);
         } else {
@@ -327,13 +350,7 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
   if (config.preprocess.image_size && config.preprocess.image_dim > 0) {
     throw Error(ErrorKind::config, "{}: give either \"image_size\" or \"image_dim\", not both", source);
   }
-  if (!config.labels_path.empty()) {
-    if (!config.classes.empty()) {
-      throw Error(ErrorKind::config, "{}: key \"labels_path\": give either labels_path or classes, not both",
-                  read.where(seen["labels_path"]));
-    }
-    config.classes = read_labels_file(config.labels_path);
-  }
+  if (!config.labels_path.empty()) config.classes = read_labels_file(config.labels_path);
   return config;
 }
 

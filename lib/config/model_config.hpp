@@ -21,15 +21,17 @@ struct Size {
   bool operator==(const Size&) const = default;
 };
 
-// How images are turned into the model's input tensor, in this order
-// (FiftyOne's order): image_min_dim, image_max_dim, image_size or image_dim,
-// then center_crop, then scale to [0,1] and normalise with mean/std.
+// How images are turned into the model's input tensor, as FiftyOne builds
+// its transforms: image_size if set, else image_dim if set, else
+// image_min_dim then image_max_dim; then center_crop; then scale to [0,1]
+// and normalise with mean/std. In YAML, sizes are written [height, width]
+// as torchvision's Resize and CenterCrop take them (an int N means N x N).
 struct Preprocess {
-  std::optional<Size> image_size;  // resize to exactly this (width, height)
+  std::optional<Size> image_size;  // resize to exactly this
   int image_dim = 0;               // resize so the smaller side is this (0 = off)
   int image_min_dim = 0;           // upscale, if needed, so the smaller side is at least this
   int image_max_dim = 0;           // downscale, if needed, so the larger side is at most this
-  std::optional<Size> center_crop; // crop the centre to (width, height) after resizing
+  std::optional<Size> center_crop; // crop the centre to this after resizing
   std::array<float, 3> mean{0.f, 0.f, 0.f};  // per channel, RGB order, on [0,1] values
   std::array<float, 3> std{1.f, 1.f, 1.f};
   int channels = 3;                // 3 = RGB, 1 = grayscale

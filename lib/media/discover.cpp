@@ -74,7 +74,7 @@ std::vector<std::string> read_list_file(const std::string& path) {
   std::string line;
   while (std::getline(*in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
+    if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
     out.push_back(line);
   }
   if (in->bad()) throw Error(ErrorKind::io, "{}: read error", path == "-" ? "stdin" : path);

@@ -29,7 +29,11 @@ ImageHeader read_jpeg_header(const std::vector<uint8_t>& b) {
   const size_t size = b.size();
   size_t pos = 2;
   while (pos < size) {
-    if (b[pos] != 0xFF) return header;  // corrupt: the decoder will say more
+    if (b[pos] != 0xFF) {
+      // Stray bytes before a marker: libjpeg skips them with a warning.
+      while (pos < size && b[pos] != 0xFF) ++pos;
+      continue;
+    }
     while (pos < size && b[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= size) return header;
     const uint8_t marker = b[pos++];
@@ -78,10 +82,19 @@ ImageHeader read_png_header(const std::vector<uint8_t>& b) {
     header.width = static_cast<int>(std::min<uint32_t>(be32(b, 16), INT32_MAX));
     header.height = static_cast<int>(std::min<uint32_t>(be32(b, 20), INT32_MAX));
   }
-  // The IEND chunk closes every complete PNG; look for it near the end.
-  const size_t tail = std::min<size_t>(b.size(), 64);
-  const std::string end(b.end() - tail, b.end());
-  header.truncated = end.find("IEND") == std::string::npos;
+  // Walk the chunks (length, type, data, CRC) to IEND; a chunk running past
+  // the end of the file means the file was cut. Bytes after IEND are ignored,
+  // as decoders do.
+  header.truncated = true;
+  size_t pos = 8;
+  while (pos + 8 <= b.size()) {
+    const uint64_t length = be32(b, pos);
+    if (std::memcmp(&b[pos + 4], "IEND", 4) == 0) {
+      header.truncated = false;
+      break;
+    }
+    pos += 12 + length;
+  }
   return header;
 }
 
@@ -162,34 +175,28 @@ ImageHeader read_image_header(const std::vector<uint8_t>& bytes) {
 }
 
 config::Size resized_size(int width, int height, const config::Preprocess& pre) {
-  // Each step as FiftyOne/torchvision apply it: the short side is set and the
-  // long side follows, truncated to an integer.
-  auto scale_short_to = [&](int target) {
-    if (width <= height) {
-      height = static_cast<int>(double(target) * height / width);
-      width = target;
-    } else {
-      width = static_cast<int>(double(target) * width / height);
-      height = target;
-    }
+  // FiftyOne's _build_transforms: image_size, else image_dim, else
+  // image_min_dim then image_max_dim.
+  if (pre.image_size) return *pre.image_size;
+  if (pre.image_dim > 0) {
+    // torchvision's Resize(int): the short side becomes image_dim, the long
+    // side follows, truncated.
+    const int dim = pre.image_dim;
+    if (width <= height) return {dim, std::max(1, static_cast<int>(double(dim) * height / width))};
+    return {std::max(1, static_cast<int>(double(dim) * width / height)), dim};
+  }
+  // FiftyOne's MinResize / MaxResize: scale by alpha, round half to even.
+  auto scale = [&](double alpha) {
+    width = std::max(1, static_cast<int>(std::nearbyint(alpha * width)));
+    height = std::max(1, static_cast<int>(std::nearbyint(alpha * height)));
   };
-  if (pre.image_min_dim > 0 && std::min(width, height) < pre.image_min_dim) scale_short_to(pre.image_min_dim);
+  if (pre.image_min_dim > 0 && std::min(width, height) < pre.image_min_dim) {
+    scale(double(pre.image_min_dim) / std::min(width, height));
+  }
   if (pre.image_max_dim > 0 && std::max(width, height) > pre.image_max_dim) {
-    if (width >= height) {
-      height = std::max(1, static_cast<int>(double(pre.image_max_dim) * height / width));
-      width = pre.image_max_dim;
-    } else {
-      width = std::max(1, static_cast<int>(double(pre.image_max_dim) * width / height));
-      height = pre.image_max_dim;
-    }
+    scale(double(pre.image_max_dim) / std::max(width, height));
   }
-  if (pre.image_size) {
-    width = pre.image_size->width;
-    height = pre.image_size->height;
-  } else if (pre.image_dim > 0) {
-    scale_short_to(pre.image_dim);
-  }
-  return {std::max(1, width), std::max(1, height)};
+  return {width, height};
 }
 
 int reduction_for(int width, int height, const config::Preprocess& pre) {

@@ -53,7 +53,9 @@ struct DecodedImage {
 int reduction_for(int width, int height, const config::Preprocess& pre);
 
 // The size the preprocessing resizes a width x height image to (before the
-// center crop).
+// center crop), with FiftyOne's precedence and rounding: image_size; else
+// image_dim (torchvision Resize(int): long side truncated); else
+// image_min_dim then image_max_dim (MinResize/MaxResize: rounded).
 config::Size resized_size(int width, int height, const config::Preprocess& pre);
 
 // Reads `path`, decodes it (EXIF orientation applied) and preprocesses it.

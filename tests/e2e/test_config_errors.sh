@@ -24,7 +24,7 @@ check_error $'entrypoint: resnet18\nimage_mean: [0.5, 0.5]' 'bad.yaml:2:13' 'exp
 check_error $'entrypoint: resnet18\nentrypoint: resnet34' 'given twice'
 check_error $'entrypoint: resnet18\n  bad: [' 'invalid YAML'
 check_error $'entrypoint: resnet18\ntransforms_fcn: foo' 'bad.yaml:2:1' 'not supported by zoo'
-check_error $'entrypoint: resnet18\nclasses: [a, b]\nlabels_path: model.yaml' 'labels_path or classes'
+check_error $'entrypoint: resnet18\nclasses: [a, b]\nlabels_path: model.yaml' 'bad.yaml:3:14' 'give the labels once'
 
 expect_exit 2 "$ZOO" apply does-not-exist.yaml "$PHOTOS/baboon.jpg"
 expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" --batch-size 0

@@ -32,33 +32,30 @@ def tmp_dir(name):
     return path
 
 
-def _scale_short_to(w, h, target):
-    if w <= h:
-        return target, int(target * h / w)
-    return int(target * w / h), target
-
-
 def resized_size(w, h, pre):
-    """lib/media/image.cpp resized_size()."""
-    if pre.get("image_min_dim") and min(w, h) < pre["image_min_dim"]:
-        w, h = _scale_short_to(w, h, pre["image_min_dim"])
-    if pre.get("image_max_dim") and max(w, h) > pre["image_max_dim"]:
-        m = pre["image_max_dim"]
-        if w >= h:
-            w, h = m, max(1, int(m * h / w))
-        else:
-            w, h = max(1, int(m * w / h)), m
+    """lib/media/image.cpp resized_size(): FiftyOne's order and rounding.
+    Sizes in `pre` are (height, width) as in the YAML."""
     if pre.get("image_size"):
-        w, h = pre["image_size"]
-    elif pre.get("image_dim"):
-        w, h = _scale_short_to(w, h, pre["image_dim"])
-    return max(1, w), max(1, h)
+        th, tw = pre["image_size"]
+        return tw, th
+    if pre.get("image_dim"):
+        d = pre["image_dim"]
+        if w <= h:
+            return d, max(1, int(d * h / w))
+        return max(1, int(d * w / h)), d
+    if pre.get("image_min_dim") and min(w, h) < pre["image_min_dim"]:
+        a = pre["image_min_dim"] / min(w, h)
+        w, h = max(1, round(a * w)), max(1, round(a * h))
+    if pre.get("image_max_dim") and max(w, h) > pre["image_max_dim"]:
+        a = pre["image_max_dim"] / max(w, h)
+        w, h = max(1, round(a * w)), max(1, round(a * h))
+    return w, h
 
 
 def reduction_for(w, h, pre):
     tw, th = resized_size(w, h, pre)
     need_short, need_long = min(tw, th), max(tw, th)
-    if pre.get("image_size") and pre["image_size"][0] != pre["image_size"][1]:
+    if pre.get("image_size") and pre["image_size"][0] != pre["image_size"][1]:  # (h, w)
         need_short = need_long
     for r in (8, 4, 2):
         if (min(w, h) + r - 1) // r >= need_short and (max(w, h) + r - 1) // r >= need_long:
@@ -90,7 +87,7 @@ def preprocess(path, pre):
         area = tw * 2 <= img.shape[1] or th * 2 <= img.shape[0]
         img = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
     if pre.get("center_crop"):
-        cw, ch = pre["center_crop"]
+        ch, cw = pre["center_crop"]
         top = int(round((img.shape[0] - ch) / 2.0))
         left = int(round((img.shape[1] - cw) / 2.0))
         img = img[top:top + ch, left:left + cw]

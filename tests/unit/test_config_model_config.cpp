@@ -91,7 +91,7 @@ TEST_SUITE("config::ModelConfig") {
     CHECK(pre.image_min_dim == 100);
     CHECK(pre.image_max_dim == 1000);
     REQUIRE(pre.center_crop.has_value());
-    CHECK(*pre.center_crop == Size{224, 200});
+    CHECK(*pre.center_crop == Size{200, 224});  // [height, width] in YAML
     CHECK(pre.mean[0] == doctest::Approx(0.485f));
     CHECK(pre.mean[1] == doctest::Approx(0.456f));
     CHECK(pre.mean[2] == doctest::Approx(0.406f));
@@ -161,7 +161,7 @@ TEST_SUITE("config::ModelConfig") {
 
   TEST_CASE("a key given under both its zoo and its FiftyOne name is an error naming both places") {
     const auto caught = parse_error("entrypoint: resnet18\nentrypoint_fcn: resnet50\n");
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::config);
     CHECK(caught.message ==
           "model.yaml:2:1: key \"entrypoint_fcn\" given twice (also as \"entrypoint\" at model.yaml:1:13)");
@@ -193,14 +193,14 @@ TEST_SUITE("config::ModelConfig") {
   TEST_CASE("a missing weights file is an error naming the key, its place and the resolved path") {
     TempDir dir("config-missing-weights");
     const auto caught = parse_error("entrypoint: resnet18\nweights: sub/missing.pt\n", dir.path().string());
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::config);
     CHECK(caught.message ==
           "model.yaml:2:10: key \"weights\": file not found: " + normal(dir / "sub/missing.pt"));
 
     std::filesystem::create_directories(dir / "folder.pt");
     const auto folder = parse_error("entrypoint: resnet18\nweights: folder.pt\n", dir.path().string());
-    REQUIRE(folder.thrown);
+    REQUIRE_MESSAGE(folder.thrown, folder.foreign);
     CHECK_MESSAGE(contains(folder.message, "is a directory"), folder.message);
   }
 
@@ -216,14 +216,14 @@ TEST_SUITE("config::ModelConfig") {
 
     TempDir empty("config-empty-dir");
     const auto caught = catch_error([&] { load_model_config(empty.path().string()); });
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::config);
     CHECK(caught.message == (empty / "model.yaml").string() + ": cannot read model config: no such file");
   }
 
   TEST_CASE("an unknown key names file:line:col and suggests the closest known key") {
     const auto caught = parse_error("entrypoint: resnet18\nimage_dim: 256\nimge_size: 224\n");
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::config);
     CHECK(caught.message == "model.yaml:3:1: unknown key \"imge_size\"; did you mean \"image_size\"?");
 
@@ -231,25 +231,44 @@ TEST_SUITE("config::ModelConfig") {
     TempDir dir("config-unknown");
     write_file(dir / "model.yaml", "entrypoint: resnet18\n\nlabels_pth: x.txt\n");
     const auto from_file = catch_error([&] { load_model_config((dir / "model.yaml").string()); });
-    REQUIRE(from_file.thrown);
+    REQUIRE_MESSAGE(from_file.thrown, from_file.foreign);
     CHECK(from_file.message ==
           (dir / "model.yaml").string() + ":3:1: unknown key \"labels_pth\"; did you mean \"labels_path\"?");
 
     // Inside output_processor_args, at the nested key's position.
     const auto nested = parse_error("entrypoint: resnet18\noutput_processor_args:\n  store_logit: true\n");
-    REQUIRE(nested.thrown);
+    REQUIRE_MESSAGE(nested.thrown, nested.foreign);
     CHECK(nested.message ==
           "model.yaml:3:3: unknown key \"output_processor_args.store_logit\"; did you mean \"store_logits\"?");
 
     // Nothing close: no suggestion.
     const auto far = parse_error("entrypoint: resnet18\nzzzzzzzzzzzz: 1\n");
-    REQUIRE(far.thrown);
+    REQUIRE_MESSAGE(far.thrown, far.foreign);
     CHECK(far.message == "model.yaml:2:1: unknown key \"zzzzzzzzzzzz\"");
+  }
+
+  TEST_CASE("a key that is not a plain string is a config error, not a YAML exception") {
+    // Flow collections are valid YAML keys; yaml-cpp cannot convert them to a
+    // string, and its exception must not leave the config module.
+    const std::vector<std::string> yamls = {
+        "entrypoint: resnet18\n[a, b]: 1\n",
+        "entrypoint: resnet18\noutput_processor_args:\n  {x: 1}: true\n",
+        "entrypoint: resnet18\nentrypoint_args:\n  [a, b]: 1\n",
+    };
+    for (const auto& yaml : yamls) {
+      CAPTURE(yaml);
+      const auto caught = parse_error(yaml);
+      CHECK_MESSAGE(caught.thrown, caught.foreign);
+      if (caught.thrown) {
+        CHECK(caught.kind == ErrorKind::config);
+        CHECK_MESSAGE(caught.message.rfind("model.yaml:", 0) == 0, caught.message);
+      }
+    }
   }
 
   TEST_CASE("FiftyOne options zoo does not implement are named as such, not as unknown") {
     const auto caught = parse_error("entrypoint: resnet18\ntransforms_fcn: my.transforms\n");
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::config);
     CHECK(caught.message == "model.yaml:2:1: key \"transforms_fcn\": this FiftyOne option is not supported by zoo");
   }
@@ -277,9 +296,9 @@ TEST_SUITE("config::ModelConfig") {
          "model.yaml:2:20: key \"confidence_thresh\": expected a number between 0 and 1"},
         {"image_channels: 2\n", "model.yaml:2:17: key \"image_channels\": expected 1 (grayscale) or 3 (RGB)"},
         {"image_size: [224, 224, 3]\n",
-         "model.yaml:2:13: key \"image_size\": expected an integer or a list [width, height]"},
+         "model.yaml:2:13: key \"image_size\": expected an integer or a list [height, width]"},
         {"center_crop: {w: 1}\n",
-         "model.yaml:2:14: key \"center_crop\": expected an integer or a list [width, height]"},
+         "model.yaml:2:14: key \"center_crop\": expected an integer or a list [height, width]"},
         {"entrypoint_args: [1, 2]\n",
          "model.yaml:2:18: key \"entrypoint_args\": expected a map of argument names to values"},
         {"output_processor: detector\n",
@@ -294,18 +313,18 @@ TEST_SUITE("config::ModelConfig") {
     for (const auto& c : cases) {
       CAPTURE(c.yaml);
       const auto caught = parse_error("entrypoint: resnet18\n" + c.yaml);
-      REQUIRE(caught.thrown);
+      REQUIRE_MESSAGE(caught.thrown, caught.foreign);
       CHECK(caught.kind == ErrorKind::config);
       CHECK(caught.message == c.expected);
     }
 
     // The entrypoint itself must be a string.
     const auto entrypoint = parse_error("entrypoint: [resnet18]\n");
-    REQUIRE(entrypoint.thrown);
+    REQUIRE_MESSAGE(entrypoint.thrown, entrypoint.foreign);
     CHECK(entrypoint.message == "model.yaml:1:13: key \"entrypoint\": expected a string");
   }
 
-  TEST_CASE("image_size and center_crop take an int N (N x N) or a list [width, height]") {
+  TEST_CASE("image_size and center_crop take an int N (N x N) or a list [height, width], as torchvision") {
     const ModelConfig square = parse_model_config("entrypoint: r\nimage_size: 224\ncenter_crop: 200\n", "m.yaml", ".");
     REQUIRE(square.preprocess.image_size.has_value());
     CHECK(*square.preprocess.image_size == Size{224, 224});
@@ -315,11 +334,11 @@ TEST_SUITE("config::ModelConfig") {
     const ModelConfig wide =
         parse_model_config("entrypoint: r\nimage_size: [320, 240]\ncenter_crop: [300, 200]\n", "m.yaml", ".");
     REQUIRE(wide.preprocess.image_size.has_value());
-    CHECK(wide.preprocess.image_size->width == 320);
-    CHECK(wide.preprocess.image_size->height == 240);
+    CHECK(wide.preprocess.image_size->width == 240);
+    CHECK(wide.preprocess.image_size->height == 320);
     REQUIRE(wide.preprocess.center_crop.has_value());
-    CHECK(wide.preprocess.center_crop->width == 300);
-    CHECK(wide.preprocess.center_crop->height == 200);
+    CHECK(wide.preprocess.center_crop->width == 200);
+    CHECK(wide.preprocess.center_crop->height == 300);
 
     // A single mean or std value applies to every channel.
     const ModelConfig one_value = parse_model_config("entrypoint: r\nimage_mean: [0.5]\n", "m.yaml", ".");
@@ -328,24 +347,25 @@ TEST_SUITE("config::ModelConfig") {
 
   TEST_CASE("image_size and image_dim together are an error") {
     const auto caught = parse_error("entrypoint: r\nimage_size: 224\nimage_dim: 256\n");
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::config);
     CHECK(caught.message == "model.yaml: give either \"image_size\" or \"image_dim\", not both");
   }
 
-  TEST_CASE("labels_path together with classes or labels_string is an error at the labels_path value") {
+  TEST_CASE("giving the labels twice (labels_path, classes, labels_string) is an error at the second one") {
     TempDir dir("config-labels-conflict");
     write_file(dir / "labels.txt", "a\nb\n");
     const auto with_classes =
         parse_error("entrypoint: r\nlabels_path: labels.txt\nclasses: [a, b]\n", dir.path().string());
-    REQUIRE(with_classes.thrown);
+    REQUIRE_MESSAGE(with_classes.thrown, with_classes.foreign);
     CHECK(with_classes.kind == ErrorKind::config);
     CHECK(with_classes.message ==
-          "model.yaml:2:14: key \"labels_path\": give either labels_path or classes, not both");
+          "model.yaml:3:10: key \"classes\": give the labels once, as labels_path, classes or labels_string "
+          "(\"labels_path\" is at model.yaml:2:14)");
 
     const auto with_string =
         parse_error("entrypoint: r\nlabels_string: a,b\nlabels_path: labels.txt\n", dir.path().string());
-    REQUIRE(with_string.thrown);
+    REQUIRE_MESSAGE(with_string.thrown, with_string.foreign);
     CHECK_MESSAGE(contains(with_string.message, "model.yaml:3:14: key \"labels_path\""), with_string.message);
   }
 
@@ -356,31 +376,31 @@ TEST_SUITE("config::ModelConfig") {
 
     write_file(dir / "empty.txt", "\n\n");
     const auto empty = catch_error([&] { read_labels_file((dir / "empty.txt").string()); });
-    REQUIRE(empty.thrown);
+    REQUIRE_MESSAGE(empty.thrown, empty.foreign);
     CHECK(empty.kind == ErrorKind::config);
     CHECK(empty.message == (dir / "empty.txt").string() + ": labels file is empty");
 
     const auto missing = catch_error([&] { read_labels_file((dir / "missing.txt").string()); });
-    REQUIRE(missing.thrown);
+    REQUIRE_MESSAGE(missing.thrown, missing.foreign);
     CHECK(missing.kind == ErrorKind::config);
     CHECK_MESSAGE(contains(missing.message, "missing.txt"), missing.message);
   }
 
   TEST_CASE("a config without an entrypoint is an error") {
     const auto caught = parse_error("name: no-network\nimage_dim: 256\n");
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::config);
     CHECK(caught.message == "model.yaml: missing key \"entrypoint\" (e.g. entrypoint: resnet18, or torchscript)");
   }
 
   TEST_CASE("text that is not a YAML map is an error naming the source") {
     const auto list = parse_error("- entrypoint: resnet18\n");
-    REQUIRE(list.thrown);
+    REQUIRE_MESSAGE(list.thrown, list.foreign);
     CHECK(list.kind == ErrorKind::config);
     CHECK(list.message == "model.yaml: expected a map of config keys at the top level");
 
     const auto invalid = parse_error("entrypoint: resnet18\nimage_size: [224, 224\n");
-    REQUIRE(invalid.thrown);
+    REQUIRE_MESSAGE(invalid.thrown, invalid.foreign);
     CHECK(invalid.kind == ErrorKind::config);
     CHECK_MESSAGE(invalid.message.rfind("model.yaml:", 0) == 0, invalid.message);
     CHECK_MESSAGE(contains(invalid.message, "invalid YAML"), invalid.message);

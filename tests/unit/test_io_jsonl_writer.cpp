@@ -73,7 +73,7 @@ TEST_SUITE("io::JsonlWriter") {
     TempDir dir("jsonl-open");
     const std::string path = (dir / "no-such-folder/out.jsonl").string();
     const auto caught = catch_error([&] { JsonlWriter writer(path, false); });
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::io);
     CHECK_MESSAGE(caught.message.rfind(path + ": cannot open for writing", 0) == 0, caught.message);
   }
@@ -149,13 +149,13 @@ TEST_SUITE("io::JsonlWriter") {
     const std::string path = (dir / "out.jsonl").string();
     write_file(path, k_line_a + "\n\nthis is not json\n" + k_line_c + "\n");
     const auto not_json = catch_error([&] { scan_for_resume(path); });
-    REQUIRE(not_json.thrown);
+    REQUIRE_MESSAGE(not_json.thrown, not_json.foreign);
     CHECK(not_json.kind == ErrorKind::io);
     CHECK(not_json.message == path + ":3: not a JSON line; is this a zoo apply output?");
 
     write_file(path, k_line_a + "\n" + R"({"label":"cat"})" + "\n");
     const auto no_filepath = catch_error([&] { scan_for_resume(path); });
-    REQUIRE(no_filepath.thrown);
+    REQUIRE_MESSAGE(no_filepath.thrown, no_filepath.foreign);
     CHECK(no_filepath.kind == ErrorKind::io);
     CHECK(no_filepath.message == path + ":2: record has no \"filepath\"; is this a zoo apply output?");
 

@@ -120,7 +120,7 @@ TEST_SUITE("media::discover") {
     TempDir dir("discover-list-missing");
     const std::string path = (dir / "missing.txt").string();
     const auto caught = catch_error([&] { read_list_file(path); });
-    REQUIRE(caught.thrown);
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
     CHECK(caught.kind == ErrorKind::io);
     CHECK(caught.message == path + ": cannot read list file");
   }

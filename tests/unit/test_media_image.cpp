@@ -202,11 +202,37 @@ TEST_SUITE("media::image") {
     CHECK(size_text(resized_size(200, 100, max_dim)) == "200x100");
     CHECK(size_text(resized_size(320, 100, max_dim)) == "320x100");
 
-    // Applied in FiftyOne's order: min_dim, then image_dim.
     Preprocess both;
     both.image_min_dim = 200;
     both.image_dim = 224;
     CHECK(size_text(resized_size(100, 50, both)) == "448x224");
+  }
+
+  TEST_CASE("image_min_dim and image_max_dim round the other side, as FiftyOne's MinResize and MaxResize") {
+    // fiftyone.utils.torch.MinResize: alpha = max(min / h, min / w),
+    // size = (round(alpha * h), round(alpha * w)); MaxResize likewise with min().
+    Preprocess min_dim;
+    min_dim.image_min_dim = 225;
+    CHECK(size_text(resized_size(300, 200, min_dim)) == "338x225");  // round(1.125 * 300 = 337.5)
+
+    Preprocess max_dim;
+    max_dim.image_max_dim = 350;
+    CHECK(size_text(resized_size(700, 299, max_dim)) == "350x150");  // round(0.5 * 299 = 149.5)
+  }
+
+  TEST_CASE("image_dim or image_size make image_min_dim and image_max_dim unused, as in FiftyOne") {
+    // FiftyOne's _build_transforms: `if image_size: ... elif image_dim: ...
+    // else: MinResize / MaxResize`, so only Resize(image_dim) applies here:
+    // int(224 * 700 / 299) = 524. Resizing to 350x149 first would give 526.
+    Preprocess pre;
+    pre.image_max_dim = 350;
+    pre.image_dim = 224;
+    CHECK(size_text(resized_size(700, 299, pre)) == "524x224");
+
+    Preprocess fixed;
+    fixed.image_min_dim = 1000;
+    fixed.image_size = Size{224, 224};
+    CHECK(size_text(resized_size(700, 299, fixed)) == "224x224");
   }
 
   TEST_CASE("image_size resizes to exactly (width, height), and no option keeps the size") {
@@ -463,6 +489,20 @@ TEST_SUITE("media::image") {
     const DecodedImage accepted = load_image(k_baboon, Preprocess{}, limits);
     CHECK_MESSAGE(accepted.error.empty(), accepted.error);
     CHECK(accepted.width == 512);
+  }
+
+  TEST_CASE("a PNG with bytes after the IEND chunk is not truncated and loads") {
+    // Decoders (libpng, PIL) stop at IEND; some tools append data after it.
+    TempDir dir("image-png-trailing");
+    std::vector<uint8_t> bytes = read_bytes(k_chicky);
+    bytes.insert(bytes.end(), 100, uint8_t(0));
+    CHECK_FALSE(read_image_header(bytes).truncated);
+    const std::string path = (dir / "trailing.png").string();
+    write_bytes(path, bytes);
+    const DecodedImage image = load_image(path, Preprocess{}, DecodeLimits{});
+    INFO(path, ": ", image.error);
+    CHECK(image.error.empty());
+    CHECK(image.width == 512);
   }
 
   TEST_CASE("a JPEG with bytes after the EOI marker loads") {

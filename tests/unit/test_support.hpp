@@ -70,11 +70,14 @@ inline bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// What a call threw: whether it threw a zoo::Error, its kind and message.
+// What a call threw: whether it threw a zoo::Error, its kind and message;
+// `foreign` holds the message of any other exception (which the library
+// should have turned into a zoo::Error), so a test can print it.
 struct Caught {
   bool thrown = false;
   ErrorKind kind = ErrorKind::usage;
   std::string message;
+  std::string foreign;
 };
 
 template <typename Function>
@@ -82,7 +85,9 @@ Caught catch_error(Function&& function) {
   try {
     function();
   } catch (const Error& e) {
-    return {true, e.kind(), e.what()};
+    return {true, e.kind(), e.what(), ""};
+  } catch (const std::exception& e) {
+    return {false, ErrorKind::usage, "", std::string("not a zoo::Error: ") + e.what()};
   }
   return {};
 }
