@@ -84,6 +84,9 @@ Runner register_apply(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--max-pixels", o.max_pixels, "Refuse images with more pixels than this, unread")
       ->default_val(178956970)->check(CLI::PositiveNumber);
+  app.add_option("--precision", o.precision,
+                 "fp32 (matches PyTorch) or bf16 (about 2x faster on CPUs with AVX512-BF16/AMX, ~1e-2 off)")
+      ->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("--no-optimize", args->no_optimize, "Run the model as loaded (no freezing or inference optimisation)");
   app.add_option("--progress", args->progress, "Progress on stderr: auto (bar on a terminal), bar, json, none")
       ->default_val("auto");

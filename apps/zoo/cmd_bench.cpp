@@ -20,6 +20,7 @@ Runner register_bench(CLI::App& app) {
       ->default_val(10)->check(CLI::PositiveNumber);
   app.add_option("--threads", o->threads, "Torch threads (default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--size", *size, "Input WIDTHxHEIGHT (default: the config's center_crop or image_size)");
+  app.add_option("--precision", o->precision, "fp32 or bf16")->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("--no-optimize", *no_optimize, "Run the model as loaded (no freezing or inference optimisation)");
   app.footer(R"(Prints images/s of the model alone, on random input tensors (no decoding):
 what `zoo apply` could reach if decoding were free.

@@ -144,7 +144,7 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
 
   io::JsonlWriter writer(options.output, options.resume);
   models::set_threads(options.threads);
-  auto model = models::Model::load(config, {options.optimize});
+  auto model = models::Model::load(config, {options.optimize, models::parse_precision(options.precision)});
   util::info(fmt::format("model: {}", model->description()));
 
   ClassifierOptions classifier;

@@ -27,6 +27,7 @@ struct ApplyOptions {
   bool store_logits = false;          // or the config's output_processor_args.store_logits
   int64_t max_failures = -1;          // stop once more inputs failed than this; -1 = never
   bool optimize = true;               // freeze + optimize_for_inference
+  std::string precision = "fp32";     // fp32 | bf16
   std::string label_field = "predictions";
   util::ProgressMode progress = util::ProgressMode::automatic;
   int64_t max_pixels = 178956970;     // larger images are refused unread

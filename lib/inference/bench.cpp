@@ -29,7 +29,7 @@ BenchResult run_bench(const BenchOptions& options) {
                 "give --size WxH", config.source);
   }
   models::set_threads(options.threads);
-  auto model = models::Model::load(config, {options.optimize});
+  auto model = models::Model::load(config, {options.optimize, models::parse_precision(options.precision)});
   result.description = model->description();
 
   // Fixed-seed noise in the normalised range: the speed does not depend on

@@ -13,6 +13,7 @@ struct BenchOptions {
   int batches = 10;      // timed batches, after one warm-up batch
   int threads = 0;       // Torch threads, 0 = all cores
   bool optimize = true;
+  std::string precision = "fp32";  // fp32 | bf16
   int width = 0;         // input size; 0 = from the config (center_crop, else image_size)
   int height = 0;
 };

@@ -1,9 +1,6 @@
 #include "media/pipeline.hpp"
 
 #include <chrono>
-#include <cstdlib>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <opencv2/core.hpp>
 
@@ -33,7 +30,6 @@ void ImagePipeline::stop() {
 }
 
 void ImagePipeline::work() {
-  if (const char* nice = std::getenv("ZOO_WORKER_NICE")) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::atoi(nice));
   for (;;) {
     size_t index;
     {

@@ -16,7 +16,14 @@ namespace zoo::models {
 struct Model::Impl {
   torch::jit::Module module;
   std::string description;
+  Precision precision = Precision::fp32;
 };
+
+Precision parse_precision(const std::string& text) {
+  if (text == "fp32") return Precision::fp32;
+  if (text == "bf16") return Precision::bf16;
+  throw Error(ErrorKind::usage, "--precision: expected fp32 or bf16, got \"{}\"", text);
+}
 
 Model::Model(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Model::~Model() = default;
@@ -69,7 +76,19 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
     }
   }
   impl->module.eval();
-  if (options.optimize) {
+  impl->precision = options.precision;
+  if (options.precision == Precision::bf16) {
+    // Measured on resnet18 (2 cores, AVX512-BF16): frozen bf16 with
+    // channels_last input runs 96 img/s; optimize_for_inference on top of
+    // bf16 is slower (70-88 img/s), so it is not applied here.
+    try {
+      impl->module.to(torch::kBFloat16);
+      if (options.optimize) impl->module = torch::jit::freeze(impl->module);
+      impl->description += ", bf16";
+    } catch (const c10::Error& e) {
+      throw Error(ErrorKind::model, "{}: cannot convert the model to bf16: {}", config.source, e.msg());
+    }
+  } else if (options.optimize) {
     try {
       impl->module = torch::jit::optimize_for_inference(impl->module);
       impl->description += ", optimized for inference";
@@ -86,6 +105,9 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
 Output Model::forward(const float* input, int64_t n, int64_t c, int64_t h, int64_t w) {
   c10::InferenceMode guard;
   auto batch = torch::from_blob(const_cast<float*>(input), {n, c, h, w}, torch::kFloat32);
+  if (m_impl->precision == Precision::bf16) {
+    batch = batch.to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+  }
   c10::IValue result;
   try {
     result = m_impl->module.forward({batch});

@@ -49,11 +49,39 @@ zoo_wall=$(/usr/bin/python3 -c "print(f'{$n / ($end - $start):.2f}')")
 
 model_only=$("$zoo" bench "$work/resnet18.yaml" --batch-size 16 --batches 12 --threads "$threads" 2>/dev/null | cut -d' ' -f1)
 
-/usr/bin/python3 - "$baseline" "$zoo_loop" "$zoo_wall" "$model_only" <<'PY'
+# The same with --precision bf16 (not the target's fp32; shown for reference).
+"$zoo" apply "$work/resnet18.yaml" "$work/photos" --batch-size 16 --threads "$threads" --precision bf16 \
+  -o "$work/labels-bf16.jsonl" 2> "$work/apply-bf16.log"
+bf16_loop=$(grep -o '([0-9.]* images/s)' "$work/apply-bf16.log" | tr -d '(' | cut -d' ' -f1)
+bf16_model=$("$zoo" bench "$work/resnet18.yaml" --batch-size 16 --batches 12 --threads "$threads" --precision bf16 \
+  2>/dev/null | cut -d' ' -f1)
+
+/usr/bin/python3 - "$baseline" "$zoo_loop" "$zoo_wall" "$model_only" "$bf16_loop" "$bf16_model" <<'PY'
 import sys
-baseline, loop, wall, model = map(float, sys.argv[1:])
+baseline, loop, wall, model, bf16_loop, bf16_model = map(float, sys.argv[1:])
 print(f"python baseline (FiftyOne-style DataLoader, eager): {baseline:7.2f} images/s")
-print(f"zoo apply (processing loop):                        {loop:7.2f} images/s  ({loop / baseline:.2f}x baseline, target >= 1.8x)")
-print(f"zoo apply (whole command, incl. model load):        {wall:7.2f} images/s  ({wall / baseline:.2f}x baseline)")
-print(f"zoo bench (model only, pre-made tensors):           {model:7.2f} images/s  (apply/model = {loop / model:.2f}, target >= 0.85)")
+print(f"zoo apply fp32 (processing loop):                   {loop:7.2f} images/s  ({loop / baseline:.2f}x baseline, target >= 1.8x)")
+print(f"zoo apply fp32 (whole command, incl. model load):   {wall:7.2f} images/s  ({wall / baseline:.2f}x baseline)")
+print(f"zoo bench fp32 (model only, pre-made tensors):      {model:7.2f} images/s  (apply/model = {loop / model:.2f}, target >= 0.85;"
+      f" model-only is {model / baseline:.2f}x baseline)")
+print(f"zoo apply bf16 (processing loop):                   {bf16_loop:7.2f} images/s  ({bf16_loop / baseline:.2f}x baseline)")
+print(f"zoo bench bf16 (model only):                        {bf16_model:7.2f} images/s  (apply/model = {bf16_loop / bf16_model:.2f})")
+PY
+
+# Memory does not grow with the number of inputs: peak RSS for the 200
+# photos vs the same photos listed 10 times (2000 inputs).
+for i in $(seq 10); do ls "$work"/photos/*.jpg; done > "$work/list-2000.txt"
+ls "$work"/photos/*.jpg > "$work/list-200.txt"
+/usr/bin/python3 - "$zoo" "$work" "$threads" <<'PY'
+import resource, subprocess, sys
+zoo, work, threads = sys.argv[1:]
+def peak(n):
+    # A fresh child per measurement: ru_maxrss of RUSAGE_CHILDREN is the
+    # largest child so far, so measure the small run first.
+    subprocess.run([zoo, "apply", f"{work}/resnet18.yaml", "--files-from", f"{work}/list-{n}.txt", "-q",
+                    "--threads", threads, "-o", f"{work}/labels-{n}.jsonl"], check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+small = peak(200)
+large = peak(2000)
+print(f"peak RSS: {small:.0f} MiB for 200 inputs, {large:.0f} MiB for 2000 ({(large / small - 1) * 100:+.1f}%)")
 PY

@@ -32,4 +32,8 @@ jsonl_check run1.jsonl "len(records) > 50"
 # Progress as JSON status lines on stderr.
 "$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" --progress json > /dev/null 2> progress.txt
 grep -q '"status":"done","count":1,"total":1' progress.txt || fail "no JSON progress line"
+
+# The bar (forced, as on a terminal) shows count/total.
+"$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" "$PHOTOS/fruits.jpg" --progress bar > /dev/null 2> bar.txt
+grep -q '\] 2/2 img' bar.txt || fail "no progress bar"
 echo ok

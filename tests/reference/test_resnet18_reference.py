@@ -94,6 +94,24 @@ labels_path: {labels}
                                 f"expected {size[0]}x{size[1]}")
         print(f"{name:12s} {' '.join(extra):16s} {len(records)} photos, max |p_zoo - p_torch| = {worst:.2e}")
 
+    # bf16 is an approximation: report how far it is, and hold it to 0.05.
+    records, _ = ref.run_zoo(["apply", os.path.join(out, "builtin.yaml"), *paths, "--top-k", "1000", "-q",
+                              "--precision", "bf16"])
+    worst = 0.0
+    same_top1 = 0
+    for record in records:
+        probs, _ = expected[record["filepath"]]
+        got = np.zeros(1000)
+        for c in record["predictions"]["classifications"]:
+            got[classes.index(c["label"])] = c["confidence"]
+        worst = max(worst, float(np.abs(got - probs).max()))
+        same_top1 += int(got.argmax() == probs.argmax())
+    print(f"bf16         builtin          {len(records)} photos, max |p_zoo - p_torch| = {worst:.2e}, "
+          f"same top-1 on {same_top1}")
+    if worst > 0.15 or same_top1 < 0.8 * len(records):
+        failures.append(f"bf16: max probability diff {worst:.3f} (limit 0.15), same top-1 on {same_top1} of "
+                        f"{len(records)} (limit 80%)")
+
     # Default Classification output: top-1 label and its probability.
     records, _ = ref.run_zoo(["apply", os.path.join(out, "builtin.yaml"), *paths, "-q"])
     for record in records:
