@@ -13,5 +13,6 @@ using Runner = std::function<int()>;
 
 Runner register_apply(CLI::App& app);
 Runner register_bench(CLI::App& app);
+Runner register_train(CLI::App& app);
 
 }  // namespace zoo::app

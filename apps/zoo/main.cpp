@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   };
   const Entry table[] = {
       {"apply", zoo::app::register_apply, "Run a model over images and folders, write one label record per image"},
+      {"train", zoo::app::register_train, "Train or fine-tune a classifier on a folder of labelled images"},
       {"bench", zoo::app::register_bench, "Measure a model's own throughput on pre-made input tensors"},
   };
   std::map<CLI::App*, zoo::app::Runner> runners;

@@ -45,6 +45,7 @@ const std::map<std::string, std::string>& key_aliases() {
       {"image_std", "image_std"},
       {"image_channels", "image_channels"},
       {"embeddings_layer", "embeddings_layer"},
+      {"augment", "augment"},
       {"device", "device"},
       {"use_half_precision", "use_half_precision"},
       {"cudnn_benchmark", "cudnn_benchmark"},
@@ -188,7 +189,138 @@ std::string canonical_output_processor(const std::string& value) {
   return it == names.end() ? "" : it->second;
 }
 
+// augment: {random_resized_crop: {scale: [a, b], ratio: [c, d]} | true,
+//           hflip: bool, rotate: degrees,
+//           color_jitter: {brightness: x, contrast: y, saturation: z}}
+void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
+  auto range = [&](const YAML::Node& value, const std::string& key, double low, double high) {
+    if (!value.IsSequence() || value.size() != 2) read.fail(value, key, "expected a list [min, max]");
+    std::array<double, 2> r{read.number(value[0], key), read.number(value[1], key)};
+    if (r[0] <= low || r[1] > high || r[0] > r[1]) {
+      read.fail(value, key, fmt::format("expected {} < min <= max <= {}", low, high));
+    }
+    return r;
+  };
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) read.fail(kv.first, "augment", "keys must be plain names");
+    const std::string name = kv.first.Scalar();
+    const std::string key = "augment." + name;
+    const YAML::Node& value = kv.second;
+    if (name == "random_resized_crop") {
+      if (value.IsScalar()) {
+        out.random_resized_crop = read.boolean(value, key);
+        continue;
+      }
+      if (!value.IsMap()) read.fail(value, key, "expected true/false or a map {scale: [min, max], ratio: [min, max]}");
+      out.random_resized_crop = true;
+      for (const auto& arg : value) {
+        const std::string arg_name = arg.first.Scalar();
+        if (arg_name == "scale") {
+          out.crop_scale = range(arg.second, key + ".scale", 0.0, 1.0);
+        } else if (arg_name == "ratio") {
+          out.crop_ratio = range(arg.second, key + ".ratio", 0.0, 100.0);
+        } else {
+          throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
+                      util::did_you_mean(arg_name, {"scale", "ratio"}));
+        }
+      }
+    } else if (name == "hflip") {
+      out.hflip = read.boolean(value, key);
+    } else if (name == "rotate") {
+      out.rotate = read.number(value, key);
+      if (out.rotate < 0 || out.rotate > 180) read.fail(value, key, "expected degrees between 0 and 180");
+    } else if (name == "color_jitter") {
+      if (!value.IsMap()) read.fail(value, key, "expected a map {brightness: x, contrast: y, saturation: z}");
+      for (const auto& arg : value) {
+        const std::string arg_name = arg.first.Scalar();
+        double* target = arg_name == "brightness" ? &out.brightness
+                         : arg_name == "contrast" ? &out.contrast
+                         : arg_name == "saturation" ? &out.saturation
+                                                    : nullptr;
+        if (!target) {
+          throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
+                      util::did_you_mean(arg_name, {"brightness", "contrast", "saturation"}));
+        }
+        *target = read.number(arg.second, key + "." + arg_name);
+        if (*target < 0 || *target > 1) read.fail(arg.second, key + "." + arg_name, "expected a number in [0, 1]");
+      }
+    } else {
+      throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(kv.first), key,
+                  util::did_you_mean(name, {"random_resized_crop", "hflip", "rotate", "color_jitter"}));
+    }
+  }
+}
+
 }  // namespace
+
+std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  auto relative = [&](const std::string& path) {
+    const fs::path p = fs::absolute(path).lexically_normal();
+    const fs::path base = fs::absolute(base_dir).lexically_normal();
+    const fs::path rel = p.lexically_relative(base);
+    return (!rel.empty() && *rel.begin() != "..") ? rel.string() : p.string();
+  };
+  if (!config.name.empty()) out << YAML::Key << "name" << YAML::Value << config.name;
+  out << YAML::Key << "entrypoint" << YAML::Value << config.entrypoint;
+  if (!config.entrypoint_args.empty()) {
+    out << YAML::Key << "entrypoint_args" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [key, value] : config.entrypoint_args.items()) {
+      out << YAML::Key << key << YAML::Value;
+      if (value.is_number_integer()) {
+        out << value.get<int64_t>();
+      } else if (value.is_number()) {
+        out << value.get<double>();
+      } else if (value.is_boolean()) {
+        out << value.get<bool>();
+      } else if (value.is_string()) {
+        out << YAML::DoubleQuoted << value.get<std::string>();
+      } else {
+        out << YAML::Null;
+      }
+    }
+    out << YAML::EndMap;
+  }
+  if (!config.weights.empty()) out << YAML::Key << "weights" << YAML::Value << relative(config.weights);
+  if (!config.weights_key.empty()) out << YAML::Key << "weights_key" << YAML::Value << config.weights_key;
+  if (!config.strict) out << YAML::Key << "strict" << YAML::Value << false;
+  out << YAML::Key << "output_processor" << YAML::Value << config.output_processor;
+  if (config.store_logits) {
+    out << YAML::Key << "output_processor_args" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "store_logits" << YAML::Value << true << YAML::EndMap;
+  }
+  if (config.confidence_thresh) out << YAML::Key << "confidence_thresh" << YAML::Value << *config.confidence_thresh;
+  if (!config.labels_path.empty()) {
+    out << YAML::Key << "labels_path" << YAML::Value << relative(config.labels_path);
+  } else if (!config.classes.empty()) {
+    out << YAML::Key << "classes" << YAML::Value << YAML::Flow << config.classes;
+  }
+  const Preprocess& pre = config.preprocess;
+  auto size = [&](const char* key, const Size& s) {
+    out << YAML::Key << key << YAML::Value << YAML::Flow << std::vector<int>{s.height, s.width};
+  };
+  if (pre.image_size) size("image_size", *pre.image_size);
+  if (pre.image_dim) out << YAML::Key << "image_dim" << YAML::Value << pre.image_dim;
+  if (pre.image_min_dim) out << YAML::Key << "image_min_dim" << YAML::Value << pre.image_min_dim;
+  if (pre.image_max_dim) out << YAML::Key << "image_max_dim" << YAML::Value << pre.image_max_dim;
+  if (pre.center_crop) size("center_crop", *pre.center_crop);
+  // Shortest decimals that read back as the same floats ("0.485", not
+  // "0.48500001430511475").
+  auto floats = [&](const char* key, const std::array<float, 3>& values) {
+    out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (float v : values) out << fmt::format("{}", v);
+    out << YAML::EndSeq;
+  };
+  floats("image_mean", pre.mean);
+  floats("image_std", pre.std);
+  if (pre.channels != 3) out << YAML::Key << "image_channels" << YAML::Value << pre.channels;
+  if (!config.embeddings_layer.empty()) {
+    out << YAML::Key << "embeddings_layer" << YAML::Value << YAML::DoubleQuoted << config.embeddings_layer;
+  }
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
 
 const std::vector<std::string>& known_config_keys() {
   static const std::vector<std::string> keys = [] {
@@ -332,6 +464,9 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
       int channels = read.positive_int(value, key);
       if (channels != 1 && channels != 3) read.fail(value, key, "expected 1 (grayscale) or 3 (RGB)");
       pre.channels = channels;
+    } else if (canonical == "augment") {
+      if (!value.IsMap()) read.fail(value, key, "expected a map (random_resized_crop, hflip, rotate, color_jitter)");
+      parse_augment(read, value, config.augment);
     } else if (canonical == "embeddings_layer") {
       config.embeddings_layer = read.string(value, key);
     } else if (canonical == "device") {

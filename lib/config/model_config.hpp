@@ -37,6 +37,24 @@ struct Preprocess {
   int channels = 3;                // 3 = RGB, 1 = grayscale
 };
 
+// Random training augmentation (zoo train only; zoo apply ignores it), in
+// torchvision's order: random_resized_crop (instead of the resize and
+// center crop), hflip, rotate, color_jitter. All off by default.
+struct Augment {
+  bool random_resized_crop = false;
+  std::array<double, 2> crop_scale{0.08, 1.0};      // fraction of the image area
+  std::array<double, 2> crop_ratio{3.0 / 4.0, 4.0 / 3.0};  // aspect ratio range
+  bool hflip = false;          // flip left-right with probability 0.5
+  double rotate = 0;           // rotate by a uniform angle in [-rotate, rotate] degrees
+  double brightness = 0;       // color_jitter: factors in [1-b, 1+b]
+  double contrast = 0;
+  double saturation = 0;
+
+  bool any() const {
+    return random_resized_crop || hflip || rotate > 0 || brightness > 0 || contrast > 0 || saturation > 0;
+  }
+};
+
 struct ModelConfig {
   std::string source;      // the config file path ("" when built in code)
   std::string name;        // optional display name
@@ -52,8 +70,14 @@ struct ModelConfig {
   std::vector<std::string> classes;   // from classes, labels_path or labels_string
   std::string labels_path;            // resolved path, "" if classes were inline
   Preprocess preprocess;
+  Augment augment;
   std::string embeddings_layer;
 };
+
+// The config as YAML that parse_model_config reads back to an equal config.
+// Paths (weights, labels) are written relative to `base_dir` when they are
+// inside it; labels are written inline as `classes` when there is no file.
+std::string to_yaml(const ModelConfig& config, const std::string& base_dir);
 
 // Reads and validates a config file. Paths inside it are resolved relative to
 // the file's folder. A directory argument means `DIR/model.yaml`.

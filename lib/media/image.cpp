@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
@@ -167,6 +168,10 @@ void to_tensor(const cv::Mat& image, const config::Preprocess& pre, Tensor3& out
 
 }  // namespace
 
+void resize_and_crop(cv::Mat& image, int width, int height, const config::Preprocess& pre);
+void random_resized_crop(cv::Mat& image, const config::Augment& augment, config::Size out, std::mt19937_64& rng);
+void augment_image(cv::Mat& image, const config::Augment& augment, std::mt19937_64& rng);
+
 ImageHeader read_image_header(const std::vector<uint8_t>& bytes) {
   if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return read_jpeg_header(bytes);
   static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
@@ -218,7 +223,8 @@ int reduction_for(int width, int height, const config::Preprocess& pre) {
   return 1;
 }
 
-DecodedImage load_image(const std::string& path, const config::Preprocess& pre, const DecodeLimits& limits) {
+DecodedImage load_image(const std::string& path, const config::Preprocess& pre, const DecodeLimits& limits,
+                        const config::Augment* augment, uint64_t seed) {
   DecodedImage result;
   std::vector<uint8_t> bytes;
   if (!read_file(path, bytes, result.error)) return result;
@@ -236,7 +242,8 @@ DecodedImage load_image(const std::string& path, const config::Preprocess& pre, 
   }
 
   int reduction = 1;
-  if (limits.reduced_decode && header.format == "jpeg") reduction = reduction_for(header.width, header.height, pre);
+  // A random crop needs the full image: no reduced decode for augmented loads.
+  if (limits.reduced_decode && header.format == "jpeg" && !(augment && augment->random_resized_crop)) reduction = reduction_for(header.width, header.height, pre);
   int flags = pre.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
   if (reduction == 2) flags = pre.channels == 1 ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2;
   if (reduction == 4) flags = pre.channels == 1 ? cv::IMREAD_REDUCED_GRAYSCALE_4 : cv::IMREAD_REDUCED_COLOR_4;
@@ -272,7 +279,27 @@ DecodedImage load_image(const std::string& path, const config::Preprocess& pre, 
     result.height = rotated ? header.width : header.height;
   }
 
-  const config::Size target = resized_size(result.width, result.height, pre);
+  std::mt19937_64 rng(seed);
+  if (augment && augment->random_resized_crop) {
+    // The crop replaces resize + center crop; its output has the model's
+    // input size.
+    config::Size out{image.cols, image.rows};
+    if (pre.center_crop) {
+      out = *pre.center_crop;
+    } else if (pre.image_size || pre.image_dim || pre.image_min_dim || pre.image_max_dim) {
+      out = resized_size(image.cols, image.rows, pre);
+    }
+    random_resized_crop(image, *augment, out, rng);
+  } else {
+    resize_and_crop(image, result.width, result.height, pre);
+  }
+  if (augment) augment_image(image, *augment, rng);
+  to_tensor(image, pre, result.input);
+  return result;
+}
+
+void resize_and_crop(cv::Mat& image, int width, int height, const config::Preprocess& pre) {
+  const config::Size target = resized_size(width, height, pre);
   if (target.width != image.cols || target.height != image.rows) {
     // Area averaging where shrinking by 2x or more (it avoids aliasing);
     // bilinear otherwise: after a DCT-reduced decode the rest of the shrink
@@ -295,8 +322,75 @@ DecodedImage load_image(const std::string& path, const config::Preprocess& pre, 
     const int left = static_cast<int>(std::nearbyint((image.cols - crop_w) / 2.0));
     image = image(cv::Rect(left, top, crop_w, crop_h));
   }
-  to_tensor(image, pre, result.input);
-  return result;
+}
+
+void random_resized_crop(cv::Mat& image, const config::Augment& augment, config::Size out, std::mt19937_64& rng) {
+  // torchvision's RandomResizedCrop.get_params: up to 10 tries of a random
+  // area and log-uniform aspect ratio, else a centre crop at the clamped ratio.
+  const double area = double(image.cols) * image.rows;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const double log_lo = std::log(augment.crop_ratio[0]);
+  const double log_hi = std::log(augment.crop_ratio[1]);
+  cv::Rect crop(0, 0, image.cols, image.rows);
+  bool found = false;
+  for (int attempt = 0; attempt < 10 && !found; ++attempt) {
+    const double target_area = area * (augment.crop_scale[0] + unit(rng) * (augment.crop_scale[1] - augment.crop_scale[0]));
+    const double ratio = std::exp(log_lo + unit(rng) * (log_hi - log_lo));
+    const int w = static_cast<int>(std::round(std::sqrt(target_area * ratio)));
+    const int h = static_cast<int>(std::round(std::sqrt(target_area / ratio)));
+    if (w > 0 && h > 0 && w <= image.cols && h <= image.rows) {
+      const int top = static_cast<int>(unit(rng) * (image.rows - h + 1));
+      const int left = static_cast<int>(unit(rng) * (image.cols - w + 1));
+      crop = cv::Rect(std::min(left, image.cols - w), std::min(top, image.rows - h), w, h);
+      found = true;
+    }
+  }
+  if (!found) {
+    const double in_ratio = double(image.cols) / image.rows;
+    int w = image.cols, h = image.rows;
+    if (in_ratio < augment.crop_ratio[0]) {
+      h = std::max(1, static_cast<int>(std::round(w / augment.crop_ratio[0])));
+    } else if (in_ratio > augment.crop_ratio[1]) {
+      w = std::max(1, static_cast<int>(std::round(h * augment.crop_ratio[1])));
+    }
+    crop = cv::Rect((image.cols - w) / 2, (image.rows - h) / 2, w, h);
+  }
+  cv::Mat region = image(crop);
+  const bool area_resize = out.width * 2 <= region.cols || out.height * 2 <= region.rows;
+  cv::resize(region, image, cv::Size(out.width, out.height), 0, 0, area_resize ? cv::INTER_AREA : cv::INTER_LINEAR);
+}
+
+void augment_image(cv::Mat& image, const config::Augment& augment, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  if (augment.hflip && unit(rng) < 0.5) cv::flip(image, image, 1);
+  if (augment.rotate > 0) {
+    const double angle = (unit(rng) * 2 - 1) * augment.rotate;
+    const cv::Point2f centre((image.cols - 1) / 2.0f, (image.rows - 1) / 2.0f);
+    const cv::Mat rotation = cv::getRotationMatrix2D(centre, angle, 1.0);
+    cv::warpAffine(image, image, rotation, image.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  }
+  // color_jitter: brightness, contrast, saturation factors, applied in a
+  // fixed order (torchvision shuffles it; a fixed order keeps runs simple).
+  auto factor = [&](double strength) { return 1.0 + (unit(rng) * 2 - 1) * strength; };
+  if (augment.brightness > 0) image.convertTo(image, -1, factor(augment.brightness), 0);
+  if (augment.contrast > 0) {
+    const double f = factor(augment.contrast);
+    cv::Mat gray;
+    if (image.channels() == 3) {
+      cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
+    } else {
+      gray = image;
+    }
+    const double mean = cv::mean(gray)[0];
+    image.convertTo(image, -1, f, (1 - f) * mean);
+  }
+  if (augment.saturation > 0 && image.channels() == 3) {
+    const double f = factor(augment.saturation);
+    cv::Mat gray, gray3;
+    cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
+    cv::cvtColor(gray, gray3, cv::COLOR_GRAY2BGR);
+    cv::addWeighted(image, f, gray3, 1 - f, 0, image);
+  }
 }
 
 }  // namespace zoo::media

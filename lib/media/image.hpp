@@ -59,8 +59,11 @@ int reduction_for(int width, int height, const config::Preprocess& pre);
 config::Size resized_size(int width, int height, const config::Preprocess& pre);
 
 // Reads `path`, decodes it (EXIF orientation applied) and preprocesses it.
+// With `augment` (training), applies its random transforms drawn from a
+// generator seeded with `seed`: the same seed gives the same image.
 // Never throws for bad inputs: unreadable, empty, truncated, undecodable or
 // too-large files give `error`.
-DecodedImage load_image(const std::string& path, const config::Preprocess& pre, const DecodeLimits& limits);
+DecodedImage load_image(const std::string& path, const config::Preprocess& pre, const DecodeLimits& limits,
+                        const config::Augment* augment = nullptr, uint64_t seed = 0);
 
 }  // namespace zoo::media

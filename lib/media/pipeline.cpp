@@ -7,8 +7,12 @@
 namespace zoo::media {
 
 ImagePipeline::ImagePipeline(std::vector<std::string> paths, config::Preprocess pre, DecodeLimits limits,
-                             int workers, size_t capacity)
-    : m_paths(std::move(paths)), m_pre(pre), m_limits(limits), m_capacity(std::max<size_t>(1, capacity)) {
+                             int workers, size_t capacity, Loader loader)
+    : m_paths(std::move(paths)),
+      m_pre(pre),
+      m_limits(limits),
+      m_capacity(std::max<size_t>(1, capacity)),
+      m_loader(std::move(loader)) {
   // Parallelism comes from our workers; OpenCV's own threads would only
   // compete with them and with Torch.
   cv::setNumThreads(1);
@@ -45,7 +49,7 @@ void ImagePipeline::work() {
     item.path = m_paths[index];
     const auto start = std::chrono::steady_clock::now();
     try {
-      item.image = load_image(item.path, m_pre, m_limits);
+      item.image = m_loader ? m_loader(index, item.path) : load_image(item.path, m_pre, m_limits);
     } catch (const std::exception& e) {
       // load_image reports bad inputs itself; this is memory exhaustion or a
       // library bug, still only this input's failure.

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstddef>
 #include <map>
 #include <mutex>
@@ -28,9 +29,14 @@ struct PipelineItem {
 
 class ImagePipeline {
  public:
-  // Starts `workers` threads (>= 1) over `paths`. `capacity` >= 1.
+  // Loads item `index` (its path given); called on worker threads, so it
+  // must be thread-safe. Must not throw for bad inputs (set image.error).
+  using Loader = std::function<DecodedImage(size_t index, const std::string& path)>;
+
+  // Starts `workers` threads (>= 1) over `paths`. `capacity` >= 1. Without
+  // a loader, items are load_image(path, pre, limits).
   ImagePipeline(std::vector<std::string> paths, config::Preprocess pre, DecodeLimits limits, int workers,
-                size_t capacity);
+                size_t capacity, Loader loader = {});
   // Stops the workers and joins them.
   ~ImagePipeline();
 
@@ -53,6 +59,7 @@ class ImagePipeline {
   const config::Preprocess m_pre;
   const DecodeLimits m_limits;
   const size_t m_capacity;
+  const Loader m_loader;
 
   std::mutex m_mutex;
   std::condition_variable m_ready;  // an item was finished

@@ -17,6 +17,12 @@ const Registry& registry() {
   static const Registry table = [] {
     Registry t;
     add_resnets(t);
+    add_mobilenets(t);
+    add_efficientnets(t);
+    add_densenets(t);
+    add_convnexts(t);
+    add_vision_transformers(t);
+    add_small_cnns(t);
     return t;
   }();
   return table;

@@ -29,17 +29,25 @@ torch::jit::Module build_builtin(const std::string& name, const nlohmann::json& 
 // Parameters and buffers by dotted name, as in a PyTorch state_dict.
 struct StateDict {
   std::vector<std::pair<std::string, at::Tensor>> entries;
-  std::string format;  // "torchscript", "state dict", "safetensors"
+  std::string format;  // "torchscript", "state dict", "checkpoint[\"<key>\"]", "safetensors"
 };
 
 // True if `path` is a TorchScript archive (a zip with code/ and constants.pkl).
+// Throws zoo::Error(model) for a zip archive that is corrupt.
 bool is_torchscript_archive(const std::string& path);
 
-// Reads the tensors of a weights file: a TorchScript archive (its
-// parameters and buffers), a torch.save'd dict (optionally a checkpoint
-// whose `weights_key` entry - or "state_dict"/"model" - holds the tensors),
-// or a .safetensors file. A "module." prefix on every key (DataParallel) is
-// removed. Throws zoo::Error(model) naming the file.
+// Reads the tensors of a weights file:
+// - a TorchScript archive: its parameters and buffers;
+// - a torch.save zip archive (PyTorch >= 1.6), read without running any
+//   pickled code: a state dict (dict or OrderedDict of tensors), or a
+//   checkpoint dict whose `weights_key` entry - by default the first of
+//   "state_dict", "model", "model_state_dict" that is a dict - holds it;
+// - a .safetensors file (also recognised by its content).
+// The legacy (pre-1.6) torch.save format is refused with a message saying
+// how to convert it. A "module." prefix on every key (DataParallel) is
+// removed. Tensors may share storage (as saved). Memory is bounded by the
+// file's size. Throws zoo::Error(model) naming the file and what is wrong
+// with it; a truncated, corrupt or hostile file never gets further.
 StateDict read_state_dict(const std::string& path, const std::string& weights_key);
 
 // Copies `dict` into `module`'s parameters and buffers. With `strict`, any

@@ -2,6 +2,7 @@
 // batch forward pass.
 #include "models/model.hpp"
 
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -17,6 +18,10 @@ struct Model::Impl {
   torch::jit::Module module;
   std::string description;
   Precision precision = Precision::fp32;
+  // The module before optimize_for_inference, kept until the optimised one
+  // has run once: oneDNN lacks some cases (e.g. adaptive pooling to a size
+  // that does not divide the input) that only show at the first forward.
+  std::optional<torch::jit::Module> unoptimized;
 };
 
 Precision parse_precision(const std::string& text) {
@@ -24,6 +29,19 @@ Precision parse_precision(const std::string& text) {
   if (text == "bf16") return Precision::bf16;
   throw Error(ErrorKind::usage, "--precision: expected fp32 or bf16, got \"{}\"", text);
 }
+
+namespace {
+
+// The informative part of a TorchScript error: its last non-empty line
+// ("RuntimeError: ..."), not the interpreter traceback above it.
+std::string last_line(const std::string& message) {
+  size_t end = message.find_last_not_of(" \n");
+  if (end == std::string::npos) return message;
+  size_t start = message.rfind('\n', end);
+  return message.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start == std::string::npos ? 0 : start + 1));
+}
+
+}  // namespace
 
 Model::Model(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Model::~Model() = default;
@@ -90,6 +108,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
     }
   } else if (options.optimize) {
     try {
+      impl->unoptimized = impl->module.clone();
       impl->module = torch::jit::optimize_for_inference(impl->module);
       impl->description += ", optimized for inference";
     } catch (const c10::Error& e) {
@@ -110,11 +129,25 @@ Output Model::forward(const float* input, int64_t n, int64_t c, int64_t h, int64
   }
   c10::IValue result;
   try {
-    result = m_impl->module.forward({batch});
+    try {
+      result = m_impl->module.forward({batch});
+    } catch (const std::exception& e) {
+      // The interpreter rethrows op errors as std::runtime_error.
+      if (!m_impl->unoptimized) throw;
+      util::warn(fmt::format("the inference-optimised model failed ({}); running it unoptimised",
+                             last_line(e.what())));
+      m_impl->module = *m_impl->unoptimized;
+      m_impl->unoptimized.reset();
+      m_impl->description += " (optimisation undone)";
+      result = m_impl->module.forward({batch});
+    }
+    m_impl->unoptimized.reset();
   } catch (const c10::Error& e) {
-    throw Error(ErrorKind::model, "model failed on a batch of shape [{}, {}, {}, {}]: {}", n, c, h, w, e.msg());
+    throw Error(ErrorKind::model, "model failed on a batch of shape [{}, {}, {}, {}]: {}", n, c, h, w,
+                last_line(e.msg()));
   } catch (const std::exception& e) {
-    throw Error(ErrorKind::model, "model failed on a batch of shape [{}, {}, {}, {}]: {}", n, c, h, w, e.what());
+    throw Error(ErrorKind::model, "model failed on a batch of shape [{}, {}, {}, {}]: {}", n, c, h, w,
+                last_line(e.what()));
   }
   at::Tensor tensor;
   if (result.isTensor()) {

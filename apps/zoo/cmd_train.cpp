@@ -1,0 +1,122 @@
+// zoo train MODEL --data DIR -o OUTDIR: options and reporting; the job is
+// train::run_train.
+#include <csignal>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "train/trainer.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace zoo::app {
+namespace {
+
+std::atomic<bool> g_train_interrupted{false};
+
+extern "C" void on_train_signal(int) {
+  g_train_interrupted = true;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+struct TrainArgs {
+  train::TrainOptions options;
+  std::string resume_dir;
+  std::string progress = "auto";
+  bool quiet = false;
+};
+
+int run_train(TrainArgs& args) {
+  util::set_quiet(args.quiet);
+  auto& o = args.options;
+  o.progress = args.quiet ? util::ProgressMode::none : util::parse_progress_mode(args.progress);
+  if (!args.resume_dir.empty()) {
+    if (!o.output.empty() && o.output != args.resume_dir) {
+      throw Error(ErrorKind::usage, "--resume {} and -o {} name different folders", args.resume_dir, o.output);
+    }
+    o.output = args.resume_dir;
+    o.resume = true;
+  } else {
+    if (o.model.empty()) throw Error(ErrorKind::usage, "zoo train needs MODEL (a config with a built-in entrypoint)");
+    if (o.data.empty()) throw Error(ErrorKind::usage, "zoo train needs --data DIR|FILE");
+    if (o.output.empty()) throw Error(ErrorKind::usage, "zoo train needs -o OUTDIR");
+  }
+  g_train_interrupted = false;
+  std::signal(SIGINT, on_train_signal);
+  std::signal(SIGTERM, on_train_signal);
+  const auto r = train::run_train(o, &g_train_interrupted);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+
+  std::string summary = fmt::format("{} epochs in {:.1f} s on {} training images", r.epochs_done, r.seconds,
+                                    r.train_samples);
+  if (r.best_val_accuracy >= 0) {
+    summary += fmt::format("; best val_accuracy {:.2f}% (epoch {}, {} validation images)", 100 * r.best_val_accuracy,
+                           r.best_epoch, r.val_samples);
+  }
+  if (r.bad_files) summary += fmt::format("; {} bad files skipped", r.bad_files);
+  if (r.early_stopped) summary += "; stopped early (--patience)";
+  util::info(summary);
+  if (r.interrupted) {
+    util::warn(fmt::format("interrupted after epoch {}; continue with: zoo train --resume {}", r.epochs_done, o.output));
+    return 130;
+  }
+  util::info(fmt::format("model: {}/model.yaml", o.output));
+  return 0;
+}
+
+}  // namespace
+
+Runner register_train(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  auto& o = args->options;
+  app.add_option("MODEL", o.model, "Model config with a built-in entrypoint (e.g. configs/digits-cnn.yaml)");
+  app.add_option("--data", o.data, "Training data: a class-per-folder tree, or a CSV/JSONL of filepath,label");
+  app.add_option("--val", o.val, "Validation data (same forms; default: split off --val-split of --data)");
+  app.add_option("--val-split", o.val_split, "Fraction of each class held out for validation when --val is not given")
+      ->default_val(0.1)->check(CLI::Range(0.0, 0.9));
+  app.add_option("-o,--output", o.output, "Output folder (model.yaml, model.pt, labels.txt, metrics.json, events.jsonl, checkpoints/)");
+  app.add_option("--resume", args->resume_dir,
+                 "Continue the run in OUTDIR from its last checkpoint, with the options it was started with");
+  app.add_option("--seed", o.seed, "Seed for the split, shuffling, augmentation, init and dropout")->default_val(0);
+  app.add_option("--epochs", o.epochs, "Epochs (default 10; with --resume, a larger number extends the run)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("-b,--batch-size", o.batch_size, "Images per step")->default_val(64)->check(CLI::PositiveNumber);
+  app.add_option("--lr", o.lr, "Learning rate (default: adam/adamw 1e-3, sgd 0.01)")->check(CLI::PositiveNumber);
+  app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->default_val("adam")
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
+  app.add_option("--momentum", o.momentum, "SGD momentum")->default_val(0.9);
+  app.add_option("--weight-decay", o.weight_decay, "Weight decay")->default_val(0.0);
+  app.add_option("--schedule", o.schedule, "Learning-rate schedule per epoch: constant, step or cosine")
+      ->default_val("cosine")->check(CLI::IsMember({"constant", "step", "cosine"}));
+  app.add_option("--step-size", o.step_size, "step schedule: epochs between decays (default: epochs/3)");
+  app.add_option("--gamma", o.gamma, "step schedule: decay factor")->default_val(0.1);
+  app.add_option("--warmup-epochs", o.warmup_epochs, "Linear learning-rate warm-up epochs")->default_val(0);
+  app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing (0-1)")->default_val(0.0)
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--patience", o.patience, "Stop after N epochs without a lower validation loss (0 = never)")
+      ->default_val(0);
+  app.add_flag("--freeze", o.freeze, "Train only the head (the last layer with weights): fine-tuning");
+  app.add_option("--freeze-until", o.freeze_until, "Freeze every layer up to and including LAYER (e.g. layer3)");
+  app.add_option("--threads", o.threads, "Torch threads (default: all cores; same count = same weights)");
+  app.add_option("--workers", o.workers, "Decode and augmentation threads (default: all cores)");
+  app.add_option("--progress", args->progress, "auto (bar on a terminal), bar, json (events on stderr), none")
+      ->default_val("auto");
+  app.add_flag("-q,--quiet", args->quiet, "Print only errors");
+  app.footer(R"(Writes OUTDIR/model.yaml (usable by zoo apply as is), model.pt, labels.txt,
+metrics.json (final and best validation metrics, per-class precision/recall,
+confusion matrix), events.jsonl (Marcelle TrainingStatus events, one per line)
+and checkpoints/last, checkpoints/best. Interrupted (Ctrl-C, kill, crash)? Run
+`zoo train --resume OUTDIR`: it continues after the last finished epoch.
+
+Examples:
+  ./scripts/make-digits.sh build/digits
+  zoo train configs/digits-cnn.yaml --data build/digits/train --val build/digits/test --epochs 12 -o build/digits-model
+  zoo apply build/digits-model build/digits/test -o predictions.jsonl
+  zoo train --resume build/digits-model)");
+  return [args] { return run_train(*args); };
+}
+
+}  // namespace zoo::app

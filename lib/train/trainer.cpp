@@ -1,0 +1,725 @@
+// The training loop: data through the worker pipeline, forward/backward on
+// the built-in TorchScript module in training mode, per-epoch validation,
+// events, checkpoints and resume.
+#include "train/trainer.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numbers>
+#include <set>
+
+#include <torch/torch.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "config/model_config.hpp"
+#include "media/pipeline.hpp"
+#include "models/builtin.hpp"
+#include "models/model.hpp"
+#include "train/dataset.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace zoo::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+uint64_t mix(uint64_t x) {  // splitmix64: independent seeds from (seed, epoch, index)
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+void write_file_atomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw Error(ErrorKind::io, "{}: cannot write", tmp.string());
+  }
+  if (int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot write: {}", path.string(), ec.message());
+}
+
+void fsync_path(const fs::path& path) {
+  if (int fd = ::open(path.c_str(), O_RDONLY); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+json options_to_json(const TrainOptions& o) {
+  return {{"model", o.model},           {"data", o.data},
+          {"val", o.val},               {"val_split", o.val_split},
+          {"seed", o.seed},             {"epochs", o.epochs},
+          {"batch_size", o.batch_size}, {"lr", o.lr},
+          {"optimizer", o.optimizer},   {"momentum", o.momentum},
+          {"weight_decay", o.weight_decay}, {"schedule", o.schedule},
+          {"step_size", o.step_size},   {"gamma", o.gamma},
+          {"warmup_epochs", o.warmup_epochs}, {"label_smoothing", o.label_smoothing},
+          {"patience", o.patience},     {"threads", o.threads},
+          {"freeze", o.freeze},         {"freeze_until", o.freeze_until}};
+}
+
+TrainOptions options_from_json(const json& j, const TrainOptions& cli) {
+  TrainOptions o = cli;  // runtime settings (workers, progress, output) stay the command line's
+  o.model = j.at("model");
+  o.data = j.at("data");
+  o.val = j.at("val");
+  o.val_split = j.at("val_split");
+  o.seed = j.at("seed");
+  o.epochs = cli.epochs > 0 ? cli.epochs : j.at("epochs").get<int>();
+  o.batch_size = j.at("batch_size");
+  o.lr = j.at("lr");
+  o.optimizer = j.at("optimizer");
+  o.momentum = j.at("momentum");
+  o.weight_decay = j.at("weight_decay");
+  o.schedule = j.at("schedule");
+  o.step_size = j.at("step_size");
+  o.gamma = j.at("gamma");
+  o.warmup_epochs = j.at("warmup_epochs");
+  o.label_smoothing = j.at("label_smoothing");
+  o.patience = j.at("patience");
+  o.threads = j.at("threads");  // bit-identical results need the same thread count
+  o.freeze = j.at("freeze");
+  o.freeze_until = j.at("freeze_until");
+  return o;
+}
+
+// What survives between epochs besides weights and optimizer state.
+struct RunState {
+  int epochs_done = 0;
+  int best_epoch = 0;  // 1-based, 0 = none yet
+  double best_val_loss = std::numeric_limits<double>::infinity();
+  int since_best = 0;
+  json history = json::array();  // one entry per epoch: the event's data
+  json best_metrics;             // per-class metrics and confusion matrix of the best epoch
+  json last_metrics;
+  std::vector<std::string> bad_files;
+
+  json to_json() const {
+    return {{"epochs_done", epochs_done}, {"best_epoch", best_epoch},
+            {"best_val_loss", std::isfinite(best_val_loss) ? json(best_val_loss) : json(nullptr)},
+            {"since_best", since_best},   {"history", history},
+            {"best_metrics", best_metrics}, {"last_metrics", last_metrics},
+            {"bad_files", bad_files}};
+  }
+  static RunState from_json(const json& j) {
+    RunState s;
+    s.epochs_done = j.at("epochs_done");
+    s.best_epoch = j.at("best_epoch");
+    s.best_val_loss = j.at("best_val_loss").is_null() ? std::numeric_limits<double>::infinity()
+                                                      : j.at("best_val_loss").get<double>();
+    s.since_best = j.at("since_best");
+    s.history = j.at("history");
+    s.best_metrics = j.at("best_metrics");
+    s.last_metrics = j.at("last_metrics");
+    s.bad_files = j.at("bad_files").get<std::vector<std::string>>();
+    return s;
+  }
+};
+
+// Appends events to OUTDIR/events.jsonl (flushed each time) and, with
+// --progress json, to stderr.
+class Events {
+ public:
+  Events(const fs::path& path, bool to_stderr) : m_to_stderr(to_stderr) {
+    m_file = std::fopen(path.c_str(), "ab");
+    if (!m_file) throw Error(ErrorKind::io, "{}: cannot open for writing", path.string());
+  }
+  ~Events() { std::fclose(m_file); }
+  void emit(const json& event) {
+    const std::string line = event.dump() + "\n";
+    std::fputs(line.c_str(), m_file);
+    std::fflush(m_file);
+    if (m_to_stderr) {
+      std::fputs(line.c_str(), stderr);
+      std::fflush(stderr);
+    }
+  }
+
+ private:
+  std::FILE* m_file;
+  bool m_to_stderr;
+};
+
+struct EpochStats {
+  double loss = 0;
+  double accuracy = 0;
+  size_t samples = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted], validation only
+};
+
+json class_metrics(const std::vector<std::vector<int64_t>>& confusion, const std::vector<std::string>& classes) {
+  json per_class = json::array();
+  const size_t k = classes.size();
+  for (size_t c = 0; c < k; ++c) {
+    int64_t tp = confusion[c][c], support = 0, predicted = 0;
+    for (size_t j = 0; j < k; ++j) {
+      support += confusion[c][j];
+      predicted += confusion[j][c];
+    }
+    per_class.push_back({{"label", classes[c]},
+                         {"precision", predicted ? double(tp) / predicted : 0.0},
+                         {"recall", support ? double(tp) / support : 0.0},
+                         {"support", support}});
+  }
+  return {{"per_class", per_class}, {"confusion_matrix", confusion}};
+}
+
+class Trainer {
+ public:
+  Trainer(TrainOptions options, const std::atomic<bool>* interrupt)
+      : m_options(std::move(options)), m_interrupt(interrupt), m_out(m_options.output) {}
+
+  TrainResult run();
+
+ private:
+  void prepare_outdir();
+  void load_data();
+  void build_model();
+  void select_trainable();
+  void build_optimizer();
+  double lr_for_epoch(int epoch) const;
+  EpochStats run_epoch(int epoch);
+  EpochStats evaluate();
+  void save_checkpoint(int epoch, bool is_best);
+  void load_checkpoint();
+  void finish(const TrainResult& result);
+  void forward_batch(std::vector<media::PipelineItem>& items, bool training, EpochStats& stats);
+
+  TrainOptions m_options;
+  const std::atomic<bool>* m_interrupt;
+  fs::path m_out;
+  config::ModelConfig m_config;
+  std::string m_entrypoint;
+  nlohmann::json m_args;
+  Dataset m_train, m_val;
+  torch::jit::Module m_module;
+  std::vector<at::Tensor> m_trainable;
+  std::unique_ptr<torch::optim::Optimizer> m_optimizer;
+  RunState m_state;
+  std::set<std::string> m_bad;
+  std::unique_ptr<Events> m_events;
+  std::vector<int> m_current_labels;  // label of each item of the pipeline being consumed
+};
+
+void Trainer::prepare_outdir() {
+  if (m_out.empty()) throw Error(ErrorKind::usage, "zoo train needs -o OUTDIR (or --resume OUTDIR)");
+  std::error_code ec;
+  if (m_options.resume) {
+    const fs::path saved = m_out / "train.json";
+    std::ifstream in(saved);
+    if (!in) throw Error(ErrorKind::usage, "{}: not a zoo train output folder (no train.json) to resume", m_out.string());
+    json j;
+    try {
+      j = json::parse(in);
+      m_options = options_from_json(j.at("options"), m_options);
+    } catch (const json::exception& e) {
+      throw Error(ErrorKind::data, "{}: unreadable: {}", saved.string(), e.what());
+    }
+    return;
+  }
+  if (m_options.epochs <= 0) m_options.epochs = 10;
+  if (fs::exists(m_out / "train.json", ec)) {
+    throw Error(ErrorKind::usage, "{}: already holds a training run; continue it with --resume {} or choose another -o",
+                m_out.string(), m_out.string());
+  }
+  fs::create_directories(m_out / "checkpoints", ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot create: {}", m_out.string(), ec.message());
+  // Absolute paths: a resume may run from another directory.
+  for (std::string* path : {&m_options.model, &m_options.data, &m_options.val}) {
+    if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
+  }
+  json j = {{"zoo_version", ZOO_VERSION}, {"options", options_to_json(m_options)}};
+  write_file_atomic(m_out / "train.json", j.dump(2) + "\n");
+}
+
+void Trainer::load_data() {
+  m_train = load_dataset(m_options.data);
+  if (!m_options.val.empty()) {
+    m_val = load_dataset(m_options.val, &m_train.classes);
+  } else if (m_options.val_split > 0) {
+    std::tie(m_train, m_val) = split_dataset(m_train, m_options.val_split, m_options.seed);
+  }
+  if (m_train.classes.size() < 2) {
+    throw Error(ErrorKind::data, "{}: found {} class; training a classifier needs at least 2", m_options.data,
+                m_train.classes.size());
+  }
+}
+
+void Trainer::build_model() {
+  m_config = config::load_model_config(m_options.model);
+  m_entrypoint = models::canonical_entrypoint(m_config.entrypoint);
+  if (m_entrypoint.empty() || m_entrypoint == "torchscript") {
+    throw Error(ErrorKind::config, "{}: zoo train needs a built-in entrypoint (one of: {}), not \"{}\"",
+                m_config.entrypoint_where.empty() ? m_config.source : m_config.entrypoint_where,
+                util::join(models::builtin_names(), ", "), m_config.entrypoint);
+  }
+  m_args = m_config.entrypoint_args;
+  m_args["num_classes"] = m_train.classes.size();  // the head is sized to the data
+  m_module = models::build_builtin(m_entrypoint, m_args, m_config.entrypoint_where);
+  if (!m_config.weights.empty() && !m_options.resume) {
+    // Starting weights (fine-tuning): what fits is loaded; a head of another
+    // size stays freshly initialised, and the warning says so.
+    auto dict = models::read_state_dict(m_config.weights, m_config.weights_key);
+    models::load_state_dict(m_module, dict, false, m_config.weights);
+  }
+  m_module.train(true);
+}
+
+void Trainer::select_trainable() {
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& p : m_module.named_parameters(true)) params.emplace_back(p.name, p.value);
+  size_t first_trainable = 0;
+  if (!m_options.freeze_until.empty()) {
+    const std::string prefix = m_options.freeze_until + ".";
+    size_t last = params.size();
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (params[i].first.rfind(prefix, 0) == 0) last = i;
+    }
+    if (last == params.size()) {
+      std::vector<std::string> names;
+      for (const auto& m : m_module.named_modules()) {
+        if (!m.name.empty()) names.push_back(m.name);
+      }
+      throw Error(ErrorKind::usage, "--freeze-until: the model has no layer \"{}\"{} (layers: {})",
+                  m_options.freeze_until, util::did_you_mean(m_options.freeze_until, names),
+                  util::join(std::vector<std::string>(names.begin(), names.begin() + std::min<size_t>(names.size(), 30)), ", "));
+    }
+    first_trainable = last + 1;
+  }
+  if (m_options.freeze) {
+    // The head: the last layer with a 2-D (or larger) weight and its bias.
+    size_t head = params.size();
+    for (size_t i = params.size(); i-- > 0;) {
+      if (params[i].second.dim() >= 2) {
+        head = i;
+        break;
+      }
+    }
+    const std::string layer = params[head].first.substr(0, params[head].first.rfind('.') + 1);
+    first_trainable = head;
+    while (first_trainable > 0 && params[first_trainable - 1].first.rfind(layer, 0) == 0) --first_trainable;
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    const bool trainable = i >= first_trainable;
+    params[i].second.requires_grad_(trainable);
+    if (trainable) m_trainable.push_back(params[i].second);
+  }
+  if (m_trainable.empty()) throw Error(ErrorKind::usage, "--freeze-until {}: nothing is left to train", m_options.freeze_until);
+  if (first_trainable > 0) {
+    util::info(fmt::format("training {} of {} parameter tensors (from {})", m_trainable.size(), params.size(),
+                           params[first_trainable].first));
+  }
+}
+
+void Trainer::build_optimizer() {
+  const std::string& name = m_options.optimizer;
+  double lr = m_options.lr > 0 ? m_options.lr : (name == "sgd" ? 0.01 : 1e-3);
+  m_options.lr = lr;
+  if (name == "sgd") {
+    m_optimizer = std::make_unique<torch::optim::SGD>(
+        m_trainable, torch::optim::SGDOptions(lr).momentum(m_options.momentum).weight_decay(m_options.weight_decay));
+  } else if (name == "adam") {
+    m_optimizer = std::make_unique<torch::optim::Adam>(
+        m_trainable, torch::optim::AdamOptions(lr).weight_decay(m_options.weight_decay));
+  } else if (name == "adamw") {
+    m_optimizer = std::make_unique<torch::optim::AdamW>(
+        m_trainable, torch::optim::AdamWOptions(lr).weight_decay(m_options.weight_decay));
+  } else {
+    throw Error(ErrorKind::usage, "--optimizer: expected sgd, adam or adamw, got \"{}\"", name);
+  }
+}
+
+double Trainer::lr_for_epoch(int epoch) const {
+  const double base = m_options.lr;
+  const int warmup = m_options.warmup_epochs;
+  if (epoch < warmup) return base * (epoch + 1) / (warmup + 1);
+  const int e = epoch - warmup;
+  const int span = std::max(1, m_options.epochs - warmup);
+  if (m_options.schedule == "cosine") return base * 0.5 * (1 + std::cos(std::numbers::pi * e / span));
+  if (m_options.schedule == "step") {
+    const int step = m_options.step_size > 0 ? m_options.step_size : std::max(1, m_options.epochs / 3);
+    return base * std::pow(m_options.gamma, e / step);
+  }
+  return base;
+}
+
+void Trainer::forward_batch(std::vector<media::PipelineItem>& items, bool training, EpochStats& stats) {
+  std::vector<media::PipelineItem*> good;
+  for (auto& item : items) {
+    if (!item.image.error.empty()) {
+      if (m_bad.insert(item.path).second) {
+        util::warn(fmt::format("{}: {} (skipped)", item.path, item.image.error));
+        m_state.bad_files.push_back(item.path);
+      }
+      continue;
+    }
+    good.push_back(&item);
+  }
+  if (good.empty()) return;
+  const auto& first = good.front()->image.input;
+  const int64_t n = int64_t(good.size());
+  auto batch = torch::empty({n, first.channels, first.height, first.width});
+  auto labels = torch::empty({n}, torch::kLong);
+  float* dst = batch.data_ptr<float>();
+  const size_t per_image = first.data.size();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& input = good[i]->image.input;
+    if (input.data.size() != per_image) {
+      throw Error(ErrorKind::config, "{}: images of different sizes in one batch ({}x{} vs {}x{}); set image_size "
+                  "or center_crop in the config", good[i]->path, input.width, input.height, first.width, first.height);
+    }
+    std::memcpy(dst + i * per_image, input.data.data(), per_image * sizeof(float));
+    labels[i] = int64_t(m_current_labels[good[i]->index]);
+  }
+  if (training) {
+    auto logits = m_module.forward({batch}).toTensor();
+    auto loss = torch::nn::functional::cross_entropy(
+        logits, labels, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(m_options.label_smoothing));
+    m_optimizer->zero_grad();
+    loss.backward();
+    m_optimizer->step();
+    stats.loss += loss.item<double>() * n;
+    stats.accuracy += logits.argmax(1).eq(labels).sum().item<double>();
+  } else {
+    torch::NoGradGuard no_grad;
+    auto logits = m_module.forward({batch}).toTensor();
+    auto loss = torch::nn::functional::cross_entropy(logits, labels);
+    stats.loss += loss.item<double>() * n;
+    auto predicted = logits.argmax(1);
+    stats.accuracy += predicted.eq(labels).sum().item<double>();
+    auto p = predicted.accessor<int64_t, 1>();
+    auto t = labels.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < n; ++i) ++stats.confusion[t[i]][p[i]];
+  }
+  stats.samples += size_t(n);
+}
+
+
+EpochStats Trainer::run_epoch(int epoch) {
+  // Everything random in an epoch derives from (seed, epoch): the shuffle,
+  // each sample's augmentation, dropout. A resumed run repeats it exactly.
+  torch::manual_seed(mix(m_options.seed * 1000003 + uint64_t(epoch)));
+  std::vector<size_t> order(m_train.samples.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  uint64_t state = mix(m_options.seed ^ (uint64_t(epoch) << 32));
+  for (size_t i = order.size(); i > 1; --i) {
+    state = mix(state);
+    std::swap(order[i - 1], order[state % i]);
+  }
+  std::vector<std::string> paths;
+  m_current_labels.clear();
+  for (size_t i : order) {
+    paths.push_back(m_train.samples[i].path);
+    m_current_labels.push_back(m_train.samples[i].label);
+  }
+  const config::Augment* augment = m_config.augment.any() ? &m_config.augment : nullptr;
+  const auto pre = m_config.preprocess;
+  const uint64_t seed = m_options.seed;
+  media::ImagePipeline pipeline(
+      paths, pre, {}, m_options.workers > 0 ? m_options.workers : models::hardware_threads(),
+      size_t(m_options.batch_size) * 3,
+      [augment, pre, seed, epoch, &order](size_t index, const std::string& path) {
+        media::DecodeLimits limits;
+        return media::load_image(path, pre, limits, augment, mix(seed ^ mix(uint64_t(epoch) * 7919 + order[index])));
+      });
+
+  m_module.train(true);
+  EpochStats stats;
+  const size_t batches = (paths.size() + m_options.batch_size - 1) / m_options.batch_size;
+  util::Progress progress(m_options.progress == util::ProgressMode::json ? util::ProgressMode::none : m_options.progress,
+                          batches, "batch");
+  std::vector<media::PipelineItem> items;
+  for (size_t b = 0; b < batches; ++b) {
+    if (m_interrupt && *m_interrupt) break;
+    items.clear();
+    for (int i = 0; i < m_options.batch_size; ++i) {
+      auto item = pipeline.next();
+      if (!item) break;
+      items.push_back(std::move(*item));
+    }
+    forward_batch(items, true, stats);
+    progress.update(b + 1);
+  }
+  progress.finish();
+  if (stats.samples) {
+    stats.loss /= stats.samples;
+    stats.accuracy /= stats.samples;
+  }
+  return stats;
+}
+
+EpochStats Trainer::evaluate() {
+  EpochStats stats;
+  const size_t k = m_train.classes.size();
+  stats.confusion.assign(k, std::vector<int64_t>(k, 0));
+  if (m_val.samples.empty()) return stats;
+  std::vector<std::string> paths;
+  m_current_labels.clear();
+  for (const auto& sample : m_val.samples) {
+    paths.push_back(sample.path);
+    m_current_labels.push_back(sample.label);
+  }
+  media::ImagePipeline pipeline(paths, m_config.preprocess, {},
+                                m_options.workers > 0 ? m_options.workers : models::hardware_threads(),
+                                size_t(m_options.batch_size) * 3);
+  m_module.train(false);
+  std::vector<media::PipelineItem> items;
+  for (;;) {
+    items.clear();
+    for (int i = 0; i < m_options.batch_size; ++i) {
+      auto item = pipeline.next();
+      if (!item) break;
+      items.push_back(std::move(*item));
+    }
+    if (items.empty()) break;
+    forward_batch(items, false, stats);
+  }
+  m_module.train(true);
+  if (stats.samples) {
+    stats.loss /= stats.samples;
+    stats.accuracy /= stats.samples;
+  }
+  return stats;
+}
+
+// checkpoints/epoch-NNNN/{model.pt, optimizer.pt, state.json}, written to a
+// .tmp folder, synced and renamed; `last` and `best` are symlinks replaced
+// by rename, so a kill at any moment leaves a complete checkpoint behind.
+void Trainer::save_checkpoint(int epoch, bool is_best) {
+  const fs::path dir = m_out / "checkpoints";
+  const std::string name = fmt::format("epoch-{:04d}", epoch);
+  const fs::path tmp = dir / (name + ".tmp");
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot create: {}", tmp.string(), ec.message());
+  try {
+    m_module.save((tmp / "model.pt").string());
+    torch::save(*m_optimizer, (tmp / "optimizer.pt").string());
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::io, "{}: cannot write checkpoint: {}", tmp.string(), e.msg());
+  }
+  write_file_atomic(tmp / "state.json", m_state.to_json().dump() + "\n");
+  fsync_path(tmp / "model.pt");
+  fsync_path(tmp / "optimizer.pt");
+  fs::remove_all(dir / name, ec);
+  fs::rename(tmp, dir / name, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot write checkpoint: {}", (dir / name).string(), ec.message());
+  fsync_path(dir);
+  auto point = [&](const std::string& link) {
+    const fs::path tmp_link = dir / (link + ".tmp");
+    fs::remove(tmp_link, ec);
+    fs::create_directory_symlink(name, tmp_link, ec);
+    if (!ec) fs::rename(tmp_link, dir / link, ec);
+    if (ec) throw Error(ErrorKind::io, "{}: cannot update: {}", (dir / link).string(), ec.message());
+  };
+  point("last");
+  if (is_best) point("best");
+  fsync_path(dir);
+  // Keep only the epochs `last` and `best` point to.
+  std::set<std::string> keep;
+  for (const char* link : {"last", "best"}) {
+    if (fs::is_symlink(dir / link, ec)) keep.insert(fs::read_symlink(dir / link, ec).filename().string());
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind("epoch-", 0) == 0 && !keep.count(file)) fs::remove_all(entry.path(), ec);
+  }
+}
+
+void Trainer::load_checkpoint() {
+  const fs::path last = m_out / "checkpoints" / "last";
+  std::error_code ec;
+  if (!fs::exists(last / "state.json", ec)) {
+    util::info(fmt::format("{}: no checkpoint yet; starting from epoch 1", m_out.string()));
+    return;
+  }
+  std::ifstream in(last / "state.json");
+  try {
+    m_state = RunState::from_json(json::parse(in));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::data, "{}: unreadable checkpoint state: {}", (last / "state.json").string(), e.what());
+  }
+  auto dict = models::read_state_dict((last / "model.pt").string(), "");
+  models::load_state_dict(m_module, dict, true, (last / "model.pt").string());
+  try {
+    torch::load(*m_optimizer, (last / "optimizer.pt").string());
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::data, "{}: unreadable optimizer state: {}", (last / "optimizer.pt").string(), e.msg());
+  }
+  m_bad.insert(m_state.bad_files.begin(), m_state.bad_files.end());
+  util::info(fmt::format("resuming {} after epoch {} of {}", m_out.string(), m_state.epochs_done, m_options.epochs));
+}
+
+void Trainer::finish(const TrainResult& result) {
+  // The run's weights: the best epoch by validation loss (the last one
+  // without validation), copied next to a config that loads them.
+  const fs::path dir = m_out / "checkpoints";
+  const fs::path chosen = fs::exists(dir / "best") ? dir / "best" : dir / "last";
+  std::error_code ec;
+  fs::copy_file(chosen / "model.pt", m_out / "model.pt.tmp", fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::rename(m_out / "model.pt.tmp", m_out / "model.pt", ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot write: {}", (m_out / "model.pt").string(), ec.message());
+
+  std::string labels;
+  for (const auto& name : m_train.classes) labels += name + "\n";
+  write_file_atomic(m_out / "labels.txt", labels);
+
+  config::ModelConfig out = m_config;
+  out.name = m_config.name.empty() ? m_out.filename().string() : m_config.name;
+  out.entrypoint = m_entrypoint;
+  out.entrypoint_args = m_args;
+  out.weights = (m_out / "model.pt").string();
+  out.weights_key.clear();
+  out.strict = true;
+  out.labels_path = (m_out / "labels.txt").string();
+  out.classes = m_train.classes;
+  write_file_atomic(m_out / "model.yaml", config::to_yaml(out, m_out.string()));
+
+  json history = m_state.history;
+  json final_metrics = history.empty() ? json::object() : history.back();
+  json best_metrics = m_state.best_epoch > 0 ? history[m_state.best_epoch - 1] : json::object();
+  json metrics = {
+      {"classes", m_train.classes},
+      {"train_samples", result.train_samples},
+      {"val_samples", result.val_samples},
+      {"bad_files", m_state.bad_files},
+      {"epochs_done", m_state.epochs_done},
+      {"weights_from_epoch", m_state.best_epoch > 0 ? m_state.best_epoch : m_state.epochs_done},
+      {"final", {{"epoch", m_state.epochs_done}, {"metrics", final_metrics}, {"validation", m_state.last_metrics}}},
+      {"best", {{"epoch", m_state.best_epoch}, {"metrics", best_metrics}, {"validation", m_state.best_metrics}}},
+  };
+  write_file_atomic(m_out / "metrics.json", metrics.dump(2) + "\n");
+}
+
+TrainResult Trainer::run() {
+  const auto start = Clock::now();
+  prepare_outdir();
+  m_events = std::make_unique<Events>(m_out / "events.jsonl", m_options.progress == util::ProgressMode::json);
+  TrainResult result;
+  try {
+    // Denormal floats make CPU training up to 5x slower here (backgrounds of
+    // constant pixels drive activations and gradients into them); flush them
+    // to zero, before Torch starts its worker threads so they inherit it.
+    at::globalContext().setFlushDenormal(true);
+    models::set_threads(m_options.threads);
+    load_data();
+    build_model();
+    select_trainable();
+    build_optimizer();
+    if (m_options.resume) load_checkpoint();
+    result.train_samples = m_train.samples.size();
+    result.val_samples = m_val.samples.size();
+    json start_event = {{"status", "start"}, {"epochs", m_options.epochs}};
+    if (m_state.epochs_done > 0) start_event["resumed_after_epoch"] = m_state.epochs_done;
+    m_events->emit(start_event);
+    util::info(fmt::format("training {} on {} images ({} classes), validating on {}; {} epochs", m_entrypoint,
+                           m_train.samples.size(), m_train.classes.size(), m_val.samples.size(), m_options.epochs));
+
+    for (int epoch = m_state.epochs_done; epoch < m_options.epochs; ++epoch) {
+      if (m_options.patience > 0 && m_state.since_best >= m_options.patience) {
+        result.early_stopped = true;
+        break;
+      }
+      const auto epoch_start = Clock::now();
+      const double lr = lr_for_epoch(epoch);
+      for (auto& group : m_optimizer->param_groups()) group.options().set_lr(lr);
+      EpochStats train = run_epoch(epoch);
+      if (m_interrupt && *m_interrupt) {
+        result.interrupted = true;
+        break;
+      }
+      EpochStats val = evaluate();
+      json data = {{"loss", train.loss}, {"accuracy", train.accuracy}};
+      if (val.samples) {
+        data["val_loss"] = val.loss;
+        data["val_accuracy"] = val.accuracy;
+      }
+      data["lr"] = lr;
+      data["seconds"] = seconds_since(epoch_start);
+      const double monitored = val.samples ? val.loss : train.loss;
+      const bool is_best = monitored < m_state.best_val_loss;
+      m_state.epochs_done = epoch + 1;
+      m_state.history.push_back(data);
+      m_state.last_metrics = class_metrics(val.confusion, m_train.classes);
+      if (is_best) {
+        m_state.best_val_loss = monitored;
+        m_state.best_epoch = epoch + 1;
+        m_state.since_best = 0;
+        m_state.best_metrics = m_state.last_metrics;
+      } else {
+        ++m_state.since_best;
+      }
+      save_checkpoint(epoch + 1, is_best);
+      m_events->emit({{"status", "epoch"}, {"epoch", epoch + 1}, {"epochs", m_options.epochs}, {"data", data}});
+      std::string line = fmt::format("epoch {}/{}: loss {:.4f} accuracy {:.2f}%", epoch + 1, m_options.epochs,
+                                     train.loss, 100 * train.accuracy);
+      if (val.samples) line += fmt::format(", val_loss {:.4f} val_accuracy {:.2f}%", val.loss, 100 * val.accuracy);
+      line += fmt::format(", lr {:.3g}, {:.1f} s{}", lr, data["seconds"].get<double>(), is_best ? " *" : "");
+      if (m_options.progress != util::ProgressMode::json) util::info(line);
+    }
+    result.epochs_done = m_state.epochs_done;
+    result.best_epoch = m_state.best_epoch;
+    result.best_val_loss = m_state.best_val_loss;
+    result.best_val_accuracy =
+        m_state.best_epoch > 0 && m_state.history[m_state.best_epoch - 1].contains("val_accuracy")
+            ? m_state.history[m_state.best_epoch - 1]["val_accuracy"].get<double>()
+            : -1;
+    result.bad_files = m_state.bad_files.size();
+    if (m_state.epochs_done > 0) finish(result);
+    result.seconds = seconds_since(start);
+    if (result.interrupted) {
+      m_events->emit({{"status", "error"}, {"message", "interrupted; continue with --resume"},
+                      {"epochs_done", m_state.epochs_done}});
+    } else {
+      m_events->emit({{"status", "success"},
+                      {"epochs", m_state.epochs_done},
+                      {"best_epoch", m_state.best_epoch},
+                      {"early_stopped", result.early_stopped},
+                      {"data", m_state.best_epoch > 0 ? m_state.history[m_state.best_epoch - 1] : json::object()}});
+    }
+  } catch (const std::exception& e) {
+    m_events->emit({{"status", "error"}, {"message", e.what()}});
+    throw;
+  }
+  return result;
+}
+
+}  // namespace
+
+TrainResult run_train(const TrainOptions& options, const std::atomic<bool>* interrupt) {
+  try {
+    Trainer trainer(options, interrupt);
+    return trainer.run();
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::model, "training failed: {}", e.msg());
+  }
+}
+
+}  // namespace zoo::train

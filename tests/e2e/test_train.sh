@@ -1,0 +1,100 @@
+# zoo train on a small real subset of OpenCV's digits: outputs, events,
+# accuracy above chance, zoo apply on the result, bit-identical reruns,
+# resume after kill -9 giving the same weights, bad files, CSV lists, errors.
+source "$(dirname "$0")/lib.sh"
+
+/usr/bin/python3 "$ZOO_SOURCE_DIR/scripts/make-digits.py" digits 2> /dev/null
+# 30 training and 10 validation digits per class.
+for d in 0 1 2 3 4 5 6 7 8 9; do
+  mkdir -p small/train/$d small/val/$d
+  ls digits/train/$d | head -30 | while read -r f; do cp "digits/train/$d/$f" small/train/$d/; done
+  ls digits/test/$d | head -10 | while read -r f; do cp "digits/test/$d/$f" small/val/$d/; done
+done
+# The digits config without its augmentation: quicker to learn from 300 images.
+sed '/^augment:/,$d' "$ZOO_SOURCE_DIR/configs/digits-cnn.yaml" > digits.yaml
+# Bad files in the data are reported and skipped.
+: > small/train/3/empty.png
+echo "not an image" > small/train/5/text.png
+
+common=(--data small/train --val small/val --epochs 6 --lr 0.003 --batch-size 16 --threads 1 --workers 2 --seed 7)
+expect_exit 0 "$ZOO" train digits.yaml "${common[@]}" -o run1 --progress json 2> run1.err
+for f in model.yaml model.pt labels.txt metrics.json events.jsonl train.json checkpoints/last/model.pt checkpoints/best/state.json; do
+  [[ -e run1/$f ]] || fail "run1/$f missing"
+done
+grep -q '"status":"epoch"' run1.err || fail "--progress json did not stream events to stderr"
+grep -q "small/train/3/empty.png" run1.err || fail "the empty file was not reported"
+jsonl_check run1/events.jsonl "records[0] == {'status': 'start', 'epochs': 6} and records[-1]['status'] == 'success'"
+jsonl_check run1/events.jsonl "[r['epoch'] for r in records if r['status'] == 'epoch'] == [1, 2, 3, 4, 5, 6] and all(r['epochs'] == 6 and set(r['data']) == {'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds'} for r in records if r['status'] == 'epoch')"
+# Accuracy well above chance (10%) after 6 epochs on 300 digits.
+jsonl_check run1/events.jsonl "max(r['data']['val_accuracy'] for r in records if r['status'] == 'epoch') > 0.5"
+/usr/bin/python3 - <<'PY' || fail "metrics.json"
+import json
+m = json.load(open("run1/metrics.json"))
+assert m["classes"] == [str(d) for d in range(10)], m["classes"]
+assert m["train_samples"] == 302 and m["val_samples"] == 100, m
+assert sorted(p.split("/small/")[-1] for p in m["bad_files"]) == ["train/3/empty.png", "train/5/text.png"], m["bad_files"]
+cm = m["best"]["validation"]["confusion_matrix"]
+assert len(cm) == 10 and all(len(row) == 10 for row in cm) and sum(map(sum, cm)) == 100, cm
+assert len(m["best"]["validation"]["per_class"]) == 10
+assert 0 < m["best"]["metrics"]["val_accuracy"] <= 1
+PY
+[[ $(cat run1/labels.txt | wc -l) == 10 ]] || fail "labels.txt should list 10 classes"
+
+# The output folder is a model zoo apply takes as is.
+expect_exit 0 "$ZOO" apply run1 small/val -q -o val.jsonl
+jsonl_check val.jsonl "len(records) == 100 and sum(r['predictions']['label'] == r['filepath'].split('/')[-2] for r in records) > 50"
+
+# Same seed, data, options and threads: bit-identical weights.
+expect_exit 0 "$ZOO" train digits.yaml "${common[@]}" -o run2 -q
+/usr/bin/python3 - run1/model.pt run2/model.pt <<'PY' || fail "two identical runs gave different weights"
+import sys, torch
+a, b = (dict(torch.jit.load(p).state_dict()) for p in sys.argv[1:])
+assert a.keys() == b.keys()
+bad = [k for k in a if not torch.equal(a[k], b[k])]
+assert not bad, bad
+PY
+
+# kill -9 mid-run, then --resume: same weights as the uninterrupted run.
+"$ZOO" train digits.yaml "${common[@]}" -o run3 -q &
+pid=$!
+for _ in $(seq 1 1200); do
+  [[ -e run3/checkpoints/last/state.json ]] && grep -q '"epochs_done":2' run3/checkpoints/last/state.json 2>/dev/null && break
+  sleep 0.05
+done
+kill -9 $pid
+wait $pid 2>/dev/null || true
+[[ -e run3/checkpoints/last/state.json ]] || fail "no checkpoint before the kill"
+[[ ! -e run3/model.yaml ]] || fail "the run finished before the kill; the test did not test resume"
+expect_exit 0 "$ZOO" train --resume run3 -q
+/usr/bin/python3 - run1/model.pt run3/model.pt <<'PY' || fail "resumed run differs from the uninterrupted one"
+import sys, torch
+a, b = (dict(torch.jit.load(p).state_dict()) for p in sys.argv[1:])
+bad = [k for k in a if not torch.equal(a[k], b[k])]
+assert not bad, bad
+PY
+jsonl_check run3/events.jsonl "[r['epoch'] for r in records if r['status'] == 'epoch'] == [1, 2, 3, 4, 5, 6] and records[-1]['status'] == 'success'"
+
+# A CSV list with a validation split instead of folders.
+(cd small/train && for d in 0 1 2; do for f in $d/*; do echo "$f,digit$d"; done; done) > small/train/list.csv
+expect_exit 0 "$ZOO" train digits.yaml --data small/train/list.csv --val-split 0.2 --epochs 1 --threads 1 -o run4 -q
+[[ $(cat run4/labels.txt) == $'digit0\ndigit1\ndigit2' ]] || fail "CSV labels: $(cat run4/labels.txt)"
+
+# Fine-tuning: --freeze trains only the head; start from run1's weights.
+sed "s|^name: .*|name: finetune|" digits.yaml > finetune.yaml
+echo "weights: run1/model.pt" >> finetune.yaml
+expect_exit 0 "$ZOO" train finetune.yaml --data small/train --val small/val --epochs 1 --freeze --threads 1 -o run5 2> run5.err
+grep -q "training 2 of" run5.err || { cat run5.err; fail "--freeze did not restrict training to the head"; }
+/usr/bin/python3 - run1/model.pt run5/model.pt <<'PY' || fail "--freeze changed frozen weights"
+import sys, torch
+a, b = (dict(torch.jit.load(p).state_dict()) for p in sys.argv[1:])
+assert torch.equal(a["features.0.weight"], b["features.0.weight"])
+assert not torch.equal(a["classifier.4.weight"], b["classifier.4.weight"])
+PY
+
+# Errors: exit 2 with a message naming the problem.
+expect_exit 2 "$ZOO" train digits.yaml "${common[@]}" -o run1 -q            # OUTDIR holds a run
+expect_exit 2 "$ZOO" train digits.yaml "${common[@]}" --freeze-until featurs -o run6 -q
+printf 'entrypoint: torchscript\nweights: run1/model.pt\n' > ts.yaml
+expect_exit 2 "$ZOO" train ts.yaml "${common[@]}" -o run7 -q
+expect_exit 2 "$ZOO" train --resume nowhere -q
+echo ok

@@ -1,0 +1,208 @@
+"""Reference test: every built-in architecture against torchvision.
+
+For each architecture torchvision builds the model (torch.manual_seed(0),
+num_classes 10 so the heads stay small; the rest of the structure is the
+ImageNet one) and randomises what its init leaves constant, so that eval
+mode is not an identity: BN affine parameters and running statistics
+(measured on six photos, then perturbed), LayerNorm affine parameters,
+biases, ConvNeXt's layer_scale, ViT's class token and zero head. The last
+Linear is scaled so that the largest |logit| is 2: fp32 rounding grows
+with the logits (at 2, PyTorch's own fp32 logits are up to 2e-5 from fp64
+ones for the ResNet-50 family and 1e-6 for ViT; at 10 they are 1e-4 off
+for wide_resnet50_2, as much as the tolerance). The model is saved as
+dict(state_dict()); PyTorch computes the logits of two photos with zoo's
+preprocessing, and `zoo apply --store-logits` with the built-in
+architecture loading that file must match them within 1e-4 (max abs
+diff). Entrypoints are spelt in several torchvision ways
+(torchvision.models.mobilenet.mobilenet_v2, ...), and an unknown name
+("mobilenetv2") must be an error that suggests the closest names.
+
+resnet18 has its own test (test_resnet18_reference.py); resnet101 and
+resnet152 are left out to keep this test short (they only repeat
+resnet50's blocks). ZOO_ARCHS=name,name runs a subset (for debugging); a
+failing load prints zoo's list of missing, unexpected and mis-shaped
+tensors, which is the name/shape diff against torchvision."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torchvision
+
+import zoo_reference as ref
+
+TOL = 1e-4
+# The largest |logit| (the last Linear is scaled to it); see above.
+LOGIT_SCALE = 2.0
+NUM_CLASSES = 10
+PHOTOS = ["baboon.jpg", "fruits.jpg"]
+CALIBRATION_PHOTOS = ["baboon.jpg", "fruits.jpg", "aloeL.jpg", "HappyFish.jpg", "building.jpg", "messi5.jpg"]
+
+# (label, entrypoint as written in the config, torchvision builder, kwargs)
+ARCHITECTURES = [
+    ("resnet34", "resnet34", "resnet34", {}),
+    ("resnet50", "torchvision.models.resnet50", "resnet50", {}),
+    ("resnext50_32x4d", "torchvision.models.resnet.resnext50_32x4d", "resnext50_32x4d", {}),
+    ("wide_resnet50_2", "wide_resnet50_2", "wide_resnet50_2", {}),
+    ("mobilenet_v2", "torchvision.models.mobilenet.mobilenet_v2", "mobilenet_v2", {}),
+    ("mobilenet_v2 width 0.75", "mobilenet_v2", "mobilenet_v2", {"width_mult": 0.75}),
+    ("mobilenet_v3_small", "torchvision.models.mobilenetv3.mobilenet_v3_small", "mobilenet_v3_small", {}),
+    ("mobilenet_v3_large", "torchvision.models.mobilenet_v3_large", "mobilenet_v3_large", {}),
+    ("efficientnet_b0", "torchvision.models.efficientnet.efficientnet_b0", "efficientnet_b0", {}),
+    ("efficientnet_b1", "efficientnet_b1", "efficientnet_b1", {}),
+    ("efficientnet_b2", "efficientnet_b2", "efficientnet_b2", {}),
+    ("efficientnet_b3", "torchvision.models.efficientnet_b3", "efficientnet_b3", {}),
+    ("densenet121", "torchvision.models.densenet.densenet121", "densenet121", {}),
+    ("convnext_tiny", "torchvision.models.convnext.convnext_tiny", "convnext_tiny", {}),
+    ("vit_b_16", "torchvision.models.vision_transformer.vit_b_16", "vit_b_16", {}),
+]
+
+
+def resolves_in_torchvision(spelling, builder):
+    """The config spelling names the same function in torchvision."""
+    if "." not in spelling:
+        return spelling == builder
+    module_name, _, attr = spelling.rpartition(".")
+    module = __import__(module_name, fromlist=[attr])
+    return getattr(module, attr) is getattr(torchvision.models, builder)
+
+
+def randomise(model, calibration):
+    """Give every parameter and buffer a value that matters in eval mode.
+
+    BN running statistics are first measured on `calibration` images (in
+    train mode), then perturbed: made-up statistics (mean 0, var 1) would
+    drown the signal of MobileNets and EfficientNets, whose depthwise convs
+    start small, in BN shifts, and every photo would get the same logits."""
+    with torch.no_grad():
+        bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        momentum = {}
+        for m in bns:
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.1, 0.1)
+            m.reset_running_stats()
+            momentum[m] = m.momentum
+            m.momentum = None  # cumulative average
+        model.train()
+        model(calibration)
+        model.eval()
+        for m in bns:
+            m.momentum = momentum[m]
+            m.running_mean.add_(torch.empty_like(m.running_mean).uniform_(-0.1, 0.1) * m.running_var.sqrt())
+            m.running_var.mul_(torch.empty_like(m.running_var).uniform_(0.8, 1.25))
+            m.num_batches_tracked.fill_(7)
+        for m in model.modules():
+            if isinstance(m, torch.nn.LayerNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.1, 0.1)
+            elif isinstance(m, torch.nn.MultiheadAttention):
+                m.in_proj_bias.uniform_(-0.1, 0.1)
+            elif isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and m.bias is not None:
+                m.bias.uniform_(-0.1, 0.1)
+        for name, p in model.named_parameters():
+            if name.endswith("layer_scale"):
+                p.uniform_(0.1, 0.5)
+            elif name == "class_token":
+                p.normal_(0.0, 1.0)
+            elif name == "heads.head.weight":
+                p.normal_(0.0, 0.02)
+
+
+def logits_of(model, inputs):
+    with torch.no_grad():
+        return model(torch.from_numpy(np.stack(inputs))).numpy()
+
+
+def run_zoo(args):
+    proc = subprocess.run([ref.zoo_binary()] + args, capture_output=True, text=True)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def check_architecture(out, label, entrypoint, builder, kwargs, inputs, calibration, paths, common):
+    """Max abs logit diff for one architecture, or an error string."""
+    if not resolves_in_torchvision(entrypoint, builder):
+        return None, f"{entrypoint} is not torchvision's {builder}"
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, builder)(num_classes=NUM_CLASSES, **kwargs)
+    randomise(model, calibration)
+    last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        scale = LOGIT_SCALE / max(float(np.abs(logits_of(model, inputs)).max()), 1e-12)
+        last.weight.mul_(scale)
+        last.bias.mul_(scale)
+    expected = logits_of(model, inputs)
+
+    stem = label.replace(" ", "_")
+    torch.save(dict(model.state_dict()), os.path.join(out, f"{stem}.pth"))
+    args = {"num_classes": NUM_CLASSES, **kwargs}
+    config = os.path.join(out, f"{stem}.yaml")
+    with open(config, "w") as f:
+        f.write(f"entrypoint: {entrypoint}\n"
+                f"entrypoint_args: {{{', '.join(f'{k}: {v}' for k, v in args.items())}}}\n"
+                f"weights: {stem}.pth\n{common}")
+    code, stdout, stderr = run_zoo(["apply", config, *paths, "--top-k", "1000", "--store-logits", "-q"])
+    os.remove(os.path.join(out, f"{stem}.pth"))  # the big ones are 100-350 MB
+    if code != 0:
+        return None, f"zoo apply exited {code}:\n{stderr}"
+    records = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    if [r["filepath"] for r in records] != paths:
+        return None, f"records are not one per input in input order: {stdout[:500]}"
+    got = np.array([r["predictions"]["logits"] for r in records], dtype=np.float64)
+    if got.shape != expected.shape:
+        return None, f"logits of shape {got.shape}, PyTorch {expected.shape}"
+    spread = float(np.abs(expected[0] - expected[1]).max())
+    return float(np.abs(got - expected).max()), spread
+
+
+def main():
+    out = ref.tmp_dir("reference_architectures")
+    only = [a for a in os.environ.get("ZOO_ARCHS", "").split(",") if a]
+    pre = {"image_dim": 256, "center_crop": [224, 224], "image_mean": ref.IMAGENET_MEAN,
+           "image_std": ref.IMAGENET_STD}
+    common = (f"image_dim: 256\ncenter_crop: 224\nimage_mean: {ref.IMAGENET_MEAN}\n"
+              f"image_std: {ref.IMAGENET_STD}\n")
+    paths = [os.path.join(ref.PHOTOS, p) for p in PHOTOS]
+    inputs = [ref.preprocess(p, pre)[0] for p in paths]
+    calibration = torch.from_numpy(np.stack(
+        [ref.preprocess(os.path.join(ref.PHOTOS, p), pre)[0] for p in CALIBRATION_PHOTOS]))
+
+    failures = []
+    for label, entrypoint, builder, kwargs in ARCHITECTURES:
+        if only and label.split(" ")[0] not in only:
+            continue
+        start = time.time()
+        diff, detail = check_architecture(out, label, entrypoint, builder, kwargs, inputs, calibration, paths, common)
+        took = time.time() - start
+        if diff is None:
+            print(f"{label:24s} FAILED ({took:.1f} s): {detail}")
+            failures.append(f"{label}: {detail}")
+            continue
+        print(f"{label:24s} max |logit_zoo - logit_torch| = {diff:.2e}  (logits up to {LOGIT_SCALE}, photos "
+              f"differ by up to {detail:.2f}; {took:.1f} s)")
+        if diff > TOL:
+            failures.append(f"{label}: max logit diff {diff:.2e} > {TOL}")
+        sys.stdout.flush()
+
+    # An unknown entrypoint is a config error that suggests the closest names.
+    config = os.path.join(out, "misspelt.yaml")
+    with open(config, "w") as f:
+        f.write(f"entrypoint: mobilenetv2\n{common}")
+    code, _, stderr = run_zoo(["apply", config, paths[0], "-q"])
+    if code != 2 or 'did you mean "mobilenet_v2"' not in stderr:
+        failures.append(f"entrypoint mobilenetv2: exit {code} (expected 2), stderr without a suggestion of "
+                        f"mobilenet_v2:\n{stderr}")
+    else:
+        print(f"unknown entrypoint mobilenetv2: {stderr.strip().splitlines()[-1][:160]}")
+
+    if failures:
+        print("\n".join(failures))
+        sys.exit(1)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
