@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "models/builtin.hpp"
+#include "models/pickle_reader.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -76,6 +77,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       throw Error(ErrorKind::config, "{}: entrypoint torchscript takes no entrypoint_args", where);
     }
     try {
+      open_pytorch_zip(config.weights);  // validates the zip directory before LibTorch allocates for it
       impl->module = torch::jit::load(config.weights);
     } catch (const c10::Error& e) {
       throw Error(ErrorKind::model, "{}: cannot load TorchScript file: {}", config.weights, e.msg());

@@ -3,7 +3,9 @@ zoo's built-in small_cnn (module names match), trained with PyTorch on the
 same class-per-folder PNG tree, batch size, optimizer (Adam), cosine
 schedule, threads and a DataLoader with the same number of workers; no
 augmentation. Prints one JSON line: seconds per epoch and test accuracy.
-Usage: baseline_train.py TRAIN_DIR TEST_DIR EPOCHS BATCH THREADS WORKERS"""
+Usage: baseline_train.py TRAIN_DIR TEST_DIR EPOCHS BATCH THREADS WORKERS [flush]
+With "flush", denormals are flushed to zero (torch.set_flush_denormal), as
+zoo does; plain PyTorch does not, and is several times slower here."""
 
 import json
 import math
@@ -40,9 +42,10 @@ class SmallCNN(nn.Module):
 
 def main():
     train_dir, test_dir, epochs, batch, threads, workers = sys.argv[1:7]
+    FLUSH_DENORMAL = len(sys.argv) > 7 and sys.argv[7] == "flush"
     epochs, batch, threads, workers = int(epochs), int(batch), int(threads), int(workers)
     torch.set_num_threads(threads)
-    torch.set_flush_denormal(FLUSH)
+    torch.set_flush_denormal(FLUSH_DENORMAL)
     torch.manual_seed(0)
     transform = T.Compose([T.Grayscale(), T.ToTensor(), T.Normalize([0.5], [0.5])])
     train = torchvision.datasets.ImageFolder(train_dir, transform=transform)
