@@ -46,6 +46,7 @@ const std::map<std::string, std::string>& key_aliases() {
       {"image_channels", "image_channels"},
       {"embeddings_layer", "embeddings_layer"},
       {"augment", "augment"},
+      {"deskew", "deskew"},
       {"device", "device"},
       {"use_half_precision", "use_half_precision"},
       {"cudnn_benchmark", "cudnn_benchmark"},
@@ -229,6 +230,21 @@ void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
     } else if (name == "rotate") {
       out.rotate = read.number(value, key);
       if (out.rotate < 0 || out.rotate > 180) read.fail(value, key, "expected degrees between 0 and 180");
+    } else if (name == "elastic") {
+      if (!value.IsMap()) read.fail(value, key, "expected a map {alpha: pixels, sigma: pixels}");
+      for (const auto& arg : value) {
+        const std::string arg_name = arg.first.Scalar();
+        if (arg_name == "alpha") {
+          out.elastic_alpha = read.number(arg.second, key + ".alpha");
+          if (out.elastic_alpha < 0) read.fail(arg.second, key + ".alpha", "expected a number >= 0");
+        } else if (arg_name == "sigma") {
+          out.elastic_sigma = read.number(arg.second, key + ".sigma");
+          if (out.elastic_sigma <= 0) read.fail(arg.second, key + ".sigma", "expected a number > 0");
+        } else {
+          throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
+                      util::did_you_mean(arg_name, {"alpha", "sigma"}));
+        }
+      }
     } else if (name == "color_jitter") {
       if (!value.IsMap()) read.fail(value, key, "expected a map {brightness: x, contrast: y, saturation: z}");
       for (const auto& arg : value) {
@@ -246,7 +262,7 @@ void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
       }
     } else {
       throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(kv.first), key,
-                  util::did_you_mean(name, {"random_resized_crop", "hflip", "rotate", "color_jitter"}));
+                  util::did_you_mean(name, {"random_resized_crop", "hflip", "rotate", "elastic", "color_jitter"}));
     }
   }
 }
@@ -315,6 +331,7 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   floats("image_mean", pre.mean);
   floats("image_std", pre.std);
   if (pre.channels != 3) out << YAML::Key << "image_channels" << YAML::Value << pre.channels;
+  if (pre.deskew) out << YAML::Key << "deskew" << YAML::Value << true;
   if (!config.embeddings_layer.empty()) {
     out << YAML::Key << "embeddings_layer" << YAML::Value << YAML::DoubleQuoted << config.embeddings_layer;
   }
@@ -464,6 +481,8 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
       int channels = read.positive_int(value, key);
       if (channels != 1 && channels != 3) read.fail(value, key, "expected 1 (grayscale) or 3 (RGB)");
       pre.channels = channels;
+    } else if (canonical == "deskew") {
+      pre.deskew = read.boolean(value, key);
     } else if (canonical == "augment") {
       if (!value.IsMap()) read.fail(value, key, "expected a map (random_resized_crop, hflip, rotate, color_jitter)");
       parse_augment(read, value, config.augment);

@@ -35,11 +35,12 @@ struct Preprocess {
   std::array<float, 3> mean{0.f, 0.f, 0.f};  // per channel, RGB order, on [0,1] values
   std::array<float, 3> std{1.f, 1.f, 1.f};
   int channels = 3;                // 3 = RGB, 1 = grayscale
+  bool deskew = false;             // straighten slanted strokes first (image moments), as OpenCV's digits sample
 };
 
 // Random training augmentation (zoo train only; zoo apply ignores it), in
 // torchvision's order: random_resized_crop (instead of the resize and
-// center crop), hflip, rotate, color_jitter. All off by default.
+// center crop), hflip, rotate, elastic, color_jitter. All off by default.
 struct Augment {
   bool random_resized_crop = false;
   std::array<double, 2> crop_scale{0.08, 1.0};      // fraction of the image area
@@ -49,9 +50,12 @@ struct Augment {
   double brightness = 0;       // color_jitter: factors in [1-b, 1+b]
   double contrast = 0;
   double saturation = 0;
+  double elastic_alpha = 0;    // elastic distortion: displacement scale in pixels (0 = off)
+  double elastic_sigma = 3;    //   and the smoothness of the displacement field (Gaussian sigma, pixels)
 
   bool any() const {
-    return random_resized_crop || hflip || rotate > 0 || brightness > 0 || contrast > 0 || saturation > 0;
+    return random_resized_crop || hflip || rotate > 0 || brightness > 0 || contrast > 0 || saturation > 0 ||
+           elastic_alpha > 0;
   }
 };
 

@@ -171,6 +171,7 @@ void to_tensor(const cv::Mat& image, const config::Preprocess& pre, Tensor3& out
 void resize_and_crop(cv::Mat& image, int width, int height, const config::Preprocess& pre);
 void random_resized_crop(cv::Mat& image, const config::Augment& augment, config::Size out, std::mt19937_64& rng);
 void augment_image(cv::Mat& image, const config::Augment& augment, std::mt19937_64& rng);
+void deskew(cv::Mat& image);
 
 ImageHeader read_image_header(const std::vector<uint8_t>& bytes) {
   if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return read_jpeg_header(bytes);
@@ -279,6 +280,7 @@ DecodedImage load_image(const std::string& path, const config::Preprocess& pre, 
     result.height = rotated ? header.width : header.height;
   }
 
+  if (pre.deskew) deskew(image);
   std::mt19937_64 rng(seed);
   if (augment && augment->random_resized_crop) {
     // The crop replaces resize + center crop; its output has the model's
@@ -360,6 +362,21 @@ void random_resized_crop(cv::Mat& image, const config::Augment& augment, config:
   cv::resize(region, image, cv::Size(out.width, out.height), 0, 0, area_resize ? cv::INTER_AREA : cv::INTER_LINEAR);
 }
 
+// OpenCV's digits sample: shear the image so that its second-order moments
+// show no slant (mu11 = 0), keeping the size.
+void deskew(cv::Mat& image) {
+  cv::Mat gray = image;
+  if (image.channels() == 3) cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
+  const cv::Moments m = cv::moments(gray);
+  if (std::abs(m.mu02) < 1e-2) return;
+  const double skew = m.mu11 / m.mu02;
+  const cv::Mat shear = (cv::Mat_<double>(2, 3) << 1, skew, -0.5 * image.rows * skew, 0, 1, 0);
+  cv::Mat out;
+  cv::warpAffine(image, out, shear, image.size(), cv::WARP_INVERSE_MAP | cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                 cv::Scalar::all(0));
+  image = out;
+}
+
 void augment_image(cv::Mat& image, const config::Augment& augment, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   if (augment.hflip && unit(rng) < 0.5) cv::flip(image, image, 1);
@@ -368,6 +385,29 @@ void augment_image(cv::Mat& image, const config::Augment& augment, std::mt19937_
     const cv::Point2f centre((image.cols - 1) / 2.0f, (image.rows - 1) / 2.0f);
     const cv::Mat rotation = cv::getRotationMatrix2D(centre, angle, 1.0);
     cv::warpAffine(image, image, rotation, image.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  }
+  if (augment.elastic_alpha > 0) {
+    // Simard et al. (2003): a random displacement field, smoothed by a
+    // Gaussian, scaled by alpha.
+    cv::Mat dx(image.size(), CV_32F), dy(image.size(), CV_32F);
+    for (int y = 0; y < image.rows; ++y) {
+      for (int x = 0; x < image.cols; ++x) {
+        dx.at<float>(y, x) = float(unit(rng) * 2 - 1);
+        dy.at<float>(y, x) = float(unit(rng) * 2 - 1);
+      }
+    }
+    cv::GaussianBlur(dx, dx, cv::Size(0, 0), augment.elastic_sigma);
+    cv::GaussianBlur(dy, dy, cv::Size(0, 0), augment.elastic_sigma);
+    cv::Mat map_x(image.size(), CV_32F), map_y(image.size(), CV_32F);
+    for (int y = 0; y < image.rows; ++y) {
+      for (int x = 0; x < image.cols; ++x) {
+        map_x.at<float>(y, x) = float(x + augment.elastic_alpha * dx.at<float>(y, x));
+        map_y.at<float>(y, x) = float(y + augment.elastic_alpha * dy.at<float>(y, x));
+      }
+    }
+    cv::Mat warped;
+    cv::remap(image, warped, map_x, map_y, cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+    image = warped;
   }
   // color_jitter: brightness, contrast, saturation factors, applied in a
   // fixed order (torchvision shuffles it; a fixed order keeps runs simple).
