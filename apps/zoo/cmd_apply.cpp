@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "inference/apply.hpp"
+#include "models/model.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -24,6 +25,7 @@ extern "C" void on_signal(int) {
 
 struct ApplyArgs {
   inference::ApplyOptions options;
+  bool list_entrypoints = false;
   double confidence_thresh = -1;
   std::string progress = "auto";
   bool quiet = false;
@@ -31,10 +33,15 @@ struct ApplyArgs {
 };
 
 int run_apply(ApplyArgs& args) {
+  if (args.list_entrypoints) {
+    for (const auto& line : models::entrypoint_descriptions()) fmt::print("{}\n", line);
+    return 0;
+  }
   util::set_quiet(args.quiet);
   args.options.progress = args.quiet ? util::ProgressMode::none : util::parse_progress_mode(args.progress);
   if (args.confidence_thresh >= 0) args.options.confidence_thresh = args.confidence_thresh;
   args.options.optimize = !args.no_optimize;
+  if (args.options.model.empty()) throw Error(ErrorKind::usage, "zoo apply needs MODEL (a config file or folder)");
   if (args.options.inputs.empty() && args.options.files_from.empty()) {
     throw Error(ErrorKind::usage, "no inputs: give image files, folders or --files-from FILE");
   }
@@ -65,7 +72,9 @@ int run_apply(ApplyArgs& args) {
 Runner register_apply(CLI::App& app) {
   auto args = std::make_shared<ApplyArgs>();
   auto& o = args->options;
-  app.add_option("MODEL", o.model, "Model config (YAML) or a folder holding model.yaml")->required();
+  app.add_option("MODEL", o.model, "Model config (YAML) or a folder holding model.yaml");
+  app.add_flag("--list-entrypoints", args->list_entrypoints,
+               "List the entrypoints a config can name, with their entrypoint_args and defaults, and exit");
   app.add_option("INPUT", o.inputs, "Image files and folders (walked recursively, sorted)");
   app.add_option("--files-from", o.files_from, "Read input paths from FILE, one per line ('-' = stdin)");
   app.add_option("-o,--output", o.output, "Write JSON Lines to FILE (default: stdout)");

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "models/layers.hpp"
+#include "models/model.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -29,6 +30,17 @@ const Registry& registry() {
 }
 
 }  // namespace
+std::vector<std::string> entrypoint_descriptions() {
+  std::vector<std::string> lines = {
+      fmt::format("{:<20} (no arguments; weights: a TorchScript file, scripted or traced)", "torchscript")};
+  for (const auto& [name, builtin] : registry()) {
+    std::string args;
+    for (const auto& spec : builtin.args) args += fmt::format(" {}={}", spec.name, spec.default_value.dump());
+    lines.push_back(fmt::format("{:<20}{}", name, args));
+  }
+  return lines;
+}
+
 std::vector<std::string> builtin_names() {
   std::vector<std::string> names;
   for (const auto& [name, _] : registry()) names.push_back(name);

@@ -64,4 +64,8 @@ int hardware_threads();
 // Names of the built-in entrypoints, with "torchscript" first.
 std::vector<std::string> entrypoint_names();
 
+// One line per entrypoint: its name and its entrypoint_args with defaults
+// ("resnet18  num_classes=1000 zero_init_residual=false").
+std::vector<std::string> entrypoint_descriptions();
+
 }  // namespace zoo::models
