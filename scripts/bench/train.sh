@@ -25,7 +25,7 @@ r = [json.loads(l) for l in open(sys.argv[1])]
 print(sum(x['predictions']['label'] == x['filepath'].split('/')[-2] for x in r) / len(r))" "$1"
 }
 
-sed '/^augment:/,$d' configs/digits-cnn.yaml > "$work/noaug.yaml"
+sed -e '/^augment:/,$d' -e '/^deskew:/d' configs/digits-cnn.yaml > "$work/noaug.yaml"
 rm -rf "$work/zoo-noaug"
 "$zoo" train "$work/noaug.yaml" --data "$build/digits/train" --val-split 0 --epochs "$epochs" --batch-size 64 \
   --threads "$threads" --workers 2 -o "$work/zoo-noaug" -q

@@ -11,7 +11,7 @@ for d in 0 1 2 3 4 5 6 7 8 9; do
   ls digits/test/$d | head -10 | while read -r f; do cp "digits/test/$d/$f" small/val/$d/; done
 done
 # The digits config without its augmentation: quicker to learn from 300 images.
-sed '/^augment:/,$d' "$ZOO_SOURCE_DIR/configs/digits-cnn.yaml" > digits.yaml
+sed -e '/^augment:/,$d' -e '/^deskew:/d' "$ZOO_SOURCE_DIR/configs/digits-cnn.yaml" > digits.yaml
 # Bad files in the data are reported and skipped.
 : > small/train/3/empty.png
 echo "not an image" > small/train/5/text.png
