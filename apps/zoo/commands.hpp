@@ -13,6 +13,8 @@ using Runner = std::function<int()>;
 
 Runner register_apply(CLI::App& app);
 Runner register_bench(CLI::App& app);
+Runner register_embed(CLI::App& app);
+Runner register_inspect(CLI::App& app);
 Runner register_train(CLI::App& app);
 
 }  // namespace zoo::app

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   };
   const Entry table[] = {
       {"apply", zoo::app::register_apply, "Run a model over images and folders, write one label record per image"},
+      {"embed", zoo::app::register_embed, "Run a model over images and folders, write embeddings from any layer to .npy"},
+      {"inspect", zoo::app::register_inspect, "Show a model's weights, preprocessing, layers with shapes, and contract"},
       {"train", zoo::app::register_train, "Train or fine-tune a classifier on a folder of labelled images"},
       {"bench", zoo::app::register_bench, "Measure a model's own throughput on pre-made input tensors"},
   };

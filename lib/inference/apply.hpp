@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "inference/batch_job.hpp"
 #include "util/progress.hpp"
 
 namespace zoo::inference {
@@ -33,28 +34,13 @@ struct ApplyOptions {
   int64_t max_pixels = 178956970;     // larger images are refused unread
 };
 
-struct ApplySummary {
-  size_t total = 0;             // inputs of this run (after resume skipped some)
-  size_t ok = 0;
-  size_t failed = 0;
-  size_t skipped = 0;           // already in the output (resume)
-  size_t failed_before = 0;     // error records among the skipped
-  double seconds = 0;           // wall time of the processing loop
-  double decode_seconds = 0;    // summed over workers
-  double model_seconds = 0;
-  double write_seconds = 0;
-  int workers = 0;
-  bool interrupted = false;         // stopped by `interrupt`
-  bool too_many_failures = false;   // stopped by max_failures
-};
+// Counts and times of a run (see batch_job.hpp).
+using ApplySummary = RunSummary;
 
 // Runs the job. `interrupt`, when set by a signal handler, stops the run
 // after the current batch with a valid output. Throws zoo::Error for
 // failures of the whole run (bad config, unloadable model, unwritable
 // output); bad inputs are records in the output and counted in the summary.
 ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* interrupt);
-
-// One line: counts, images/s and the time split.
-std::string format_summary(const ApplySummary& summary);
 
 }  // namespace zoo::inference

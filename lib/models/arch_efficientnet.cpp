@@ -1,5 +1,6 @@
 // torchvision's EfficientNet B0-B3 with its module structure and parameter
 // names.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>

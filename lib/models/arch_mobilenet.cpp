@@ -1,5 +1,6 @@
 // torchvision's MobileNetV2 and MobileNetV3 (small, large) with their
 // module structure and parameter names.
+#include <algorithm>
 #include <vector>
 
 #include <fmt/format.h>

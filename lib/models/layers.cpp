@@ -114,25 +114,20 @@ Module sequential(std::vector<std::pair<std::string, Module>> children) {
 }
 
 std::string activation_expr(const std::string& kind, const std::string& x, int64_t channels) {
-  // MKLDNN's blocked layouts pad channels to a multiple of 8 or 16 (AVX2,
-  // AVX-512); see the header for why padded tensors need other spellings.
-  const bool padded = channels <= 0 || channels % 16 != 0;
   if (kind == "ReLU") return fmt::format("torch.relu({})", x);
-  if (kind == "ReLU6") {
-    return padded ? fmt::format("torch.relu({}).clamp_max(6.0)", x) : fmt::format("torch.hardtanh({}, 0.0, 6.0)", x);
-  }
-  // aten's kernels: x * min(max(x + 3, 0), 6) / 6 and min(max(x + 3, 0), 6) / 6.
-  if (kind == "Hardswish") {
-    return padded ? fmt::format("{0} * torch.relu({0} + 3.0).clamp_max(6.0) / 6.0", x)
-                  : fmt::format("torch.hardswish({})", x);
-  }
-  if (kind == "Hardsigmoid") {
-    return padded ? fmt::format("torch.relu({} + 3.0).clamp_max(6.0) / 6.0", x)
-                  : fmt::format("torch.hardsigmoid({})", x);
-  }
   if (kind == "SiLU") return fmt::format("torch.silu({})", x);
   if (kind == "GELU") return fmt::format("torch.gelu({})", x);
   if (kind == "Sigmoid") return fmt::format("torch.sigmoid({})", x);
+  // MKLDNN's blocked layouts pad channels to a multiple of 8 or 16 (AVX2,
+  // AVX-512), and 1.13 applies these ops to padded tensors wrongly (see the
+  // header). contiguous() is not an MKLDNN op, so the frozen graph turns
+  // the tensor dense first (where contiguous() is a no-op) and the op runs
+  // as aten's own kernel, with the same values in every mode.
+  const bool padded = channels <= 0 || channels % 16 != 0;
+  const std::string input = padded ? x + ".contiguous()" : x;
+  if (kind == "ReLU6") return fmt::format("torch.hardtanh({}, 0.0, 6.0)", input);
+  if (kind == "Hardswish") return fmt::format("torch.hardswish({})", input);
+  if (kind == "Hardsigmoid") return fmt::format("torch.hardsigmoid({})", input);
   throw std::invalid_argument("unknown activation " + kind);
 }
 

@@ -55,12 +55,11 @@ Module sequential(std::vector<std::pair<std::string, Module>> children);
 // variable `x`, which has `channels` channels (dim 1; 0 if unknown):
 // "ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "SiLU", "GELU" (exact erf
 // form) or "Sigmoid". Throws std::invalid_argument for any other kind.
-// ReLU6, Hardswish and Hardsigmoid on a channel count that is not a
-// multiple of 16 (or unknown) are spelt with relu/clamp_max ops that give
-// the same values: PyTorch 1.13's optimize_for_inference computes hardtanh,
-// hardswish, hardsigmoid and clamp wrongly on MKLDNN tensors whose blocked
-// layout pads the channels (it skips the op), and those spellings stay out
-// of MKLDNN.
+// PyTorch 1.13's optimize_for_inference computes hardtanh (ReLU6),
+// hardswish and hardsigmoid wrongly on MKLDNN tensors whose blocked layout
+// pads the channels (it leaves the input unchanged), so on channel counts
+// that are not a multiple of 16 (or unknown) the expression keeps them out
+// of MKLDNN. TorchScript exports of torchvision's MobileNetV3 hit that bug.
 std::string activation_expr(const std::string& kind, const std::string& x, int64_t channels);
 
 // The activation `kind` (see activation_expr) as a module, for places where

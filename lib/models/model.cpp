@@ -2,12 +2,14 @@
 // batch forward pass.
 #include "models/model.hpp"
 
+#include <map>
 #include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "models/builtin.hpp"
+#include "models/capture.hpp"
 #include "models/pickle_reader.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -23,6 +25,9 @@ struct Model::Impl {
   // has run once: oneDNN lacks some cases (e.g. adaptive pooling to a size
   // that does not divide the input) that only show at the first forward.
   std::optional<torch::jit::Module> unoptimized;
+  std::string weights_format;   // "" when no weights file was loaded
+  int64_t parameters = 0;       // counted before freezing turns them into constants
+  bool frozen = false;          // submodules inlined away (freeze / optimize_for_inference)
 };
 
 Precision parse_precision(const std::string& text) {
@@ -48,6 +53,8 @@ Model::Model(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Model::~Model() = default;
 
 const std::string& Model::description() const { return m_impl->description; }
+const std::string& Model::weights_format() const { return m_impl->weights_format; }
+int64_t Model::parameter_count() const { return m_impl->parameters; }
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
@@ -62,6 +69,11 @@ std::vector<std::string> entrypoint_names() {
 }
 
 std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const LoadOptions& options) {
+  return load(config, options, OutputLayer{});
+}
+
+std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const LoadOptions& options,
+                                   const OutputLayer& output) {
   const std::string where = config.entrypoint_where.empty() ? config.source : config.entrypoint_where;
   const std::string entrypoint = canonical_entrypoint(config.entrypoint);
   if (entrypoint.empty()) {
@@ -83,6 +95,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       throw Error(ErrorKind::model, "{}: cannot load TorchScript file: {}", config.weights, e.msg());
     }
     impl->description = fmt::format("torchscript {}", config.weights);
+    impl->weights_format = "torchscript";
   } else {
     impl->module = build_builtin(entrypoint, config.entrypoint_args, where);
     if (config.weights.empty()) {
@@ -93,9 +106,21 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       StateDict dict = read_state_dict(config.weights, config.weights_key);
       load_state_dict(impl->module, dict, config.strict, config.weights);
       impl->description = fmt::format("{} (built-in) with {} {}", entrypoint, dict.format, config.weights);
+      impl->weights_format = dict.format;
     }
   }
   impl->module.eval();
+  for (const auto& parameter : impl->module.parameters()) impl->parameters += parameter.numel();
+  if (!output.layer.empty()) {
+    try {
+      impl->module = capture_layer(impl->module, output.layer, output.source);
+    } catch (const c10::Error& e) {
+      throw Error(ErrorKind::model, "{}: cannot capture layer \"{}\": {}", output.source, output.layer,
+                  last_line(e.msg()));
+    }
+    impl->description += output.layer[0] == '<' ? fmt::format(", input of layer {}", output.layer.substr(1))
+                                                : fmt::format(", output of layer {}", output.layer);
+  }
   impl->precision = options.precision;
   if (options.precision == Precision::bf16) {
     // Measured on resnet18 (2 cores, AVX512-BF16): frozen bf16 with
@@ -103,7 +128,10 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
     // bf16 is slower (70-88 img/s), so it is not applied here.
     try {
       impl->module.to(torch::kBFloat16);
-      if (options.optimize) impl->module = torch::jit::freeze(impl->module);
+      if (options.optimize) {
+        impl->module = torch::jit::freeze(impl->module);
+        impl->frozen = true;
+      }
       impl->description += ", bf16";
     } catch (const c10::Error& e) {
       throw Error(ErrorKind::model, "{}: cannot convert the model to bf16: {}", config.source, e.msg());
@@ -112,6 +140,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
     try {
       impl->unoptimized = impl->module.clone();
       impl->module = torch::jit::optimize_for_inference(impl->module);
+      impl->frozen = true;
       impl->description += ", optimized for inference";
     } catch (const c10::Error& e) {
       // Some scripted models cannot be frozen (e.g. they mutate attributes
@@ -140,6 +169,7 @@ Output Model::forward(const float* input, int64_t n, int64_t c, int64_t h, int64
                              last_line(e.what())));
       m_impl->module = *m_impl->unoptimized;
       m_impl->unoptimized.reset();
+      m_impl->frozen = false;
       m_impl->description += " (optimisation undone)";
       result = m_impl->module.forward({batch});
     }
@@ -168,6 +198,87 @@ Output Model::forward(const float* input, int64_t n, int64_t c, int64_t h, int64
   out.shape.assign(tensor.sizes().begin(), tensor.sizes().end());
   out.values.assign(tensor.data_ptr<float>(), tensor.data_ptr<float>() + tensor.numel());
   return out;
+}
+
+namespace {
+
+std::vector<int64_t> shape_of(const c10::IValue& value) {
+  if (!value.isTensor()) return {};
+  const auto sizes = value.toTensor().sizes();
+  return {sizes.begin(), sizes.end()};
+}
+
+// A short description of a non-tensor value: "tuple of [1, 3], [1, 5]".
+std::string describe_value(const c10::IValue& value) {
+  if (value.isNone()) return "";
+  std::vector<c10::IValue> items;
+  std::string kind;
+  if (value.isTuple()) {
+    kind = "tuple";
+    for (const auto& item : value.toTupleRef().elements()) items.push_back(item);
+  } else if (value.isList()) {
+    kind = "list";
+    for (const auto& item : value.toListRef()) items.push_back(item);
+  } else {
+    return value.tagKind();
+  }
+  std::vector<std::string> parts;
+  for (const auto& item : items) {
+    parts.push_back(item.isTensor() ? fmt::format("[{}]", fmt::join(shape_of(item), ", ")) : item.tagKind());
+  }
+  return fmt::format("{} of {}", kind, util::join(parts, ", "));
+}
+
+}  // namespace
+
+std::string Model::input_name() const {
+  const auto& arguments = m_impl->module.get_method("forward").function().getSchema().arguments();
+  if (arguments.size() < 2) return "input";
+  std::string name = arguments[1].name();
+  // Graph value names carry ".N" suffixes ("x.1").
+  const size_t dot = name.rfind('.');
+  if (dot != std::string::npos && dot + 1 < name.size() &&
+      name.find_first_not_of("0123456789", dot + 1) == std::string::npos) {
+    name = name.substr(0, dot);
+  }
+  return name.empty() ? "input" : name;
+}
+
+std::vector<LayerInfo> Model::layers(int64_t c, int64_t h, int64_t w) {
+  if (m_impl->frozen) {
+    throw Error(ErrorKind::usage, "the layers of a model optimised for inference are gone; load it with optimize off");
+  }
+  std::map<std::string, CallShapes> calls;
+  try {
+    auto input = torch::zeros({1, c, h, w});
+    if (m_impl->precision == Precision::bf16) input = input.to(torch::kBFloat16);
+    calls = trace_calls(m_impl->module, input);
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::model, "the model failed on a dry input of shape [1, {}, {}, {}]: {}", c, h, w,
+                last_line(e.msg()));
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::model, "the model failed on a dry input of shape [1, {}, {}, {}]: {}", c, h, w,
+                last_line(e.what()));
+  }
+  std::vector<LayerInfo> layers;
+  for (const auto& sub : m_impl->module.named_modules()) {
+    if (sub.name.empty()) continue;
+    LayerInfo info;
+    info.name = sub.name;
+    info.kind = module_kind(sub.value);
+    for (const auto& parameter : sub.value.parameters()) info.parameters += parameter.numel();
+    const auto found = calls.find(sub.name);
+    if (found == calls.end()) {
+      info.note = "not called by forward()";
+    } else {
+      info.input_shape = shape_of(found->second.input);
+      info.output_shape = shape_of(found->second.output);
+      info.note = found->second.note;
+      if (info.note.empty() && !found->second.output.isTensor()) info.note = describe_value(found->second.output);
+    }
+    layers.push_back(std::move(info));
+  }
+  return layers;
 }
 
 }  // namespace zoo::models

@@ -27,6 +27,27 @@ struct LoadOptions {
   Precision precision = Precision::fp32;
 };
 
+// What forward() returns, for embeddings.
+struct OutputLayer {
+  // "" = the model's output; "NAME" = the output of the submodule NAME (a
+  // dotted path as in PyTorch's named_modules(): "fc", "layer4",
+  // "features.18"); "<NAME" = its input (FiftyOne's embeddings_layer
+  // convention). The rest of the model is not run.
+  std::string layer;
+  // Where `layer` comes from, for error messages.
+  std::string source = "--layer";
+};
+
+// A submodule of a loaded model, with what one dry input shows of it.
+struct LayerInfo {
+  std::string name;                   // dotted path: "layer1.0.conv1"
+  std::string kind;                   // class name: "Conv2d", "BasicBlock"
+  int64_t parameters = 0;             // parameter values in it and its submodules
+  std::vector<int64_t> input_shape;   // its (first) input; empty when unknown
+  std::vector<int64_t> output_shape;  // its output; empty when unknown
+  std::string note;                   // why a shape is unknown, or what a non-tensor output holds
+};
+
 // A dense float array with its shape (row-major).
 struct Output {
   std::vector<int64_t> shape;
@@ -40,6 +61,13 @@ class Model {
   // zoo::Error(model) when the weights cannot be read or do not fit (listing
   // missing, unexpected and mis-shaped parameters by name).
   static std::unique_ptr<Model> load(const config::ModelConfig& config, const LoadOptions& options);
+
+  // Same, with forward() returning `output`'s value. Also throws
+  // zoo::Error(config) for an unknown layer (listing the model's layers) and
+  // zoo::Error(model) for a layer whose value cannot be captured (never
+  // called, called only inside control flow, not a tensor).
+  static std::unique_ptr<Model> load(const config::ModelConfig& config, const LoadOptions& options,
+                                     const OutputLayer& output);
   ~Model();
 
   // Runs one batch. `input` holds n*c*h*w floats in NCHW order. Returns the
@@ -49,6 +77,24 @@ class Model {
 
   // One line for logs: entrypoint, weights file and format, optimisation.
   const std::string& description() const;
+
+  // The weights file's format: "torchscript", "state dict",
+  // "checkpoint[\"<key>\"]", "safetensors"; "" when none was loaded.
+  const std::string& weights_format() const;
+
+  // The number of parameter values (counted before any optimisation).
+  int64_t parameter_count() const;
+
+  // The name of forward()'s image argument ("x").
+  std::string input_name() const;
+
+  // Every submodule in named_modules() order (root excluded), with the
+  // shapes its forward() takes and returns when the model runs a dry batch
+  // of one zero image of c x h x w. Submodules forward() never calls have
+  // no shapes. Needs a model loaded with optimize = false (freezing removes
+  // the submodules): zoo::Error(usage) otherwise; zoo::Error(model) if the
+  // dry run fails. Not thread-safe.
+  std::vector<LayerInfo> layers(int64_t c, int64_t h, int64_t w);
 
  private:
   struct Impl;

@@ -118,7 +118,11 @@ def logits_of(model, inputs):
 
 
 def run_zoo(args):
-    proc = subprocess.run([ref.zoo_binary()] + args, capture_output=True, text=True)
+    # Passive OpenMP waiting: on a machine busy with other jobs, spinning
+    # Torch threads made single runs 10-30x slower (the values do not change).
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "passive")
+    proc = subprocess.run([ref.zoo_binary()] + args, capture_output=True, text=True, env=env)
     return proc.returncode, proc.stdout, proc.stderr
 
 

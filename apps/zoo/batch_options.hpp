@@ -1,0 +1,59 @@
+// What the batch subcommands (apply, embed) share: the options of the run
+// loop, declared once; Ctrl-C/SIGTERM handling; the exit code of a run.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "inference/batch_job.hpp"
+
+namespace zoo::app {
+
+// The options every batch job takes, as parsed.
+struct BatchArgs {
+  std::vector<std::string> inputs;
+  std::string files_from;
+  bool resume = false;
+  int batch_size = 16;
+  int workers = 0;
+  int threads = 0;
+  int64_t max_failures = -1;
+  int64_t max_pixels = 178956970;
+  std::string precision = "fp32";
+  bool no_optimize = false;
+  std::string progress = "auto";
+  bool quiet = false;
+
+  // Call before the run: applies --quiet, checks that there are inputs and
+  // returns the --progress mode. Throws zoo::Error(usage) for no inputs or
+  // a bad mode.
+  util::ProgressMode begin_run() const;
+};
+
+// Adds INPUT..., --files-from, --resume (described by `resume_help`), -b,
+// --workers, --threads, --max-failures, --max-pixels, --precision,
+// --no-optimize, --progress and -q to `app`, bound to `args`.
+void add_batch_options(CLI::App& app, BatchArgs& args, const std::string& resume_help);
+
+// While alive, SIGINT and SIGTERM set flag() instead of killing the
+// process (a second signal kills at once). One at a time.
+class InterruptGuard {
+ public:
+  InterruptGuard();
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+  const std::atomic<bool>* flag() const;
+};
+
+// Prints the summary line and the interruption or --max-failures message
+// ("run again with --resume" when `resumable`), and returns the exit code:
+// 130 interrupted, 1 too many failures, 3 some inputs failed (now or in an
+// earlier, resumed run), else 0.
+int finish_run(const inference::RunSummary& summary, bool resumable, int64_t max_failures);
+
+}  // namespace zoo::app

@@ -1,0 +1,176 @@
+#include "inference/batch_job.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "media/discover.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace zoo::inference {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Runs the model over the good items of a batch, grouping consecutive items
+// of the same input shape (images are only all the same size when the
+// config fixes it). Fills `rows[i]` or `errors[i]`.
+class BatchRunner {
+ public:
+  BatchRunner(models::Model& model, const RowsFromOutput& rows_from_output)
+      : m_model(model), m_rows_from_output(rows_from_output) {}
+
+  void run(const std::vector<media::PipelineItem>& batch, std::vector<std::vector<float>>& rows,
+           std::vector<std::string>& errors, bool& any_success) {
+    size_t start = 0;
+    while (start < batch.size()) {
+      if (!batch[start].image.error.empty()) {
+        ++start;
+        continue;
+      }
+      size_t end = start + 1;
+      const auto& first = batch[start].image.input;
+      while (end < batch.size() && batch[end].image.error.empty() && same_shape(batch[end].image.input, first)) ++end;
+      try {
+        run_group(batch, start, end, rows);
+        any_success = true;
+      } catch (const Error& e) {
+        if (!any_success && end - start == size_t(1)) throw;  // the model fails on its first input: a run failure
+        if (end - start == 1) {
+          errors[start] = e.what();
+        } else {
+          // Isolate the input(s) the model cannot take.
+          for (size_t i = start; i < end; ++i) {
+            try {
+              run_group(batch, i, i + 1, rows);
+              any_success = true;
+            } catch (const Error& single) {
+              if (!any_success && i + 1 == end) throw;
+              errors[i] = single.what();
+            }
+          }
+        }
+      }
+      start = end;
+    }
+  }
+
+ private:
+  static bool same_shape(const media::Tensor3& a, const media::Tensor3& b) {
+    return a.channels == b.channels && a.height == b.height && a.width == b.width;
+  }
+
+  void run_group(const std::vector<media::PipelineItem>& batch, size_t start, size_t end,
+                 std::vector<std::vector<float>>& rows) {
+    const auto& shape = batch[start].image.input;
+    const size_t per_image = shape.data.size();
+    m_buffer.resize(per_image * (end - start));
+    for (size_t i = start; i < end; ++i) {
+      std::memcpy(m_buffer.data() + (i - start) * per_image, batch[i].image.input.data.data(),
+                  per_image * sizeof(float));
+    }
+    const models::Output out =
+        m_model.forward(m_buffer.data(), int64_t(end - start), shape.channels, shape.height, shape.width);
+    m_group.assign(end - start, {});
+    m_rows_from_output(out, end - start, m_group);
+    for (size_t i = start; i < end; ++i) rows[i] = std::move(m_group[i - start]);
+  }
+
+  models::Model& m_model;
+  const RowsFromOutput& m_rows_from_output;
+  std::vector<float> m_buffer;
+  std::vector<std::vector<float>> m_group;
+};
+
+}  // namespace
+
+std::vector<std::string> gather_inputs(const std::vector<std::string>& inputs, const std::string& files_from) {
+  std::vector<std::string> paths = media::discover_inputs(inputs);
+  if (!files_from.empty()) {
+    auto listed = media::read_list_file(files_from);
+    paths.insert(paths.end(), listed.begin(), listed.end());
+  }
+  if (paths.empty()) throw Error(ErrorKind::usage, "no inputs: give image files, folders or --files-from FILE");
+  return paths;
+}
+
+void run_batches(const std::vector<std::string>& paths, const config::Preprocess& preprocess, models::Model& model,
+                 const RowsFromOutput& rows_from_output, const BatchLoopOptions& options,
+                 const std::atomic<bool>* interrupt, const BatchSink& sink, RunSummary& summary) {
+  if (options.batch_size < 1) throw Error(ErrorKind::usage, "--batch-size must be at least 1");
+  summary.total = paths.size();
+  media::DecodeLimits limits;
+  limits.max_pixels = options.max_pixels;
+  summary.workers = options.workers > 0 ? options.workers : models::hardware_threads();
+  media::ImagePipeline pipeline(paths, preprocess, limits, summary.workers,
+                                size_t(options.batch_size) * 2 + size_t(summary.workers));
+  BatchRunner runner(model, rows_from_output);
+  util::Progress progress(options.progress, paths.size(), "img");
+  bool any_success = false;
+
+  const auto start = Clock::now();
+  std::vector<media::PipelineItem> batch;
+  std::vector<std::vector<float>> rows;
+  std::vector<std::string> errors;
+  for (;;) {
+    if (interrupt && *interrupt) {
+      summary.interrupted = true;
+      break;
+    }
+    batch.clear();
+    while (batch.size() < size_t(options.batch_size)) {
+      auto item = pipeline.next();
+      if (!item) break;
+      summary.decode_seconds += item->decode_seconds;
+      batch.push_back(std::move(*item));
+    }
+    if (batch.empty()) break;
+
+    rows.assign(batch.size(), {});
+    errors.assign(batch.size(), {});
+    for (size_t i = 0; i < batch.size(); ++i) errors[i] = batch[i].image.error;
+    const auto model_start = Clock::now();
+    runner.run(batch, rows, errors, any_success);
+    summary.model_seconds += seconds_since(model_start);
+
+    const auto write_start = Clock::now();
+    sink(batch, rows, errors);
+    summary.write_seconds += seconds_since(write_start);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (errors[i].empty()) {
+        ++summary.ok;
+      } else {
+        ++summary.failed;
+        util::warn(fmt::format("{}: {}", batch[i].path, errors[i]));
+      }
+    }
+    progress.update(summary.ok + summary.failed);
+
+    if (options.max_failures >= 0 && int64_t(summary.failed) > options.max_failures) {
+      summary.too_many_failures = true;
+      break;
+    }
+  }
+  pipeline.stop();
+  progress.finish();
+  summary.seconds = seconds_since(start);
+}
+
+std::string format_summary(const RunSummary& s) {
+  const size_t done = s.ok + s.failed;
+  std::string out = fmt::format("{} images: {} ok, {} failed", done, s.ok, s.failed);
+  if (s.skipped > 0) out += fmt::format(", {} skipped (already in the output, {} of them errors)", s.skipped, s.failed_before);
+  if (done < s.total) out += fmt::format(", {} not processed", s.total - done);
+  out += fmt::format(" in {:.2f} s ({:.1f} images/s); model {:.2f} s, decode {:.2f} s on {} workers (overlapped), write {:.3f} s",
+                     s.seconds, s.seconds > 0 ? done / s.seconds : 0.0, s.model_seconds, s.decode_seconds, s.workers,
+                     s.write_seconds);
+  return out;
+}
+
+}  // namespace zoo::inference

@@ -1,0 +1,258 @@
+#include "inference/inspect.hpp"
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "config/model_config.hpp"
+#include "models/model.hpp"
+#include "util/error.hpp"
+#include "util/sha256.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace zoo::inference {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json size_json(const std::optional<config::Size>& size) {
+  if (!size) return nullptr;
+  return Json::array({size->height, size->width});
+}
+
+Json optional_int(int value) { return value > 0 ? Json(value) : Json(nullptr); }
+
+// Floats as the shortest decimals that read back to them (0.485, not
+// 0.48500001430511475).
+Json float_list(const std::array<float, 3>& values) {
+  Json out = Json::array();
+  for (float v : values) out.push_back(std::stod(fmt::format("{}", v)));
+  return out;
+}
+
+std::string shape_text(const Json& shape) {
+  if (!shape.is_array() || shape.empty()) return "?";
+  std::vector<std::string> dims;
+  for (const auto& d : shape) dims.push_back(std::to_string(d.get<int64_t>()));
+  return fmt::format("[{}]", util::join(dims, ", "));
+}
+
+// The shape with its first (batch) axis written -1.
+Json batch_shape(const std::vector<int64_t>& shape) {
+  Json out = Json::array();
+  for (size_t i = 0; i < shape.size(); ++i) out.push_back(i == 0 ? int64_t(-1) : shape[i]);
+  return out;
+}
+
+std::string thousands(int64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// The dry input size: the config's final size when it fixes one, else the
+// size it resizes a square image to, else 224.
+config::Size dry_size(const config::Preprocess& pre) {
+  if (pre.center_crop) return *pre.center_crop;
+  if (pre.image_size) return *pre.image_size;
+  for (int side : {pre.image_dim, pre.image_max_dim, pre.image_min_dim}) {
+    if (side > 0) return {side, side};
+  }
+  return {224, 224};
+}
+
+std::string preprocessing_text(const Json& p) {
+  std::vector<std::string> steps;
+  if (!p["image_size"].is_null()) {
+    steps.push_back(fmt::format("resize to {}x{} (HxW)", p["image_size"][0].get<int>(), p["image_size"][1].get<int>()));
+  } else if (!p["image_dim"].is_null()) {
+    steps.push_back(fmt::format("resize the shorter side to {}", p["image_dim"].get<int>()));
+  } else {
+    if (!p["image_min_dim"].is_null()) steps.push_back(fmt::format("shorter side at least {}", p["image_min_dim"].get<int>()));
+    if (!p["image_max_dim"].is_null()) steps.push_back(fmt::format("longer side at most {}", p["image_max_dim"].get<int>()));
+  }
+  if (!p["center_crop"].is_null()) {
+    steps.push_back(fmt::format("center crop {}x{}", p["center_crop"][0].get<int>(), p["center_crop"][1].get<int>()));
+  }
+  if (p.value("deskew", false)) steps.push_back("deskew");
+  steps.push_back(p["channels"].get<int>() == 1 ? "grayscale" : "RGB");
+  steps.push_back(fmt::format("mean {} std {}", p["image_mean"].dump(), p["image_std"].dump()));
+  return util::join(steps, ", ");
+}
+
+}  // namespace
+
+Json inspect_model(const InspectOptions& options) {
+  const config::ModelConfig config = config::load_model_config(options.model);
+  const auto& pre = config.preprocess;
+  config::Size size = dry_size(pre);
+  if (options.width > 0 && options.height > 0) size = {options.width, options.height};
+  const bool fixed_size = (pre.center_crop || pre.image_size) && options.width <= 0;
+
+  models::set_threads(options.threads);
+  auto model = models::Model::load(config, {false, models::Precision::fp32});
+
+  Json report;
+  report["name"] = config.name.empty() ? Json(nullptr) : Json(config.name);
+  report["config"] = config.source;
+  report["entrypoint"] = config.entrypoint;
+  report["entrypoint_args"] = config.entrypoint_args;
+  if (config.weights.empty()) {
+    report["weights"] = nullptr;
+  } else {
+    Json weights;
+    weights["path"] = config.weights;
+    weights["format"] = model->weights_format();
+    std::error_code ec;
+    weights["bytes"] = fs::file_size(config.weights, ec);
+    weights["sha256"] = util::sha256_file(config.weights);
+    report["weights"] = weights;
+  }
+  report["parameters"] = model->parameter_count();
+
+  Json p;
+  p["image_size"] = size_json(pre.image_size);
+  p["image_dim"] = optional_int(pre.image_dim);
+  p["image_min_dim"] = optional_int(pre.image_min_dim);
+  p["image_max_dim"] = optional_int(pre.image_max_dim);
+  p["center_crop"] = size_json(pre.center_crop);
+  p["image_mean"] = float_list(pre.mean);
+  p["image_std"] = float_list(pre.std);
+  p["channels"] = pre.channels;
+  if (pre.deskew) p["deskew"] = true;
+  report["preprocessing"] = p;
+  report["output_processor"] = config.output_processor;
+
+  Json labels;
+  labels["count"] = config.classes.size();
+  labels["first"] = Json::array();
+  for (size_t i = 0; i < config.classes.size() && i < 5; ++i) labels["first"].push_back(config.classes[i]);
+  labels["path"] = config.labels_path.empty() ? Json(nullptr) : Json(config.labels_path);
+  report["labels"] = labels;
+
+  const int64_t c = pre.channels;
+  const std::vector<models::LayerInfo> layers = model->layers(c, size.height, size.width);
+  std::vector<float> zeros(size_t(c) * size.height * size.width, 0.f);
+  const models::Output output = model->forward(zeros.data(), 1, c, size.height, size.width);
+
+  report["embeddings_layer"] = config.embeddings_layer.empty() ? Json(nullptr) : Json(config.embeddings_layer);
+  if (!config.embeddings_layer.empty()) {
+    const bool input = config.embeddings_layer[0] == '<';
+    const std::string name = input ? config.embeddings_layer.substr(1) : config.embeddings_layer;
+    Json embeddings;
+    embeddings["layer"] = config.embeddings_layer;
+    const models::LayerInfo* found = nullptr;
+    for (const auto& layer : layers) {
+      if (layer.name == name) found = &layer;
+    }
+    const std::vector<int64_t> shape = found ? (input ? found->input_shape : found->output_shape) : std::vector<int64_t>{};
+    if (!found) {
+      embeddings["error"] = fmt::format("unknown layer \"{}\"", name);
+    } else if (shape.empty()) {
+      embeddings["error"] = found->note.empty() ? "shape unknown" : found->note;
+    } else {
+      embeddings["shape"] = batch_shape(shape);
+      embeddings["pooled_dims"] = shape.size() < 2 ? 1 : shape[shape.size() == 3 ? 2 : 1];  // zoo embed's default --pool avg
+    }
+    report["embeddings"] = embeddings;
+  }
+
+  report["dry_input"] = Json::array({1, c, size.height, size.width});
+  Json tree = Json::array();
+  for (const auto& layer : layers) {
+    Json entry;
+    entry["name"] = layer.name;
+    entry["kind"] = layer.kind;
+    entry["depth"] = std::count(layer.name.begin(), layer.name.end(), '.');
+    entry["parameters"] = layer.parameters;
+    entry["input_shape"] = layer.input_shape.empty() ? Json(nullptr) : Json(layer.input_shape);
+    entry["output_shape"] = layer.output_shape.empty() ? Json(nullptr) : Json(layer.output_shape);
+    if (!layer.note.empty()) entry["note"] = layer.note;
+    tree.push_back(entry);
+  }
+  report["layers"] = tree;
+
+  Json input;
+  input["name"] = model->input_name();
+  input["dtype"] = "float32";
+  input["shape"] = Json::array({int64_t(-1), c, fixed_size ? int64_t(size.height) : int64_t(-1),
+                                fixed_size ? int64_t(size.width) : int64_t(-1)});
+  Json out;
+  out["name"] = "output";
+  out["dtype"] = "float32";
+  out["shape"] = batch_shape(output.shape);
+  report["contract"] = {{"inputs", Json::array({input})}, {"outputs", Json::array({out})}};
+  return report;
+}
+
+std::string format_inspect_text(const Json& r) {
+  std::string text;
+  auto line = [&](const std::string& key, const std::string& value) { text += fmt::format("{:<14}{}\n", key, value); };
+  line("model", r["config"].get<std::string>() +
+                    (r["name"].is_null() ? "" : fmt::format(" ({})", r["name"].get<std::string>())));
+  std::string entrypoint = r["entrypoint"].get<std::string>();
+  if (!r["entrypoint_args"].empty()) entrypoint = fmt::format("{} {}", entrypoint, r["entrypoint_args"].dump());
+  line("entrypoint", entrypoint);
+  if (r["weights"].is_null()) {
+    line("weights", "none (random initial weights)");
+  } else {
+    const auto& w = r["weights"];
+    line("weights", fmt::format("{} ({}, {} bytes)", w["path"].get<std::string>(), w["format"].get<std::string>(),
+                                thousands(w["bytes"].get<int64_t>())));
+    line("sha256", w["sha256"].get<std::string>());
+  }
+  line("parameters", thousands(r["parameters"].get<int64_t>()));
+  line("preprocessing", preprocessing_text(r["preprocessing"]));
+  line("output", r["output_processor"].get<std::string>());
+  const auto& labels = r["labels"];
+  std::vector<std::string> first;
+  for (const auto& label : labels["first"]) first.push_back(label.dump());
+  const size_t count = labels["count"].get<size_t>();
+  line("labels", count == 0 ? "none"
+                            : fmt::format("{}: {}{}", count, util::join(first, ", "), count > first.size() ? ", ..." : ""));
+  if (r.contains("embeddings")) {
+    const auto& e = r["embeddings"];
+    line("embeddings", e.contains("error") ? fmt::format("{}: {}", e["layer"].get<std::string>(), e["error"].get<std::string>())
+                                           : fmt::format("{} {} (--pool avg: {} values)", e["layer"].get<std::string>(),
+                                                         shape_text(e["shape"]), e["pooled_dims"].get<int64_t>()));
+  }
+
+  text += fmt::format("\nlayers (output shapes for a dry input of {}):\n", shape_text(r["dry_input"]));
+  size_t width = 4;
+  for (const auto& layer : r["layers"]) {
+    width = std::max(width, layer["name"].get<std::string>().size() + 2 * layer["depth"].get<size_t>());
+  }
+  size_t kind_width = 4;
+  for (const auto& layer : r["layers"]) kind_width = std::max(kind_width, layer["kind"].get<std::string>().size());
+  text += fmt::format("  {:<{}}  {:<{}}  {:<22}  {:>12}\n", "name", width, "kind", kind_width, "output", "parameters");
+  for (const auto& layer : r["layers"]) {
+    const std::string indent(2 * layer["depth"].get<size_t>(), ' ');
+    std::string shape = shape_text(layer["output_shape"]);
+    if (layer.contains("note")) {
+      const std::string note = fmt::format("({})", layer["note"].get<std::string>());
+      shape = layer["output_shape"].is_null() ? note : fmt::format("{} {}", shape, note);
+    }
+    text += fmt::format("  {:<{}}  {:<{}}  {:<22}  {:>12}\n", indent + layer["name"].get<std::string>(), width,
+                        layer["kind"].get<std::string>(), kind_width, shape, thousands(layer["parameters"].get<int64_t>()));
+  }
+
+  text += "\ncontract:\n";
+  for (const auto& [role, key] : {std::pair{"input", "inputs"}, std::pair{"output", "outputs"}}) {
+    for (const auto& item : r["contract"][key]) {
+      text += fmt::format("  {:<7} {:<8} {:<8} {}\n", role, item["name"].get<std::string>(),
+                          item["dtype"].get<std::string>(), shape_text(item["shape"]));
+    }
+  }
+  return text;
+}
+
+}  // namespace zoo::inference
