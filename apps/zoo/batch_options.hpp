@@ -32,6 +32,23 @@ struct BatchArgs {
   // returns the --progress mode. Throws zoo::Error(usage) for no inputs or
   // a bad mode.
   util::ProgressMode begin_run() const;
+
+  // Copies the shared options into a job's options struct (ApplyOptions,
+  // EmbedOptions): inputs, lists, resume, batching, threads, limits,
+  // precision, optimisation.
+  template <typename Options>
+  void copy_to(Options& o) const {
+    o.inputs = inputs;
+    o.files_from = files_from;
+    o.resume = resume;
+    o.batch_size = batch_size;
+    o.workers = workers;
+    o.threads = threads;
+    o.max_failures = max_failures;
+    o.max_pixels = max_pixels;
+    o.precision = precision;
+    o.optimize = !no_optimize;
+  }
 };
 
 // Adds INPUT..., --files-from, --resume (described by `resume_help`), -b,

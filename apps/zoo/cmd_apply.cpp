@@ -29,16 +29,7 @@ int run_apply(ApplyArgs& args) {
   const auto& b = args.batch;
   if (o.model.empty()) throw Error(ErrorKind::usage, "zoo apply needs MODEL (a config file or folder)");
   o.progress = b.begin_run();
-  o.inputs = b.inputs;
-  o.files_from = b.files_from;
-  o.resume = b.resume;
-  o.batch_size = b.batch_size;
-  o.workers = b.workers;
-  o.threads = b.threads;
-  o.max_failures = b.max_failures;
-  o.max_pixels = b.max_pixels;
-  o.precision = b.precision;
-  o.optimize = !b.no_optimize;
+  b.copy_to(o);
   if (args.confidence_thresh >= 0) o.confidence_thresh = args.confidence_thresh;
 
   inference::ApplySummary summary;

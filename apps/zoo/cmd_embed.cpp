@@ -22,16 +22,7 @@ int run_embed(EmbedArgs& args, const CLI::Option* layer_option) {
   auto& o = args.options;
   const auto& b = args.batch;
   o.progress = b.begin_run();
-  o.inputs = b.inputs;
-  o.files_from = b.files_from;
-  o.resume = b.resume;
-  o.batch_size = b.batch_size;
-  o.workers = b.workers;
-  o.threads = b.threads;
-  o.max_failures = b.max_failures;
-  o.max_pixels = b.max_pixels;
-  o.precision = b.precision;
-  o.optimize = !b.no_optimize;
+  b.copy_to(o);
   if (layer_option->count() > 0) o.layer = args.layer;
 
   inference::EmbedSummary summary;

@@ -1,10 +1,10 @@
 // zoo train MODEL --data DIR -o OUTDIR: options and reporting; the job is
 // train::run_train.
-#include <csignal>
 #include <memory>
 
 #include <fmt/format.h>
 
+#include "batch_options.hpp"
 #include "commands.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
@@ -12,14 +12,6 @@
 
 namespace zoo::app {
 namespace {
-
-std::atomic<bool> g_train_interrupted{false};
-
-extern "C" void on_train_signal(int) {
-  g_train_interrupted = true;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
 
 struct TrainArgs {
   train::TrainOptions options;
@@ -43,12 +35,11 @@ int run_train(TrainArgs& args) {
     if (o.data.empty()) throw Error(ErrorKind::usage, "zoo train needs --data DIR|FILE");
     if (o.output.empty()) throw Error(ErrorKind::usage, "zoo train needs -o OUTDIR");
   }
-  g_train_interrupted = false;
-  std::signal(SIGINT, on_train_signal);
-  std::signal(SIGTERM, on_train_signal);
-  const auto r = train::run_train(o, &g_train_interrupted);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  train::TrainResult r;
+  {
+    InterruptGuard guard;
+    r = train::run_train(o, guard.flag());
+  }
 
   std::string summary = fmt::format("{} epochs in {:.1f} s on {} training images", r.epochs_done, r.seconds,
                                     r.train_samples);
