@@ -24,13 +24,16 @@ extern "C" void on_signal(int) {
 util::ProgressMode BatchArgs::begin_run() const {
   util::set_quiet(quiet);
   if (inputs.empty() && files_from.empty()) {
-    throw Error(ErrorKind::usage, "no inputs: give image files, folders or --files-from FILE");
+    throw Error(ErrorKind::usage, "no inputs: give image or video files, folders or --files-from FILE");
   }
   return quiet ? util::ProgressMode::none : util::parse_progress_mode(progress);
 }
 
 void add_batch_options(CLI::App& app, BatchArgs& args, const std::string& resume_help) {
-  app.add_option("INPUT", args.inputs, "Image files and folders (walked recursively, sorted)");
+  app.add_option("INPUT", args.inputs,
+                 "Image files, folders (walked recursively for images, sorted) and video files (one item per frame)");
+  add_store_options(app, args.store, "Store a MODEL reference (NAME, NAME:VERSION, NAME@sha256:...) is read from "
+                                    "(default: $ZOO_STORE, else ~/.local/share/zoo/store)");
   app.add_option("--files-from", args.files_from, "Read input paths from FILE, one per line ('-' = stdin)");
   app.add_flag("--resume", args.resume, resume_help);
   app.add_option("-b,--batch-size", args.batch_size, "Images per model call")
@@ -48,6 +51,11 @@ void add_batch_options(CLI::App& app, BatchArgs& args, const std::string& resume
   app.add_option("--progress", args.progress, "Progress on stderr: auto (bar on a terminal), bar, json, none")
       ->default_val("auto");
   app.add_flag("-q,--quiet", args.quiet, "Print only errors on stderr");
+  CLI::Option* stride = app.add_option("--frame-stride", args.frame_stride,
+                                       "Videos: take every Nth frame (frames 1, 1+N, 1+2N, ...)")
+                            ->default_val(1)->check(CLI::PositiveNumber);
+  app.add_option("--fps", args.fps, "Videos: take about F frames per second of video instead (default: every frame)")
+      ->check(CLI::PositiveNumber)->excludes(stride);
 }
 
 InterruptGuard::InterruptGuard() {

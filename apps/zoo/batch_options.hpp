@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "inference/batch_job.hpp"
+#include "store_options.hpp"
 
 namespace zoo::app {
 
@@ -27,6 +28,9 @@ struct BatchArgs {
   bool no_optimize = false;
   std::string progress = "auto";
   bool quiet = false;
+  int64_t frame_stride = 1;
+  double fps = 0;
+  StoreArgs store;  // where a MODEL reference is resolved
 
   // Call before the run: applies --quiet, checks that there are inputs and
   // returns the --progress mode. Throws zoo::Error(usage) for no inputs or
@@ -35,9 +39,11 @@ struct BatchArgs {
 
   // Copies the shared options into a job's options struct (ApplyOptions,
   // EmbedOptions): inputs, lists, resume, batching, threads, limits,
-  // precision, optimisation.
+  // precision, optimisation; and resolves a MODEL that is a store
+  // reference to the folder it is unpacked in.
   template <typename Options>
   void copy_to(Options& o) const {
+    o.model = resolve_model_arg(o.model, store);
     o.inputs = inputs;
     o.files_from = files_from;
     o.resume = resume;
@@ -48,12 +54,15 @@ struct BatchArgs {
     o.max_pixels = max_pixels;
     o.precision = precision;
     o.optimize = !no_optimize;
+    o.frames.stride = frame_stride;
+    o.frames.fps = fps;
   }
 };
 
 // Adds INPUT..., --files-from, --resume (described by `resume_help`), -b,
 // --workers, --threads, --max-failures, --max-pixels, --precision,
-// --no-optimize, --progress and -q to `app`, bound to `args`.
+// --no-optimize, --progress, -q, the store options, --frame-stride and --fps
+// to `app`, bound to `args`.
 void add_batch_options(CLI::App& app, BatchArgs& args, const std::string& resume_help);
 
 // While alive, SIGINT and SIGTERM set flag() instead of killing the

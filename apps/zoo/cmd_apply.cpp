@@ -7,6 +7,7 @@
 #include "batch_options.hpp"
 #include "commands.hpp"
 #include "inference/apply.hpp"
+#include "inference/opencv_detectors.hpp"
 #include "models/model.hpp"
 #include "util/error.hpp"
 
@@ -23,6 +24,7 @@ struct ApplyArgs {
 int run_apply(ApplyArgs& args) {
   if (args.list_entrypoints) {
     for (const auto& line : models::entrypoint_descriptions()) fmt::print("{}\n", line);
+    for (const auto& line : inference::opencv_entrypoint_descriptions()) fmt::print("{}\n", line);
     return 0;
   }
   auto& o = args.options;
@@ -58,9 +60,14 @@ Runner register_apply(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--store-logits", o.store_logits, "Add the raw logits to each label");
   app.add_option("--label-field", o.label_field, "Name of the label key in each record")->default_val("predictions");
+  app.add_option("--format", o.format,
+                 "jsonl: one record per image or video frame; coco: detections as one COCO results document "
+                 "(images, categories, annotations with absolute bbox and score), written at the end")
+      ->default_val("jsonl")->check(CLI::IsMember({"jsonl", "coco"}));
   app.footer(R"(Output: one JSON object per input, in input order, flushed batch by batch:
   {"filepath":"photos/cat.jpg","width":640,"height":480,"predictions":{"_cls":"Classification","label":"tabby","confidence":0.81}}
   {"filepath":"photos/bad.jpg","error":"cannot decode image: corrupt jpeg data"}
+  {"filepath":"clip.avi","frame_number":12,"width":768,"height":576,"predictions":{"_cls":"Detections","detections":[...]}}
 
 Exit codes: 0 all inputs labelled; 1 the run failed; 2 usage or config error;
 3 finished but some inputs failed; 130 interrupted (output valid, use --resume).
@@ -69,7 +76,9 @@ Examples:
   zoo apply configs/resnet18.yaml photos/ > labels.jsonl
   zoo apply model.yaml photos/ -o labels.jsonl --top-k 5
   find /data -name '*.jpg' | zoo apply model.yaml --files-from - -o labels.jsonl
-  zoo apply model.yaml photos/ -o labels.jsonl --resume     # after a crash or Ctrl-C)");
+  zoo apply model.yaml photos/ -o labels.jsonl --resume     # after a crash or Ctrl-C
+  zoo apply configs/opencv-hog-people.yaml clip.avi --frame-stride 10 -o people.jsonl
+  zoo apply configs/opencv-haar-face.yaml photos/ --format coco -o faces.json)");
   return [args] { return run_apply(*args); };
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "store_options.hpp"
 #include "inference/bench.hpp"
 #include "util/error.hpp"
 
@@ -14,7 +15,8 @@ Runner register_bench(CLI::App& app) {
   auto o = std::make_shared<inference::BenchOptions>();
   auto size = std::make_shared<std::string>();
   auto no_optimize = std::make_shared<bool>(false);
-  app.add_option("MODEL", o->model, "Model config (YAML) or a folder holding model.yaml")->required();
+  auto s = std::make_shared<StoreArgs>();
+  app.add_option("MODEL", o->model, "Model config (YAML), a folder holding model.yaml, or a store reference")->required();
   app.add_option("-b,--batch-size", o->batch_size, "Images per model call")->default_val(16)->check(CLI::PositiveNumber);
   app.add_option("-n,--batches", o->batches, "Timed batches (after one warm-up batch)")
       ->default_val(10)->check(CLI::PositiveNumber);
@@ -22,12 +24,14 @@ Runner register_bench(CLI::App& app) {
   app.add_option("--size", *size, "Input WIDTHxHEIGHT (default: the config's center_crop or image_size)");
   app.add_option("--precision", o->precision, "fp32 or bf16")->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("--no-optimize", *no_optimize, "Run the model as loaded (no freezing or inference optimisation)");
+  add_store_options(app, *s, "Store a MODEL reference is read from (default: the local store)");
   app.footer(R"(Prints images/s of the model alone, on random input tensors (no decoding):
 what `zoo apply` could reach if decoding were free.
 
 Example:
   zoo bench configs/resnet18-demo.yaml --batch-size 16 --batches 10)");
-  return [o, size, no_optimize] {
+  return [o, size, no_optimize, s] {
+    o->model = resolve_model_arg(o->model, *s);
     if (!size->empty()) {
       if (std::sscanf(size->c_str(), "%dx%d", &o->width, &o->height) != 2 || o->width <= 0 || o->height <= 0) {
         throw Error(ErrorKind::usage, "--size: expected WIDTHxHEIGHT, e.g. 224x224, got \"{}\"", *size);

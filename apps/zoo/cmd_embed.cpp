@@ -58,7 +58,7 @@ Runner register_embed(CLI::App& app) {
   app.add_flag("--normalize", o.normalize, "Scale every row to unit L2 norm");
   app.add_option("--index", o.index, "Write the input paths, one per row, to FILE (default: OUT.paths.txt)");
   app.footer(R"(Output: OUT.npy (NPY v1.0, C order, shape [N, D]), valid after every batch;
-row i is the image on line i of OUT.paths.txt. Failed inputs are not rows:
+row i is the image on line i of OUT.paths.txt (PATH#FRAME for a video frame). Failed inputs are not rows:
 they are warnings on stderr and lines of OUT.errors.jsonl:
   {"filepath":"photos/bad.jpg","error":"cannot decode image: corrupt jpeg data"}
 
@@ -70,6 +70,7 @@ Examples:
   zoo embed model.yaml photos/ -o emb.npy --layer layer4 --pool max --normalize
   find /data -name '*.jpg' | zoo embed model.yaml --files-from - -o emb.npy --dtype float16
   zoo embed model.yaml photos/ -o emb.npy --resume     # after a crash or Ctrl-C
+  zoo embed model.yaml clip.mp4 -o emb.npy --fps 1      # one row per second; index lines clip.mp4#FRAME
   zoo inspect model.yaml                               # the layer names and shapes)");
   return [args, layer] { return run_embed(*args, layer); };
 }

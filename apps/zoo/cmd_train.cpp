@@ -6,6 +6,8 @@
 
 #include "batch_options.hpp"
 #include "commands.hpp"
+#include "store/package.hpp"
+#include "store_options.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -18,6 +20,8 @@ struct TrainArgs {
   std::string resume_dir;
   std::string progress = "auto";
   bool quiet = false;
+  StoreArgs store;
+  std::string save;  // --save NAME
 };
 
 int run_train(TrainArgs& args) {
@@ -34,7 +38,9 @@ int run_train(TrainArgs& args) {
     if (o.model.empty()) throw Error(ErrorKind::usage, "zoo train needs MODEL (a config with a built-in entrypoint)");
     if (o.data.empty()) throw Error(ErrorKind::usage, "zoo train needs --data DIR|FILE");
     if (o.output.empty()) throw Error(ErrorKind::usage, "zoo train needs -o OUTDIR");
+    o.model = resolve_model_arg(o.model, args.store);
   }
+  if (!args.save.empty()) store::validate_name(args.save, "--save");
   train::TrainResult r;
   {
     InterruptGuard guard;
@@ -55,6 +61,17 @@ int run_train(TrainArgs& args) {
     return 130;
   }
   util::info(fmt::format("model: {}/model.yaml", o.output));
+  if (!args.save.empty()) {
+    store::SaveOptions save;
+    save.model = o.output;
+    save.name = args.save;
+    save.store = args.store.store;
+    save.remote = args.store.remote();
+    save.threads = o.threads;
+    const auto saved = store::save_model(save);
+    fmt::print("{}:{} {}\n", saved.name, saved.version, saved.digest);
+    util::info(fmt::format("saved {}:{} in {}", saved.name, saved.version, saved.location));
+  }
   return 0;
 }
 
@@ -63,7 +80,7 @@ int run_train(TrainArgs& args) {
 Runner register_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   auto& o = args->options;
-  app.add_option("MODEL", o.model, "Model config with a built-in entrypoint (e.g. configs/digits-cnn.yaml)");
+  app.add_option("MODEL", o.model, "Model config with a built-in entrypoint (e.g. configs/digits-cnn.yaml), or a store reference");
   app.add_option("--data", o.data, "Training data: a class-per-folder tree, or a CSV/JSONL of filepath,label");
   app.add_option("--val", o.val, "Validation data (same forms; default: split off --val-split of --data)");
   app.add_option("--val-split", o.val_split, "Fraction of each class held out for validation when --val is not given")
@@ -96,6 +113,10 @@ Runner register_train(CLI::App& app) {
   app.add_option("--progress", args->progress, "auto (bar on a terminal), bar, json (events on stderr), none")
       ->default_val("auto");
   app.add_flag("-q,--quiet", args->quiet, "Print only errors");
+  app.add_option("--save", args->save, "When training succeeds, also save OUTDIR as a new version of NAME in --store "
+                                       "(with the training options and metrics in its card)");
+  add_store_options(app, args->store, "Store for --save and for a MODEL reference (default: $ZOO_STORE, else "
+                                      "~/.local/share/zoo/store)");
   app.footer(R"(Writes OUTDIR/model.yaml (usable by zoo apply as is), model.pt, labels.txt,
 metrics.json (final and best validation metrics, per-class precision/recall,
 confusion matrix), events.jsonl (Marcelle TrainingStatus events, one per line)

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
       {"embed", zoo::app::register_embed, "Run a model over images and folders, write embeddings from any layer to .npy"},
       {"inspect", zoo::app::register_inspect, "Show a model's weights, preprocessing, layers with shapes, and contract"},
       {"train", zoo::app::register_train, "Train or fine-tune a classifier on a folder of labelled images"},
+      {"save", zoo::app::register_save, "Save a model (config, trained folder or reference) as a new version in a store"},
+      {"load", zoo::app::register_load, "Fetch a model version from a store into a runnable folder"},
+      {"upload", zoo::app::register_upload, "Bring external model files into a store as a new version, with their contract"},
+      {"ls", zoo::app::register_ls, "List the models and versions in a store"},
       {"bench", zoo::app::register_bench, "Measure a model's own throughput on pre-made input tensors"},
   };
   std::map<CLI::App*, zoo::app::Runner> runners;

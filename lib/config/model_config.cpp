@@ -185,6 +185,9 @@ std::string canonical_output_processor(const std::string& value) {
       {"classifier", "classifier"},
       {"ClassifierOutputProcessor", "classifier"},
       {"fiftyone.utils.torch.ClassifierOutputProcessor", "classifier"},
+      {"detector", "detector"},
+      {"DetectorOutputProcessor", "detector"},
+      {"fiftyone.utils.torch.DetectorOutputProcessor", "detector"},
   };
   auto it = names.find(value);
   return it == names.end() ? "" : it->second;
@@ -269,6 +272,41 @@ void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
 
 }  // namespace
 
+namespace {
+
+// Writes a JSON value (entrypoint_args) as flow-style YAML that reads back
+// to the same JSON: nested lists and maps kept, floats as the shortest
+// decimals that round-trip, and always with a decimal point so that they
+// stay floats.
+void emit_json(YAML::Emitter& out, const nlohmann::json& value) {
+  if (value.is_object()) {
+    out << YAML::Flow << YAML::BeginMap;
+    for (const auto& [key, item] : value.items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit_json(out, item);
+    }
+    out << YAML::EndMap;
+  } else if (value.is_array()) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& item : value) emit_json(out, item);
+    out << YAML::EndSeq;
+  } else if (value.is_number_integer()) {
+    out << value.get<int64_t>();
+  } else if (value.is_number()) {
+    std::string text = fmt::format("{}", value.get<double>());
+    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+    out << text;
+  } else if (value.is_boolean()) {
+    out << value.get<bool>();
+  } else if (value.is_string()) {
+    out << YAML::DoubleQuoted << value.get<std::string>();
+  } else {
+    out << YAML::Null;
+  }
+}
+
+}  // namespace
+
 std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   YAML::Emitter out;
   out << YAML::BeginMap;
@@ -281,22 +319,8 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   if (!config.name.empty()) out << YAML::Key << "name" << YAML::Value << config.name;
   out << YAML::Key << "entrypoint" << YAML::Value << config.entrypoint;
   if (!config.entrypoint_args.empty()) {
-    out << YAML::Key << "entrypoint_args" << YAML::Value << YAML::Flow << YAML::BeginMap;
-    for (const auto& [key, value] : config.entrypoint_args.items()) {
-      out << YAML::Key << key << YAML::Value;
-      if (value.is_number_integer()) {
-        out << value.get<int64_t>();
-      } else if (value.is_number()) {
-        out << value.get<double>();
-      } else if (value.is_boolean()) {
-        out << value.get<bool>();
-      } else if (value.is_string()) {
-        out << YAML::DoubleQuoted << value.get<std::string>();
-      } else {
-        out << YAML::Null;
-      }
-    }
-    out << YAML::EndMap;
+    out << YAML::Key << "entrypoint_args" << YAML::Value;
+    emit_json(out, config.entrypoint_args);
   }
   if (!config.weights.empty()) out << YAML::Key << "weights" << YAML::Value << relative(config.weights);
   if (!config.weights_key.empty()) out << YAML::Key << "weights_key" << YAML::Value << config.weights_key;
@@ -432,8 +456,8 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
       std::string name = read.string(value, key);
       config.output_processor = canonical_output_processor(name);
       if (config.output_processor.empty()) {
-        read.fail(value, key, fmt::format("unknown output processor \"{}\" (this version supports: classifier){}",
-                                          name, util::did_you_mean(name, {"classifier"})));
+        read.fail(value, key, fmt::format("unknown output processor \"{}\" (this version supports: classifier, detector){}",
+                                          name, util::did_you_mean(name, {"classifier", "detector"})));
       }
     } else if (canonical == "output_processor_args") {
       if (value.IsNull()) continue;

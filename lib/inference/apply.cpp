@@ -1,37 +1,103 @@
 #include "inference/apply.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "config/model_config.hpp"
 #include "inference/classifier.hpp"
+#include "inference/detector.hpp"
+#include "inference/opencv_detectors.hpp"
 #include "io/jsonl_writer.hpp"
 #include "models/model.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
-namespace zoo::inference {
+namespace fs = std::filesystem;
 
-ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* interrupt) {
-  if (options.batch_size < 1) throw Error(ErrorKind::usage, "--batch-size must be at least 1");
-  if (options.resume && options.output == "-") {
-    throw Error(ErrorKind::usage, "--resume needs an output file (-o FILE): it reads what an earlier run wrote there");
+namespace zoo::inference {
+namespace {
+
+// Checks that the config's output processor, its entrypoint and --format
+// go together.
+void check_model_kind(const config::ModelConfig& config, const ApplyOptions& options) {
+  const bool opencv = is_opencv_entrypoint(config.entrypoint);
+  if (opencv && config.output_processor != "detector") {
+    throw Error(ErrorKind::config, "{}: entrypoint {} is a detector: set output_processor: detector", config.source,
+                config.entrypoint);
   }
-  const config::ModelConfig config = config::load_model_config(options.model);
-  if (config.output_processor != "classifier") {
+  if (!opencv && config.output_processor == "detector") {
+    throw Error(ErrorKind::config,
+                "{}: output_processor detector works with the OpenCV entrypoints (opencv_hog_people, "
+                "opencv_haar_cascade) in this version; Torch detection models are not supported yet",
+                config.source);
+  }
+  if (config.output_processor != "classifier" && config.output_processor != "detector") {
     throw Error(ErrorKind::config, "{}: output_processor \"{}\" is not supported by zoo apply yet", config.source,
                 config.output_processor);
   }
+  if (options.format == "coco" && config.output_processor != "detector") {
+    throw Error(ErrorKind::usage, "--format coco writes detections; {} is a {} (use --format jsonl)", config.source,
+                config.output_processor);
+  }
+}
+
+// Writes `text` to `path` ("-" = stdout) as a whole: a temporary file
+// beside it, renamed over it, so a reader never sees half a document.
+void write_document(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fputc('\n', stdout) == EOF ||
+        std::fflush(stdout) != 0) {
+      throw Error(ErrorKind::io, "stdout: write failed: {}", std::strerror(errno));
+    }
+    return;
+  }
+  const std::string temp = path + ".tmp";
+  {
+    io::JsonlWriter out(temp, false);
+    out.write(text);
+    out.flush();
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot write: {}", path, ec.message());
+}
+
+}  // namespace
+
+ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* interrupt) {
+  if (options.batch_size < 1) throw Error(ErrorKind::usage, "--batch-size must be at least 1");
+  if (options.format != "jsonl" && options.format != "coco") {
+    throw Error(ErrorKind::usage, "--format: expected jsonl or coco, got \"{}\"", options.format);
+  }
+  const bool coco = options.format == "coco";
+  if (options.resume && options.output == "-") {
+    throw Error(ErrorKind::usage, "--resume needs an output file (-o FILE): it reads what an earlier run wrote there");
+  }
+  if (options.resume && coco) {
+    throw Error(ErrorKind::usage, "--resume works with --format jsonl: a COCO file is one document written at the end");
+  }
+  const config::ModelConfig config = config::load_model_config(options.model);
+  check_model_kind(config, options);
+  const bool detector = config.output_processor == "detector";
 
   std::vector<std::string> paths = gather_inputs(options.inputs, options.files_from);
 
   ApplySummary summary;
+  io::ResumeState state;
   if (options.resume) {
-    io::ResumeState state = io::scan_for_resume(options.output);
+    state = io::scan_for_resume(options.output);
     if (state.torn_bytes > 0) {
       util::warn(fmt::format("{}: dropped a torn last line ({} bytes) left by an interrupted run", options.output,
                              state.torn_bytes));
     }
+    // An image with a record, or a video with its error record, is done; the
+    // frames of a video are skipped one by one as it is read.
     std::vector<std::string> todo;
     for (auto& path : paths) {
       if (state.done.count(path)) {
@@ -42,20 +108,12 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
     }
     summary.failed_before = state.errors;
     paths = std::move(todo);
-    if (summary.skipped > 0) util::info(fmt::format("resume: {} inputs already in {}", summary.skipped, options.output));
+    if (state.records > 0) util::info(fmt::format("resume: {} records already in {}", state.records, options.output));
   }
   summary.total = paths.size();
 
-  io::JsonlWriter writer(options.output, options.resume);
-  models::set_threads(options.threads);
-  auto model = models::Model::load(config, {options.optimize, models::parse_precision(options.precision)});
-  util::info(fmt::format("model: {}", model->description()));
-
-  ClassifierOptions classifier;
-  classifier.top_k = options.top_k;
-  classifier.confidence_thresh = options.confidence_thresh ? options.confidence_thresh : config.confidence_thresh;
-  classifier.store_logits = options.store_logits || config.store_logits;
-  classifier.classes = config.classes;
+  std::optional<io::JsonlWriter> writer;
+  if (!coco) writer.emplace(options.output, options.resume);
 
   const size_t classes = config.classes.size();
   const RowsFromOutput logits = [classes](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
@@ -71,21 +129,63 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
     for (size_t i = 0; i < n; ++i) rows[i].assign(out.values.begin() + i * k, out.values.begin() + (i + 1) * k);
   };
 
+  // The model: an OpenCV detector (no Torch), or a Torch module.
+  std::unique_ptr<OpenCvDetector> opencv;
+  std::unique_ptr<models::Model> model;
+  std::unique_ptr<TorchPredictor> torch;
+  Predictor* predictor = nullptr;
+  if (is_opencv_entrypoint(config.entrypoint)) {
+    opencv = load_opencv_detector(config, options.threads);
+    util::info(fmt::format("model: {}", opencv->description()));
+    predictor = opencv.get();
+  } else {
+    models::set_threads(options.threads);
+    model = models::Model::load(config, {options.optimize, models::parse_precision(options.precision)});
+    util::info(fmt::format("model: {}", model->description()));
+    torch = std::make_unique<TorchPredictor>(*model, logits);
+    predictor = torch.get();
+  }
+
+  ClassifierOptions classifier;
+  classifier.top_k = options.top_k;
+  classifier.confidence_thresh = options.confidence_thresh ? options.confidence_thresh : config.confidence_thresh;
+  classifier.store_logits = options.store_logits || config.store_logits;
+  classifier.classes = config.classes;
+  DetectorOptions detections;
+  detections.confidence_thresh = classifier.confidence_thresh;
+  detections.classes = opencv ? opencv->classes() : config.classes;
+  CocoResults coco_results(detections.classes);
+
   const BatchSink write = [&](const std::vector<media::PipelineItem>& batch,
                               const std::vector<std::vector<float>>& rows, std::vector<std::string>& errors) {
     for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& item = batch[i];
+      if (coco) {
+        if (errors[i].empty()) {
+          coco_results.add(item.path, item.frame_number,
+                           media::input_geometry(item.image.width, item.image.height, config.preprocess), rows[i],
+                           detections);
+        }
+        continue;
+      }
       nlohmann::ordered_json record;
-      record["filepath"] = batch[i].path;
+      record["filepath"] = item.path;
+      if (item.frame_number > 0) record["frame_number"] = item.frame_number;
       if (!errors[i].empty()) {
         record["error"] = errors[i];
       } else {
-        record["width"] = batch[i].image.width;
-        record["height"] = batch[i].image.height;
-        record[options.label_field] = classify(rows[i].data(), rows[i].size(), classifier);
+        record["width"] = item.image.width;
+        record["height"] = item.image.height;
+        if (detector) {
+          record[options.label_field] = detections_json(
+              rows[i], media::input_geometry(item.image.width, item.image.height, config.preprocess), detections);
+        } else {
+          record[options.label_field] = classify(rows[i].data(), rows[i].size(), classifier);
+        }
       }
-      writer.write(record.dump());
+      writer->write(record.dump());
     }
-    writer.flush();
+    if (writer) writer->flush();
   };
 
   BatchLoopOptions loop;
@@ -94,7 +194,14 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
   loop.max_failures = options.max_failures;
   loop.max_pixels = options.max_pixels;
   loop.progress = options.progress;
-  run_batches(paths, config.preprocess, *model, logits, loop, interrupt, write, summary);
+  loop.frames = options.frames;
+  if (options.resume) {
+    loop.skip_frame = [&state](const std::string& path, int64_t frame_number) {
+      return state.done.count(io::record_key(path, frame_number)) > 0;
+    };
+  }
+  run_batches(paths, config.preprocess, *predictor, loop, interrupt, write, summary);
+  if (coco) write_document(options.output, coco_results.to_json().dump());
   return summary;
 }
 

@@ -1,6 +1,7 @@
 // run_apply: the `zoo apply` job. Discovers inputs, decodes them on worker
-// threads, runs the model batch by batch on the calling thread, and writes
-// one JSONL record per input in input order, flushed after every batch.
+// threads, runs the model (a Torch classifier, or an OpenCV detector) batch
+// by batch on the calling thread, and writes one JSONL record per image or
+// video frame in input order, flushed after every batch.
 #pragma once
 
 #include <atomic>
@@ -32,6 +33,9 @@ struct ApplyOptions {
   std::string label_field = "predictions";
   util::ProgressMode progress = util::ProgressMode::automatic;
   int64_t max_pixels = 178956970;     // larger images are refused unread
+  media::FrameSelection frames;       // which frames of video inputs are labelled (default: all)
+  std::string format = "jsonl";       // jsonl (one record per image or frame) | coco (detectors: one COCO
+                                      // results document, written at the end)
 };
 
 // Counts and times of a run (see batch_job.hpp).

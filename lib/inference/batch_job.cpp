@@ -1,11 +1,14 @@
 #include "inference/batch_job.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "io/jsonl_writer.hpp"
 #include "media/discover.hpp"
+#include "media/input_pipeline.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -18,27 +21,27 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Runs the model over the good items of a batch, grouping consecutive items
-// of the same input shape (images are only all the same size when the
-// config fixes it). Fills `rows[i]` or `errors[i]`.
+// Runs the predictor over the good items of a batch, grouping consecutive
+// items of the same input shape (images are only all the same size when the
+// config fixes it; pixel items all have the empty tensor shape). Fills
+// `rows[i]` or `errors[i]`.
 class BatchRunner {
  public:
-  BatchRunner(models::Model& model, const RowsFromOutput& rows_from_output)
-      : m_model(model), m_rows_from_output(rows_from_output) {}
+  explicit BatchRunner(Predictor& predictor) : m_predictor(predictor) {}
 
   void run(const std::vector<media::PipelineItem>& batch, std::vector<std::vector<float>>& rows,
            std::vector<std::string>& errors, bool& any_success) {
     size_t start = 0;
     while (start < batch.size()) {
-      if (!batch[start].image.error.empty()) {
+      if (!errors[start].empty()) {
         ++start;
         continue;
       }
       size_t end = start + 1;
       const auto& first = batch[start].image.input;
-      while (end < batch.size() && batch[end].image.error.empty() && same_shape(batch[end].image.input, first)) ++end;
+      while (end < batch.size() && errors[end].empty() && same_shape(batch[end].image.input, first)) ++end;
       try {
-        run_group(batch, start, end, rows);
+        m_predictor.run(batch, start, end, rows);
         any_success = true;
       } catch (const Error& e) {
         if (!any_success && end - start == size_t(1)) throw;  // the model fails on its first input: a run failure
@@ -48,7 +51,7 @@ class BatchRunner {
           // Isolate the input(s) the model cannot take.
           for (size_t i = start; i < end; ++i) {
             try {
-              run_group(batch, i, i + 1, rows);
+              m_predictor.run(batch, i, i + 1, rows);
               any_success = true;
             } catch (const Error& single) {
               if (!any_success && i + 1 == end) throw;
@@ -66,29 +69,26 @@ class BatchRunner {
     return a.channels == b.channels && a.height == b.height && a.width == b.width;
   }
 
-  void run_group(const std::vector<media::PipelineItem>& batch, size_t start, size_t end,
-                 std::vector<std::vector<float>>& rows) {
-    const auto& shape = batch[start].image.input;
-    const size_t per_image = shape.data.size();
-    m_buffer.resize(per_image * (end - start));
-    for (size_t i = start; i < end; ++i) {
-      std::memcpy(m_buffer.data() + (i - start) * per_image, batch[i].image.input.data.data(),
-                  per_image * sizeof(float));
-    }
-    const models::Output out =
-        m_model.forward(m_buffer.data(), int64_t(end - start), shape.channels, shape.height, shape.width);
-    m_group.assign(end - start, {});
-    m_rows_from_output(out, end - start, m_group);
-    for (size_t i = start; i < end; ++i) rows[i] = std::move(m_group[i - start]);
-  }
-
-  models::Model& m_model;
-  const RowsFromOutput& m_rows_from_output;
-  std::vector<float> m_buffer;
-  std::vector<std::vector<float>> m_group;
+  Predictor& m_predictor;
 };
 
 }  // namespace
+
+void TorchPredictor::run(const std::vector<media::PipelineItem>& batch, size_t start, size_t end,
+                         std::vector<std::vector<float>>& rows) {
+  const auto& shape = batch[start].image.input;
+  const size_t per_image = shape.data.size();
+  m_buffer.resize(per_image * (end - start));
+  for (size_t i = start; i < end; ++i) {
+    std::memcpy(m_buffer.data() + (i - start) * per_image, batch[i].image.input.data.data(),
+                per_image * sizeof(float));
+  }
+  const models::Output out =
+      m_model.forward(m_buffer.data(), int64_t(end - start), shape.channels, shape.height, shape.width);
+  m_group.assign(end - start, {});
+  m_rows_from_output(out, end - start, m_group);
+  for (size_t i = start; i < end; ++i) rows[i] = std::move(m_group[i - start]);
+}
 
 std::vector<std::string> gather_inputs(const std::vector<std::string>& inputs, const std::string& files_from) {
   std::vector<std::string> paths = media::discover_inputs(inputs);
@@ -96,21 +96,26 @@ std::vector<std::string> gather_inputs(const std::vector<std::string>& inputs, c
     auto listed = media::read_list_file(files_from);
     paths.insert(paths.end(), listed.begin(), listed.end());
   }
-  if (paths.empty()) throw Error(ErrorKind::usage, "no inputs: give image files, folders or --files-from FILE");
+  if (paths.empty()) throw Error(ErrorKind::usage, "no inputs: give image or video files, folders or --files-from FILE");
   return paths;
 }
 
-void run_batches(const std::vector<std::string>& paths, const config::Preprocess& preprocess, models::Model& model,
-                 const RowsFromOutput& rows_from_output, const BatchLoopOptions& options,
-                 const std::atomic<bool>* interrupt, const BatchSink& sink, RunSummary& summary) {
+void run_batches(const std::vector<std::string>& paths, const config::Preprocess& preprocess, Predictor& predictor,
+                 const BatchLoopOptions& options, const std::atomic<bool>* interrupt, const BatchSink& sink,
+                 RunSummary& summary) {
   if (options.batch_size < 1) throw Error(ErrorKind::usage, "--batch-size must be at least 1");
   summary.total = paths.size();
-  media::DecodeLimits limits;
-  limits.max_pixels = options.max_pixels;
   summary.workers = options.workers > 0 ? options.workers : models::hardware_threads();
-  media::ImagePipeline pipeline(paths, preprocess, limits, summary.workers,
-                                size_t(options.batch_size) * 2 + size_t(summary.workers));
-  BatchRunner runner(model, rows_from_output);
+  media::InputPipelineOptions input;
+  input.preprocess = preprocess;
+  input.limits.max_pixels = options.max_pixels;
+  input.limits.keep_pixels = predictor.takes_pixels();
+  input.frames = options.frames;
+  input.workers = summary.workers;
+  input.capacity = size_t(options.batch_size) * 2 + size_t(summary.workers);
+  input.skip_frame = options.skip_frame;
+  media::InputPipeline pipeline(paths, input);
+  BatchRunner runner(predictor);
   util::Progress progress(options.progress, paths.size(), "img");
   bool any_success = false;
 
@@ -147,9 +152,10 @@ void run_batches(const std::vector<std::string>& paths, const config::Preprocess
         ++summary.ok;
       } else {
         ++summary.failed;
-        util::warn(fmt::format("{}: {}", batch[i].path, errors[i]));
+        util::warn(fmt::format("{}: {}", io::record_key(batch[i].path, batch[i].frame_number), errors[i]));
       }
     }
+    progress.set_total(pipeline.expected_items() - std::min(pipeline.expected_items(), pipeline.skipped_frames()));
     progress.update(summary.ok + summary.failed);
 
     if (options.max_failures >= 0 && int64_t(summary.failed) > options.max_failures) {
@@ -160,6 +166,13 @@ void run_batches(const std::vector<std::string>& paths, const config::Preprocess
   pipeline.stop();
   progress.finish();
   summary.seconds = seconds_since(start);
+  const size_t skipped_frames = pipeline.skipped_frames();
+  summary.skipped += skipped_frames;
+  // A finished run did everything; a stopped one estimates what was left
+  // from the videos' headers.
+  const size_t done = summary.ok + summary.failed;
+  const size_t expected = pipeline.expected_items() - std::min(pipeline.expected_items(), skipped_frames);
+  summary.total = (summary.interrupted || summary.too_many_failures) ? std::max(expected, done) : done;
 }
 
 std::string format_summary(const RunSummary& s) {

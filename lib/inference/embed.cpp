@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/model_config.hpp"
+#include "inference/opencv_detectors.hpp"
 #include "io/jsonl_writer.hpp"
 #include "io/npy.hpp"
 #include "models/model.hpp"
@@ -143,6 +144,10 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
   const Pool pool = parse_pool(options.pool);
   const io::NpyDtype dtype = io::parse_npy_dtype(options.dtype);
   const config::ModelConfig config = config::load_model_config(options.model);
+  if (is_opencv_entrypoint(config.entrypoint)) {
+    throw Error(ErrorKind::config, "{}: entrypoint {} is an OpenCV detector: it has no layers to embed",
+                config.source, config.entrypoint);
+  }
 
   EmbedSummary summary;
   summary.output = options.output;
@@ -166,6 +171,8 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
   std::vector<std::string> paths = gather_inputs(options.inputs, options.files_from);
 
   Outputs out;
+  IndexState index;           // resume: the rows kept
+  io::ResumeState failed;     // resume: the failures logged
   if (options.resume) {
     io::NpyRecovery recovery;
     std::error_code ec;
@@ -180,13 +187,13 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
     }
     // The npy rows are written before their index lines: after a crash
     // either may be longer; keep the rows both hold.
-    const IndexState index = trim_index(summary.index, out.npy->rows());
+    index = trim_index(summary.index, out.npy->rows());
     if (index.kept < out.npy->rows() || index.lines > index.kept) {
       util::warn(fmt::format("resume: {} held {} rows and {} {} lines; kept the first {}", options.output,
                              out.npy->rows(), summary.index, index.lines, index.kept));
     }
     out.npy->truncate(index.kept);
-    io::ResumeState failed = io::scan_for_resume(summary.errors);
+    failed = io::scan_for_resume(summary.errors);
     if (failed.torn_bytes > 0) {
       util::warn(fmt::format("{}: dropped a torn last line ({} bytes) left by an interrupted run", summary.errors,
                              failed.torn_bytes));
@@ -253,7 +260,7 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
       const size_t at = block.size();
       block.insert(block.end(), row.begin(), row.end());
       if (options.normalize) l2_normalize(block.data() + at, row.size());
-      lines.push_back(batch[i].path);
+      lines.push_back(io::record_key(batch[i].path, batch[i].frame_number));
     }
     // Rows first, then their index lines, then the errors: a crash in
     // between leaves rows without lines, which resume drops.
@@ -268,6 +275,7 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
       if (errors[i].empty()) continue;
       nlohmann::ordered_json record;
       record["filepath"] = batch[i].path;
+      if (batch[i].frame_number > 0) record["frame_number"] = batch[i].frame_number;
       record["error"] = errors[i];
       out.errors->write(record.dump());
       any_error = true;
@@ -281,7 +289,16 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
   loop.max_failures = options.max_failures;
   loop.max_pixels = options.max_pixels;
   loop.progress = options.progress;
-  run_batches(paths, config.preprocess, *model, rows_from_output, loop, interrupt, write, summary);
+  loop.frames = options.frames;
+  if (options.resume) {
+    // Frames of videos: a row in the index ("PATH#FRAME") or an error record.
+    loop.skip_frame = [&index, &failed](const std::string& path, int64_t frame_number) {
+      const std::string key = io::record_key(path, frame_number);
+      return index.done.count(key) > 0 || failed.done.count(key) > 0;
+    };
+  }
+  TorchPredictor predictor(*model, rows_from_output);
+  run_batches(paths, config.preprocess, predictor, loop, interrupt, write, summary);
   summary.rows = out.npy->rows();
   summary.dims = out.npy->cols();
   return summary;

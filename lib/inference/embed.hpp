@@ -36,6 +36,7 @@ struct EmbedOptions {
   std::string precision = "fp32";     // fp32 | bf16
   util::ProgressMode progress = util::ProgressMode::automatic;
   int64_t max_pixels = 178956970;     // larger images are refused unread
+  media::FrameSelection frames;       // which frames of video inputs are embedded (default: all)
 };
 
 struct EmbedSummary : RunSummary {

@@ -8,6 +8,9 @@
 #include <fmt/format.h>
 
 #include "config/model_config.hpp"
+#include "inference/detector.hpp"
+#include "inference/opencv_detectors.hpp"
+#include "media/pipeline.hpp"
 #include "models/model.hpp"
 #include "util/error.hpp"
 #include "util/sha256.hpp"
@@ -89,6 +92,71 @@ std::string preprocessing_text(const Json& p) {
   return util::join(steps, ", ");
 }
 
+Json preprocessing_json(const config::Preprocess& pre) {
+  Json p;
+  p["image_size"] = size_json(pre.image_size);
+  p["image_dim"] = optional_int(pre.image_dim);
+  p["image_min_dim"] = optional_int(pre.image_min_dim);
+  p["image_max_dim"] = optional_int(pre.image_max_dim);
+  p["center_crop"] = size_json(pre.center_crop);
+  p["image_mean"] = float_list(pre.mean);
+  p["image_std"] = float_list(pre.std);
+  p["channels"] = pre.channels;
+  if (pre.deskew) p["deskew"] = true;
+  return p;
+}
+
+Json labels_json(const std::vector<std::string>& classes, const std::string& path) {
+  Json labels;
+  labels["count"] = classes.size();
+  labels["first"] = Json::array();
+  for (size_t i = 0; i < classes.size() && i < 5; ++i) labels["first"].push_back(classes[i]);
+  labels["path"] = path.empty() ? Json(nullptr) : Json(path);
+  return labels;
+}
+
+// An OpenCV detector has no layers or weights: its report is the config,
+// and a contract from one dry run on a black image (8-bit pixels in, rows
+// of x1, y1, x2, y2, score, class out).
+Json inspect_opencv(const config::ModelConfig& config, config::Size size, bool fixed_size, int threads) {
+  auto detector = load_opencv_detector(config, threads);
+  media::PipelineItem item;
+  item.image.width = size.width;
+  item.image.height = size.height;
+  item.image.pixels.channels = 3;
+  item.image.pixels.width = size.width;
+  item.image.pixels.height = size.height;
+  item.image.pixels.data.assign(size_t(size.width) * size.height * 3, 0);
+  std::vector<media::PipelineItem> batch(1);
+  batch[0] = std::move(item);
+  std::vector<std::vector<float>> rows(1);
+  detector->run(batch, 0, 1, rows);
+
+  Json report;
+  report["name"] = config.name.empty() ? Json(nullptr) : Json(config.name);
+  report["config"] = config.source;
+  report["entrypoint"] = config.entrypoint;
+  report["entrypoint_args"] = config.entrypoint_args;
+  report["weights"] = nullptr;
+  report["parameters"] = 0;
+  report["preprocessing"] = preprocessing_json(config.preprocess);
+  report["output_processor"] = config.output_processor;
+  report["labels"] = labels_json(detector->classes(), config.labels_path);
+  report["embeddings_layer"] = nullptr;
+  report["dry_input"] = Json::array({1, size.height, size.width, 3});
+  report["layers"] = Json::array();
+  Json input = {{"name", "image"},
+                {"dtype", "uint8"},
+                {"shape", Json::array({int64_t(-1), fixed_size ? int64_t(size.height) : int64_t(-1),
+                                       fixed_size ? int64_t(size.width) : int64_t(-1), int64_t(3)})}};
+  Json out = {{"name", "detections"},
+              {"dtype", "float32"},
+              {"shape", Json::array({int64_t(-1), int64_t(-1), int64_t(k_detection_values)})},
+              {"columns", Json::array({"x1", "y1", "x2", "y2", "score", "class"})}};
+  report["contract"] = {{"inputs", Json::array({input})}, {"outputs", Json::array({out})}};
+  return report;
+}
+
 }  // namespace
 
 Json inspect_model(const InspectOptions& options) {
@@ -97,6 +165,7 @@ Json inspect_model(const InspectOptions& options) {
   config::Size size = dry_size(pre);
   if (options.width > 0 && options.height > 0) size = {options.width, options.height};
   const bool fixed_size = (pre.center_crop || pre.image_size) && options.width <= 0;
+  if (is_opencv_entrypoint(config.entrypoint)) return inspect_opencv(config, size, fixed_size, options.threads);
 
   models::set_threads(options.threads);
   auto model = models::Model::load(config, {false, models::Precision::fp32});
@@ -119,25 +188,9 @@ Json inspect_model(const InspectOptions& options) {
   }
   report["parameters"] = model->parameter_count();
 
-  Json p;
-  p["image_size"] = size_json(pre.image_size);
-  p["image_dim"] = optional_int(pre.image_dim);
-  p["image_min_dim"] = optional_int(pre.image_min_dim);
-  p["image_max_dim"] = optional_int(pre.image_max_dim);
-  p["center_crop"] = size_json(pre.center_crop);
-  p["image_mean"] = float_list(pre.mean);
-  p["image_std"] = float_list(pre.std);
-  p["channels"] = pre.channels;
-  if (pre.deskew) p["deskew"] = true;
-  report["preprocessing"] = p;
+  report["preprocessing"] = preprocessing_json(pre);
   report["output_processor"] = config.output_processor;
-
-  Json labels;
-  labels["count"] = config.classes.size();
-  labels["first"] = Json::array();
-  for (size_t i = 0; i < config.classes.size() && i < 5; ++i) labels["first"].push_back(config.classes[i]);
-  labels["path"] = config.labels_path.empty() ? Json(nullptr) : Json(config.labels_path);
-  report["labels"] = labels;
+  report["labels"] = labels_json(config.classes, config.labels_path);
 
   const int64_t c = pre.channels;
   const std::vector<models::LayerInfo> layers = model->layers(c, size.height, size.width);

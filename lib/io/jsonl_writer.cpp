@@ -15,6 +15,10 @@ namespace fs = std::filesystem;
 
 namespace zoo::io {
 
+std::string record_key(const std::string& path, int64_t frame_number) {
+  return frame_number > 0 ? path + "#" + std::to_string(frame_number) : path;
+}
+
 ResumeState scan_for_resume(const std::string& path) {
   ResumeState state;
   std::error_code ec;
@@ -38,9 +42,17 @@ ResumeState scan_for_resume(const std::string& path) {
     if (!record.is_object() || !record.contains("filepath") || !record["filepath"].is_string()) {
       throw Error(ErrorKind::io, "{}:{}: record has no \"filepath\"; is this a zoo apply output?", path, line_number);
     }
+    int64_t frame_number = 0;
+    if (record.contains("frame_number")) {
+      const auto& frame = record["frame_number"];
+      if (!frame.is_number_integer() || frame.get<int64_t>() < 1) {
+        throw Error(ErrorKind::io, "{}:{}: \"frame_number\" is not a frame number (1, 2, ...)", path, line_number);
+      }
+      frame_number = frame.get<int64_t>();
+    }
     ++state.records;
     if (record.contains("error")) ++state.errors;
-    state.done.insert(record["filepath"].get<std::string>());
+    state.done.insert(record_key(record["filepath"].get<std::string>(), frame_number));
   }
   const auto size = fs::file_size(path, ec);
   if (!ec && size > complete_bytes) {

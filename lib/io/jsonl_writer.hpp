@@ -4,15 +4,21 @@
 // an earlier run wrote.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <unordered_set>
 
 namespace zoo::io {
 
+// The key of one record of a run: the path for an image (and for a
+// video's error record), "PATH#FRAME" for a video frame (FRAME 1-based).
+// Also the line of zoo embed's index file for that row.
+std::string record_key(const std::string& path, int64_t frame_number);
+
 // What an earlier run left in an output file.
 struct ResumeState {
-  std::unordered_set<std::string> done;  // "filepath" of every complete record
+  std::unordered_set<std::string> done;  // record_key(filepath, frame_number) of every complete record
   size_t records = 0;                    // complete records
   size_t errors = 0;                     // records with an "error" key
   size_t torn_bytes = 0;                 // bytes of a torn last line that were dropped

@@ -166,6 +166,29 @@ void to_tensor(const cv::Mat& image, const config::Preprocess& pre, Tensor3& out
   }
 }
 
+// Copies the (already resized and cropped) 8-bit image as packed HWC bytes.
+void to_pixels(const cv::Mat& image, Pixels& out) {
+  out.channels = image.channels();
+  out.height = image.rows;
+  out.width = image.cols;
+  const size_t row_bytes = size_t(image.cols) * image.channels();
+  out.data.resize(row_bytes * image.rows);
+  for (int y = 0; y < image.rows; ++y) std::memcpy(out.data.data() + y * row_bytes, image.ptr<uint8_t>(y), row_bytes);
+}
+
+// torchvision's CenterCrop of a `size` image to `crop`: the zero padding
+// on the leading side when the crop is larger, and the crop's first pixel
+// in the padded image (rounded half to even, as Python's round()).
+struct CropPlacement {
+  int pad = 0;
+  int start = 0;
+};
+
+CropPlacement center_crop_placement(int size, int crop) {
+  const int pad = std::max(0, crop - size);
+  return {pad / 2, static_cast<int>(std::nearbyint((size + pad - crop) / 2.0))};
+}
+
 }  // namespace
 
 void resize_and_crop(cv::Mat& image, int width, int height, const config::Preprocess& pre);
@@ -296,8 +319,57 @@ DecodedImage load_image(const std::string& path, const config::Preprocess& pre, 
     resize_and_crop(image, result.width, result.height, pre);
   }
   if (augment) augment_image(image, *augment, rng);
-  to_tensor(image, pre, result.input);
+  if (limits.keep_pixels) {
+    to_pixels(image, result.pixels);
+  } else {
+    to_tensor(image, pre, result.input);
+  }
   return result;
+}
+
+DecodedImage prepare_image(cv::Mat& image, const config::Preprocess& pre, const DecodeLimits& limits) {
+  DecodedImage result;
+  if (image.empty() || image.depth() != CV_8U || (image.channels() != 1 && image.channels() != 3)) {
+    result.error = "cannot decode frame: not an 8-bit gray or BGR image";
+    return result;
+  }
+  if (int64_t(image.cols) * image.rows > limits.max_pixels) {
+    result.error = fmt::format("frame too large: {}x{} pixels (limit {}, see --max-pixels)", image.cols, image.rows,
+                               limits.max_pixels);
+    return result;
+  }
+  if (pre.channels == 1 && image.channels() == 3) {
+    cv::cvtColor(image, image, cv::COLOR_BGR2GRAY);
+  } else if (pre.channels == 3 && image.channels() == 1) {
+    cv::cvtColor(image, image, cv::COLOR_GRAY2BGR);
+  }
+  result.width = image.cols;
+  result.height = image.rows;
+  if (pre.deskew) deskew(image);
+  resize_and_crop(image, result.width, result.height, pre);
+  if (limits.keep_pixels) {
+    to_pixels(image, result.pixels);
+  } else {
+    to_tensor(image, pre, result.input);
+  }
+  return result;
+}
+
+InputGeometry input_geometry(int width, int height, const config::Preprocess& pre) {
+  InputGeometry g;
+  g.width = width;
+  g.height = height;
+  const config::Size resized = resized_size(width, height, pre);
+  g.resized_width = resized.width;
+  g.resized_height = resized.height;
+  if (pre.center_crop) {
+    // As resize_and_crop: pad to the crop size if needed, then crop.
+    const CropPlacement x = center_crop_placement(resized.width, pre.center_crop->width);
+    const CropPlacement y = center_crop_placement(resized.height, pre.center_crop->height);
+    g.offset_x = x.start - x.pad;
+    g.offset_y = y.start - y.pad;
+  }
+  return g;
 }
 
 void resize_and_crop(cv::Mat& image, int width, int height, const config::Preprocess& pre) {
@@ -312,17 +384,16 @@ void resize_and_crop(cv::Mat& image, int width, int height, const config::Prepro
   if (pre.center_crop) {
     const int crop_w = pre.center_crop->width;
     const int crop_h = pre.center_crop->height;
+    const CropPlacement x = center_crop_placement(image.cols, crop_w);
+    const CropPlacement y = center_crop_placement(image.rows, crop_h);
     if (crop_w > image.cols || crop_h > image.rows) {
       // As torchvision's CenterCrop: pad with zeros when the image is smaller.
       const int pad_w = std::max(0, crop_w - image.cols);
       const int pad_h = std::max(0, crop_h - image.rows);
-      cv::copyMakeBorder(image, image, pad_h / 2, pad_h - pad_h / 2, pad_w / 2, pad_w - pad_w / 2,
-                         cv::BORDER_CONSTANT, cv::Scalar::all(0));
+      cv::copyMakeBorder(image, image, y.pad, pad_h - y.pad, x.pad, pad_w - x.pad, cv::BORDER_CONSTANT,
+                         cv::Scalar::all(0));
     }
-    // Round half to even, as Python's round() in torchvision's center_crop.
-    const int top = static_cast<int>(std::nearbyint((image.rows - crop_h) / 2.0));
-    const int left = static_cast<int>(std::nearbyint((image.cols - crop_w) / 2.0));
-    image = image(cv::Rect(left, top, crop_w, crop_h));
+    image = image(cv::Rect(x.start, y.start, crop_w, crop_h));
   }
 }
 

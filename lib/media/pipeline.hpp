@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <cstddef>
 #include <map>
@@ -23,6 +24,7 @@ namespace zoo::media {
 struct PipelineItem {
   size_t index = 0;        // position in the input list
   std::string path;
+  int64_t frame_number = 0;  // a video frame: its number, 1-based; 0 for an image (see InputPipeline)
   DecodedImage image;      // image.error set when the input failed
   double decode_seconds = 0;  // worker time spent on this item
 };

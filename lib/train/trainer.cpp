@@ -3,8 +3,6 @@
 // events, checkpoints and resume.
 #include "train/trainer.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -25,6 +23,7 @@
 #include "models/model.hpp"
 #include "train/dataset.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -48,28 +47,10 @@ uint64_t mix(uint64_t x) {  // splitmix64: independent seeds from (seed, epoch, 
 }
 
 void write_file_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw Error(ErrorKind::io, "{}: cannot write", tmp.string());
-  }
-  if (int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorKind::io, "{}: cannot write: {}", path.string(), ec.message());
+  util::write_file_atomic(path.string(), text);
 }
 
-void fsync_path(const fs::path& path) {
-  if (int fd = ::open(path.c_str(), O_RDONLY); fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
+void fsync_path(const fs::path& path) { util::fsync_path(path.string()); }
 
 json options_to_json(const TrainOptions& o) {
   return {{"model", o.model},           {"data", o.data},

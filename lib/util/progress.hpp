@@ -31,6 +31,9 @@ class Progress {
   // (bar) or once a second (json).
   void update(size_t count);
 
+  // Replaces the total (an estimate that grows, e.g. as videos are opened).
+  void set_total(size_t total) { m_total = total; }
+
   // Clears the bar (so the summary prints on a clean line).
   void finish();
 

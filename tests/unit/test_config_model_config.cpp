@@ -301,9 +301,9 @@ TEST_SUITE("config::ModelConfig") {
          "model.yaml:2:14: key \"center_crop\": expected an integer or a list [height, width]"},
         {"entrypoint_args: [1, 2]\n",
          "model.yaml:2:18: key \"entrypoint_args\": expected a map of argument names to values"},
-        {"output_processor: detector\n",
-         "model.yaml:2:19: key \"output_processor\": unknown output processor \"detector\" "
-         "(this version supports: classifier)"},
+        {"output_processor: segmenter\n",
+         "model.yaml:2:19: key \"output_processor\": unknown output processor \"segmenter\" "
+         "(this version supports: classifier, detector)"},
         {"output_processor_args:\n  store_logits: 3\n",
          "model.yaml:3:17: key \"output_processor_args.store_logits\": expected true or false"},
         {"device: cuda\n", "model.yaml:2:9: key \"device\": device \"cuda\" is not available: zoo runs on cpu"},
@@ -404,5 +404,31 @@ TEST_SUITE("config::ModelConfig") {
     CHECK(invalid.kind == ErrorKind::config);
     CHECK_MESSAGE(invalid.message.rfind("model.yaml:", 0) == 0, invalid.message);
     CHECK_MESSAGE(contains(invalid.message, "invalid YAML"), invalid.message);
+  }
+
+  TEST_CASE("to_yaml writes a config that reads back equal, nested entrypoint_args and floats included") {
+    TempDir dir("config-yaml");
+    write_file(dir / "w.pt", "x");
+    const ModelConfig config = parse_model_config(
+        "name: det\n"
+        "entrypoint: opencv_haar_cascade\n"
+        "entrypoint_args: {cascade: \"a b.xml\", scale_factor: 1.1, step: 1.0, tiny: 1.0e-7, min_size: [30, 24],\n"
+        "                  nested: {flag: true, list: [0.5, 2]}, count: 3}\n"
+        "weights: w.pt\n"
+        "output_processor: detector\n"
+        "classes: [face, \"two words\"]\n"
+        "image_size: [48, 64]\n",
+        "model.yaml", dir.path().string());
+    const std::string yaml = to_yaml(config, dir.path().string());
+    const ModelConfig back = parse_model_config(yaml, "again.yaml", dir.path().string());
+    CHECK_MESSAGE(back.entrypoint_args == config.entrypoint_args, yaml);
+    CHECK(back.entrypoint_args["step"].is_number_float());
+    CHECK(back.entrypoint_args["scale_factor"].get<double>() == 1.1);
+    CHECK(back.entrypoint_args["min_size"] == nlohmann::json::array({30, 24}));
+    CHECK(back.classes == config.classes);
+    CHECK(back.weights == config.weights);
+    CHECK(back.preprocess.image_size == config.preprocess.image_size);
+    CHECK(back.output_processor == "detector");
+    CHECK_MESSAGE(!contains(yaml, "1.1000000000000001"), yaml);
   }
 }

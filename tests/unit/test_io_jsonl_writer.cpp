@@ -104,6 +104,29 @@ TEST_SUITE("io::JsonlWriter") {
     CHECK(read_text(path) == content);
   }
 
+  TEST_CASE("video frame records are keyed PATH#FRAME, a video's error record by its path") {
+    TempDir dir("jsonl-resume-frames");
+    const std::string path = (dir / "out.jsonl").string();
+    write_file(path, R"({"filepath":"clip.avi","frame_number":1,"width":8,"height":6,"predictions":null})"
+                     "\n"
+                     R"({"filepath":"clip.avi","frame_number":11,"error":"cannot decode frame"})"
+                     "\n"
+                     R"({"filepath":"cut.avi","error":"video ends after frame 3 of the 9 its header announces"})"
+                     "\n");
+    const ResumeState state = scan_for_resume(path);
+    CHECK(state.done == std::unordered_set<std::string>{"clip.avi#1", "clip.avi#11", "cut.avi"});
+    CHECK(state.records == 3);
+    CHECK(state.errors == 2);
+    CHECK(record_key("clip.avi", 11) == "clip.avi#11");
+    CHECK(record_key("a.jpg", 0) == "a.jpg");
+
+    write_file(path, R"({"filepath":"clip.avi","frame_number":0})"
+                     "\n");
+    const auto caught = catch_error([&] { scan_for_resume(path); });
+    REQUIRE_MESSAGE(caught.thrown, caught.foreign);
+    CHECK(zoo::test::contains(caught.message, "frame_number"));
+  }
+
   TEST_CASE("a torn last line is cut away and its size reported") {
     TempDir dir("jsonl-resume-torn");
     const std::string path = (dir / "out.jsonl").string();

@@ -1,0 +1,42 @@
+// zoo load REF -o DIR: a store version unpacked into a runnable folder; the
+// work is store::load_model.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "store/package.hpp"
+#include "store_options.hpp"
+#include "util/log.hpp"
+
+namespace zoo::app {
+
+Runner register_load(CLI::App& app) {
+  auto o = std::make_shared<store::LoadOptions>();
+  auto s = std::make_shared<StoreArgs>();
+  auto quiet = std::make_shared<bool>(false);
+  app.add_option("REF", o->reference, "NAME (the latest version), NAME:VERSION or NAME@sha256:<digest>")->required();
+  app.add_option("-o,--output", o->out_dir, "Folder to create (must not exist, or be empty)")->required();
+  add_store_options(app, *s, "Store to read from (default: $ZOO_STORE, else ~/.local/share/zoo/store)");
+  app.add_flag("-q,--quiet", *quiet, "Print only NAME:VERSION and errors");
+  app.footer(R"(Writes model.yaml, the weights, labels.txt and card.json (the model card),
+each checked against its digest; a corrupt or tampered blob is an error and
+nothing is written. The folder works as MODEL for apply, embed, train,
+inspect and save. (Those commands also take REF directly.)
+
+Examples:
+  zoo load digits -o digits-model
+  zoo load digits:2 -o /tmp/d2 && zoo apply /tmp/d2 photos/
+  zoo load digits --store oci://127.0.0.1:5000/team --ca-file ca.pem -o digits-model)");
+  return [o, s, quiet] {
+    util::set_quiet(*quiet);
+    o->store = s->store;
+    o->remote = s->remote();
+    const auto r = store::load_model(*o);
+    fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
+    util::info(fmt::format("wrote {}/ ({})", o->out_dir, fmt::join(r.files, ", ")));
+    return 0;
+  };
+}
+
+}  // namespace zoo::app

@@ -1,0 +1,554 @@
+// Packaging models as store versions, copying versions between stores, and
+// unpacking them into runnable folders.
+#include "store/package.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "config/model_config.hpp"
+#include "inference/inspect.hpp"
+#include "models/version.hpp"
+#include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/log.hpp"
+#include "util/sha256.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+namespace zoo::store {
+namespace {
+
+constexpr int64_t k_max_card_bytes = 16 << 20;
+
+std::string env(const char* key) {
+  const char* value = std::getenv(key);
+  return value ? value : "";
+}
+
+// A temporary folder, removed with everything in it when this goes away.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& parent_or_empty = "") {
+    std::string base = parent_or_empty;
+    if (base.empty()) base = env("TMPDIR").empty() ? "/tmp" : env("TMPDIR");
+    std::string pattern = base + "/.zoo-" + std::to_string(::getpid()) + "-XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw Error(ErrorKind::io, "{}: cannot create a temporary folder", base);
+    m_path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!m_path.empty()) fs::remove_all(m_path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return m_path; }
+  // Keeps the folder (it was renamed into place).
+  void release() { m_path.clear(); }
+
+ private:
+  fs::path m_path;
+};
+
+json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string text = node.Scalar();
+      if (node.Tag() == "!") return text;  // quoted
+      int64_t i;
+      double d;
+      bool b;
+      if (YAML::convert<int64_t>::decode(node, i)) return i;
+      if (YAML::convert<double>::decode(node, d)) return d;
+      if (YAML::convert<bool>::decode(node, b)) return b;
+      return text;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+std::string created_now() {
+  std::time_t t = std::time(nullptr);
+  // Reproducible builds' convention: a fixed clock gives identical digests.
+  if (const std::string epoch = env("SOURCE_DATE_EPOCH"); !epoch.empty()) t = std::strtoll(epoch.c_str(), nullptr, 10);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+// `git rev-parse HEAD` of a folder, "" outside a repository.
+std::string git_commit(const fs::path& dir) {
+  const std::string command = fmt::format("git -C '{}' rev-parse HEAD 2>/dev/null", dir.string());
+  if (dir.string().find('\'') != std::string::npos) return "";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return "";
+  char buffer[128] = {};
+  std::string out;
+  if (std::fgets(buffer, sizeof buffer, pipe)) out = buffer;
+  ::pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out.size() == 40 ? out : "";
+}
+
+json read_json_or_yaml(const std::string& path, const std::string& what) {
+  const std::string text = util::read_file(path);
+  try {
+    return json::parse(text);
+  } catch (const json::exception&) {
+  }
+  try {
+    json j = yaml_to_json(YAML::Load(text));
+    if (!j.is_object()) throw Error(ErrorKind::usage, "{} {}: expected a JSON or YAML object", what, path);
+    return j;
+  } catch (const YAML::Exception& e) {
+    throw Error(ErrorKind::usage, "{} {}: neither JSON nor YAML: {}", what, path, e.what());
+  }
+}
+
+// The metadata a card carries: what zoo knows, then the user's.
+json collect_metadata(const fs::path& source_dir, const std::vector<std::string>& meta, const std::string& meta_file) {
+  json m = {{"framework", {{"name", "torch"}, {"version", models::torch_version()}}}};
+  if (const std::string commit = git_commit(source_dir); !commit.empty()) m["git_commit"] = commit;
+  std::error_code ec;
+  if (fs::exists(source_dir / "train.json", ec)) {
+    const json train = read_json_or_yaml((source_dir / "train.json").string(), "training record");
+    m["training"] = train;
+    if (train.contains("options")) {
+      const auto& o = train["options"];
+      if (o.contains("data")) m["dataset"] = o["data"];
+      if (o.contains("seed")) m["seed"] = o["seed"];
+    }
+  }
+  if (fs::exists(source_dir / "metrics.json", ec)) {
+    m["metrics"] = read_json_or_yaml((source_dir / "metrics.json").string(), "metrics");
+  }
+  if (!meta_file.empty()) {
+    m.merge_patch(read_json_or_yaml(meta_file, "--meta-file"));
+  }
+  for (const auto& item : meta) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw Error(ErrorKind::usage, "--meta \"{}\": expected KEY=VALUE", item);
+    }
+    const std::string key = item.substr(0, eq);
+    const std::string value = item.substr(eq + 1);
+    json parsed = json::parse(value, nullptr, false);
+    m[key] = parsed.is_discarded() ? json(value) : parsed;
+  }
+  return m;
+}
+
+// One file of a package: where it is now and what it will be called.
+struct PackFile {
+  std::string title;
+  std::string path;
+  std::string media_type;
+  Descriptor descriptor;
+};
+
+std::string weights_media_type(const std::string& format) {
+  if (format == "torchscript") return std::string(k_weights_media_type) + ".torchscript";
+  if (format == "safetensors") return std::string(k_weights_media_type) + ".safetensors";
+  return std::string(k_weights_media_type) + ".pytorch";
+}
+
+// Stages `config` as NAME's package in `stage` (model.yaml, labels.txt and a
+// link to the weights), dry-runs it and publishes it.
+SaveResult publish_config(config::ModelConfig config, const std::string& name, json metadata, const fs::path& stage,
+                          Store& store, int threads) {
+  std::vector<PackFile> files;
+  std::error_code ec;
+  std::string weights_title;
+  const std::string original_weights = config.weights;
+  const std::string original_source = config.source;
+  if (!config.weights.empty()) {
+    weights_title = fs::path(config.weights).filename().string();
+    if (!is_safe_file_name(weights_title) || weights_title == "model.yaml" || weights_title == "labels.txt" ||
+        weights_title == "card.json") {
+      weights_title = "weights" + fs::path(config.weights).extension().string();
+    }
+    fs::create_symlink(fs::absolute(config.weights), stage / weights_title, ec);
+    if (ec) throw Error(ErrorKind::io, "{}: cannot stage: {}", config.weights, ec.message());
+    config.weights = (stage / weights_title).string();
+  }
+  // A file named in entrypoint_args (an OpenCV cascade) next to the config
+  // travels with it; a bare name found only in OpenCV's own folder stays a
+  // name, since every machine with opencv-data has it.
+  std::string extra_title, extra_path;
+  if (config.entrypoint_args.contains("cascade") && config.entrypoint_args["cascade"].is_string()) {
+    fs::path file = config.entrypoint_args["cascade"].get<std::string>();
+    if (file.is_relative() && !config.source.empty()) file = fs::path(config.source).parent_path() / file;
+    if (fs::is_regular_file(file, ec)) {
+      extra_title = file.filename().string();
+      if (!is_safe_file_name(extra_title) || extra_title == weights_title || extra_title == "model.yaml" ||
+          extra_title == "labels.txt" || extra_title == "card.json") {
+        extra_title = "cascade.xml";
+      }
+      extra_path = (stage / extra_title).string();
+      fs::create_symlink(fs::absolute(file), extra_path, ec);
+      if (ec) throw Error(ErrorKind::io, "{}: cannot stage: {}", file.string(), ec.message());
+      config.entrypoint_args["cascade"] = extra_title;
+    }
+  }
+  if (!config.classes.empty()) {
+    std::string labels;
+    for (const auto& label : config.classes) labels += label + "\n";
+    util::write_file_atomic((stage / "labels.txt").string(), labels);
+    config.labels_path = (stage / "labels.txt").string();
+  }
+  config.name = name;
+  const std::string yaml = config::to_yaml(config, stage.string());
+  util::write_file_atomic((stage / "model.yaml").string(), yaml);
+
+  // The dry run: the packaged config must load and run; it gives the contract.
+  inference::InspectOptions inspect;
+  inspect.model = stage.string();
+  inspect.threads = threads;
+  ordered_json report;
+  try {
+    report = inference::inspect_model(inspect);
+  } catch (const Error& e) {
+    // Name the user's files, not their staged copies.
+    std::string message = e.what();
+    auto replace_all = [&](const std::string& from, const std::string& to) {
+      for (size_t at = message.find(from); !from.empty() && at != std::string::npos; at = message.find(from, at + to.size())) {
+        message.replace(at, from.size(), to);
+      }
+    };
+    if (!weights_title.empty()) replace_all(config.weights, original_weights);
+    replace_all((stage / "model.yaml").string(), original_source.empty() ? "the packaged config" : original_source);
+    throw Error(e.kind(), "the model does not load or run, so nothing was stored: {}", message);
+  }
+
+  files.push_back({"model.yaml", (stage / "model.yaml").string(), k_config_media_type, {}});
+  if (!weights_title.empty()) {
+    files.push_back({weights_title, config.weights,
+                     weights_media_type(report["weights"].is_null() ? "" : report["weights"].value("format", "")), {}});
+  }
+  if (!config.classes.empty()) files.push_back({"labels.txt", config.labels_path, k_labels_media_type, {}});
+  if (!extra_title.empty()) files.push_back({extra_title, extra_path, k_file_media_type, {}});
+  for (auto& file : files) {
+    file.descriptor.media_type = file.media_type;
+    file.descriptor.digest = "sha256:" + util::sha256_file(file.path);
+    file.descriptor.size = static_cast<int64_t>(fs::file_size(file.path));
+    file.descriptor.annotations[k_title_annotation] = file.title;
+  }
+  for (const auto& file : files) {
+    if (!store.has_blob(name, file.descriptor)) store.put_blob(name, file.descriptor, &file.path, nullptr);
+  }
+
+  json config_json = yaml_to_json(YAML::Load(yaml));
+  json contract = json::parse(report["contract"].dump());
+  json file_list = json::array();
+  for (const auto& file : files) {
+    file_list.push_back({{"name", file.title}, {"digest", file.descriptor.digest}, {"size", file.descriptor.size},
+                         {"media_type", file.media_type}});
+  }
+  const std::string created = created_now();
+  int64_t total = 0;
+  const VersionEntry entry = store.publish(name, 0, [&](int version) {
+    const json card = {{"name", name},       {"version", version},       {"created", created},
+                       {"zoo_version", ZOO_VERSION}, {"config", config_json}, {"labels", config.classes},
+                       {"contract", contract}, {"files", file_list},       {"metadata", metadata}};
+    const std::string card_bytes = card.dump(2) + "\n";
+    Manifest manifest;
+    manifest.config = {k_card_media_type, digest_of(card_bytes), static_cast<int64_t>(card_bytes.size()), {}};
+    store.put_blob(name, manifest.config, nullptr, &card_bytes);
+    total = manifest.config.size;
+    for (const auto& file : files) {
+      manifest.layers.push_back(file.descriptor);
+      total += file.descriptor.size;
+    }
+    manifest.annotations = {{k_created_annotation, created},
+                            {k_name_annotation, name},
+                            {k_version_annotation, std::to_string(version)}};
+    return manifest.serialize();
+  });
+  SaveResult result;
+  result.name = name;
+  result.version = entry.version;
+  result.digest = entry.digest;
+  result.bytes = total;
+  result.location = store.location();
+  return result;
+}
+
+// Copies NAME:VERSION blob for blob, keeping its version and digest.
+SaveResult copy_version(Store& from, const Resolved& source, Store& to) {
+  TempDir tmp;
+  std::vector<Descriptor> blobs{source.manifest.config};
+  blobs.insert(blobs.end(), source.manifest.layers.begin(), source.manifest.layers.end());
+  SaveResult result;
+  for (const auto& blob : blobs) {
+    result.bytes += blob.size;
+    if (to.has_blob(source.name, blob)) continue;
+    const std::string path = (tmp.path() / digest_hex(blob.digest)).string();
+    from.get_blob(source.name, blob, path);
+    to.put_blob(source.name, blob, &path, nullptr);
+    fs::remove(path);
+  }
+  if (source.version <= 0) {
+    throw Error(ErrorKind::store, "{}@{}: no version number names it in {}, so it cannot be copied", source.name,
+                source.digest, from.location());
+  }
+  for (const auto& existing : to.versions(source.name)) {
+    if (existing.version == source.version && existing.digest == source.digest) result.existed = true;
+  }
+  const VersionEntry entry =
+      to.publish(source.name, source.version, [&](int) { return source.manifest_bytes; });
+  result.name = entry.name;
+  result.version = entry.version;
+  result.digest = entry.digest;
+  result.location = to.location();
+  result.copied = true;
+  return result;
+}
+
+// Unpacks a resolved version into `dir` (which must not exist): files go to a
+// temporary folder beside it that is renamed into place at the end.
+// With `shared`, `dir` is a cache entry that another process may create at
+// the same moment: theirs is kept (it holds the same verified content).
+std::vector<std::string> unpack(Store& store, const Resolved& version, const fs::path& dir, bool shared = false) {
+  const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  TempDir tmp(parent.string());
+  std::vector<std::string> files;
+  for (const auto& layer : version.manifest.layers) {
+    store.get_blob(version.name, layer, (tmp.path() / layer.title()).string());
+    files.push_back(layer.title());
+  }
+  const std::string card = store.read_blob(version.name, version.manifest.config, k_max_card_bytes);
+  util::write_file_atomic((tmp.path() / "card.json").string(), card);
+  files.push_back("card.json");
+  fs::permissions(tmp.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec, ec);
+  if (::rename(tmp.path().c_str(), dir.c_str()) != 0) {
+    const int err = errno;
+    // Another process unpacking the same version into the cache got there first.
+    if (shared && (err == ENOTEMPTY || err == EEXIST) && fs::exists(dir / "card.json", ec)) return files;
+    throw Error(ErrorKind::io, "{}: cannot create: {}", dir.string(), std::strerror(err));
+  }
+  tmp.release();
+  util::fsync_path(parent.string());
+  return files;
+}
+
+bool looks_like_path(const std::string& model) {
+  return model.find('/') != std::string::npos || model.ends_with(".yaml") || model.ends_with(".yml");
+}
+
+}  // namespace
+
+SaveResult save_model(const SaveOptions& options) {
+  std::error_code ec;
+  const bool is_path = fs::exists(options.model, ec) || looks_like_path(options.model);
+  auto to = open_store(options.store, options.remote);
+  if (!is_path) {
+    const Reference ref = parse_reference(options.model);
+    auto from = open_store(options.from_store, options.remote);
+    const Resolved source = from->resolve(ref);
+    if (options.name.empty() || options.name == source.name) {
+      if (!options.meta.empty() || !options.meta_file.empty()) {
+        throw Error(ErrorKind::usage,
+                    "--meta and --meta-file cannot change a copied version ({}:{} keeps its card and digest); "
+                    "give --name to save it as a new model",
+                    source.name, source.version);
+      }
+      return copy_version(*from, source, *to);
+    }
+    validate_name(options.name);
+    // A new name: unpack, then package it afresh with the old card's metadata.
+    TempDir tmp;
+    const fs::path dir = tmp.path() / "model";
+    unpack(*from, source, dir);
+    json metadata = json::parse(util::read_file((dir / "card.json").string())).value("metadata", json::object());
+    metadata.merge_patch(collect_metadata(dir, options.meta, options.meta_file));
+    metadata["copied_from"] = fmt::format("{}@{}", source.name, source.digest);
+    TempDir stage;
+    return publish_config(config::load_model_config(dir.string()), options.name, metadata, stage.path(), *to,
+                          options.threads);
+  }
+  if (options.name.empty()) throw Error(ErrorKind::usage, "zoo save: --name is required when MODEL is a config");
+  validate_name(options.name);
+  const config::ModelConfig config = config::load_model_config(options.model);
+  const fs::path source_dir = fs::path(config.source).parent_path();
+  json metadata = collect_metadata(source_dir.empty() ? fs::path(".") : source_dir, options.meta, options.meta_file);
+  TempDir stage;
+  return publish_config(config, options.name, metadata, stage.path(), *to, options.threads);
+}
+
+SaveResult upload_model(const UploadOptions& options) {
+  if (options.name.empty()) throw Error(ErrorKind::usage, "zoo upload: --name is required");
+  validate_name(options.name);
+  std::string config_path = options.config;
+  std::string weights, labels;
+  for (const auto& file : options.files) {
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw Error(ErrorKind::io, "{}: no such file", file);
+    const std::string ext = fs::path(file).extension().string();
+    std::string* slot = &weights;
+    if (ext == ".yaml" || ext == ".yml") slot = &config_path;
+    if (ext == ".txt") slot = &labels;
+    if (!slot->empty() && slot != &config_path) {
+      throw Error(ErrorKind::usage, "zoo upload: two {} files given ({} and {}); give one",
+                  slot == &weights ? "weights" : "labels", *slot, file);
+    }
+    if (slot == &config_path && !config_path.empty() && config_path != file) {
+      throw Error(ErrorKind::usage, "zoo upload: two configs given ({} and {}); give one", config_path, file);
+    }
+    *slot = file;
+  }
+  if (weights.empty()) {
+    throw Error(ErrorKind::usage, "zoo upload: no weights file among the files (a TorchScript, .pt/.pth or .safetensors)");
+  }
+  TempDir stage;
+  config::ModelConfig config;
+  if (config_path.empty()) {
+    util::warn(fmt::format("{}: no --config, so zoo assumes a TorchScript classifier taking 224x224 RGB images "
+                           "normalised with ImageNet's mean and std; give --config to say otherwise",
+                           weights));
+    // A JSON string is a valid YAML double-quoted scalar.
+    const std::string yaml = "entrypoint: torchscript\nweights: " + json(fs::path(weights).filename().string()).dump() +
+                             "\noutput_processor: classifier\nimage_size: [224, 224]\n"
+                             "image_mean: [0.485, 0.456, 0.406]\nimage_std: [0.229, 0.224, 0.225]\n";
+    const fs::path dir = fs::absolute(weights).parent_path();
+    config = config::parse_model_config(yaml, "(default upload config)", dir.string());
+  } else {
+    config = config::load_model_config(config_path);
+  }
+  config.weights = fs::absolute(weights).string();
+  if (!labels.empty()) {
+    config.classes = config::read_labels_file(labels);
+    config.labels_path = fs::absolute(labels).string();
+  }
+  json metadata = collect_metadata(fs::absolute(weights).parent_path(), options.meta, options.meta_file);
+  json sources = json::array();
+  for (const auto& file : options.files) sources.push_back(fs::path(file).filename().string());
+  metadata["uploaded_files"] = sources;
+  auto to = open_store(options.store, options.remote);
+  try {
+    return publish_config(config, options.name, metadata, stage.path(), *to, options.threads);
+  } catch (const Error& e) {
+    if (config_path.empty() && e.kind() == ErrorKind::model) {
+      throw Error(ErrorKind::model, "{} (a state dict or safetensors file needs --config naming its entrypoint)",
+                  e.what());
+    }
+    throw;
+  }
+}
+
+LoadResult load_model(const LoadOptions& options) {
+  const Reference ref = parse_reference(options.reference);
+  const fs::path dir = options.out_dir;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)) {
+      throw Error(ErrorKind::usage, "-o {}: exists and is not an empty folder; zoo load never overwrites",
+                  dir.string());
+    }
+  }
+  auto store = open_store(options.store, options.remote);
+  const Resolved version = store->resolve(ref);
+  LoadResult result;
+  result.name = version.name;
+  result.version = version.version;
+  result.digest = version.digest;
+  if (fs::exists(dir, ec)) fs::remove(dir, ec);  // an empty folder: replaced by the rename
+  result.files = unpack(*store, version, dir);
+  return result;
+}
+
+std::string resolve_model(const std::string& model, const std::string& store_spec, const RemoteOptions& remote) {
+  std::error_code ec;
+  if (fs::exists(model, ec) || looks_like_path(model)) return model;
+  const auto ref = try_parse_reference(model);
+  if (!ref) return model;
+  auto store = open_store(store_spec, remote);
+  Resolved version;
+  try {
+    version = store->resolve(*ref);
+  } catch (const Error& e) {
+    throw Error(e.kind(), "{} (and there is no file or folder \"{}\")", e.what(), model);
+  }
+  std::string cache = env("ZOO_CACHE");
+  if (cache.empty()) cache = env("XDG_CACHE_HOME").empty() ? "" : env("XDG_CACHE_HOME") + "/zoo";
+  if (cache.empty()) cache = env("HOME").empty() ? "/tmp/zoo-cache" : env("HOME") + "/.cache/zoo";
+  const fs::path dir = fs::path(cache) / "models" / version.name / digest_hex(version.digest);
+  if (fs::exists(dir / "card.json", ec)) {
+    bool intact = true;
+    for (const auto& layer : version.manifest.layers) {
+      const fs::path file = dir / layer.title();
+      if (fs::file_size(file, ec) != static_cast<uintmax_t>(layer.size) || ec ||
+          "sha256:" + util::sha256_file(file.string()) != layer.digest) {
+        intact = false;
+      }
+    }
+    if (intact) return dir.string();
+    util::warn(fmt::format("{}: cached copy of {} was modified; fetching it again", dir.string(), ref->str()));
+    fs::remove_all(dir, ec);
+  }
+  unpack(*store, version, dir, true);
+  return dir.string();
+}
+
+ordered_json list_models(const std::string& store_spec, const std::string& name, const RemoteOptions& remote) {
+  auto store = open_store(store_spec, remote);
+  std::vector<std::string> names;
+  if (name.empty()) {
+    names = store->names();
+  } else {
+    validate_name(name);
+    names = {name};
+  }
+  ordered_json out = ordered_json::array();
+  for (const auto& n : names) {
+    const auto versions = store->versions(n);
+    if (versions.empty() && !name.empty()) {
+      throw Error(ErrorKind::store, "no model named \"{}\" in store {}", name, store->location());
+    }
+    for (const auto& v : versions) {
+      Reference ref;
+      ref.name = n;
+      ref.version = v.version;
+      const Resolved resolved = store->resolve(ref);
+      const std::string card_bytes = store->read_blob(n, resolved.manifest.config, k_max_card_bytes);
+      const ordered_json card = ordered_json::parse(card_bytes);
+      int64_t size = resolved.manifest.config.size;
+      for (const auto& layer : resolved.manifest.layers) size += layer.size;
+      out.push_back({{"name", n},
+                     {"version", v.version},
+                     {"digest", v.digest},
+                     {"size", size},
+                     {"created", card.value("created", "")},
+                     {"metadata", card.value("metadata", ordered_json::object())}});
+    }
+  }
+  return out;
+}
+
+}  // namespace zoo::store
