@@ -10,7 +10,19 @@
 namespace zoo::models {
 namespace {
 
-// torchvision.models.resnet.BasicBlock / Bottleneck.
+// A parameter-free layer of kind `kind` computing `expr` of its input x:
+// a submodule only so that it has torchvision's name (zoo embed --layer
+// maxpool, zoo inspect). Freezing inlines it away.
+Module stateless(const std::string& kind, const std::string& expr) {
+  Module m = new_module(kind);
+  m.define("\ndef forward(self, x):\n    return " + expr + "\n");
+  return m;
+}
+
+Module relu() { return stateless("ReLU", "torch.relu(x)"); }
+
+// torchvision.models.resnet.BasicBlock / Bottleneck, which call their one
+// ReLU module two or three times.
 Module resnet_block(bool bottleneck, int64_t in, int64_t planes, int64_t stride, int64_t groups, int64_t base_width) {
   Module m = new_module(bottleneck ? "Bottleneck" : "BasicBlock");
   const int64_t expansion = bottleneck ? 4 : 1;
@@ -24,18 +36,20 @@ Module resnet_block(bool bottleneck, int64_t in, int64_t planes, int64_t stride,
     m.register_module("bn2", batch_norm(width));
     m.register_module("conv3", conv2d(width, out, 1, 1, 0));
     m.register_module("bn3", batch_norm(out));
+    m.register_module("relu", relu());
     body = R"(
-    out = torch.relu(self.bn1.forward(self.conv1.forward(x)))
-    out = torch.relu(self.bn2.forward(self.conv2.forward(out)))
+    out = self.relu.forward(self.bn1.forward(self.conv1.forward(x)))
+    out = self.relu.forward(self.bn2.forward(self.conv2.forward(out)))
     out = self.bn3.forward(self.conv3.forward(out))
 )";
   } else {
     m.register_module("conv1", conv2d(in, planes, 3, stride, 1));
     m.register_module("bn1", batch_norm(planes));
+    m.register_module("relu", relu());
     m.register_module("conv2", conv2d(planes, planes, 3, 1, 1));
     m.register_module("bn2", batch_norm(planes));
     body = R"(
-    out = torch.relu(self.bn1.forward(self.conv1.forward(x)))
+    out = self.relu.forward(self.bn1.forward(self.conv1.forward(x)))
     out = self.bn2.forward(self.conv2.forward(out))
 )";
   }
@@ -45,7 +59,7 @@ Module resnet_block(bool bottleneck, int64_t in, int64_t planes, int64_t stride,
     m.register_module("downsample", downsample);
     identity = "self.downsample.forward(x)";
   }
-  m.define("\ndef forward(self, x):" + body + "    return torch.relu(out + " + identity + ")\n");
+  m.define("\ndef forward(self, x):" + body + "    return self.relu.forward(out + " + identity + ")\n");
   return m;
 }
 
@@ -61,6 +75,8 @@ Module build_resnet(const ResnetSpec& spec, const nlohmann::json& args) {
   Module m = new_module("ResNet");
   m.register_module("conv1", conv2d(3, 64, 7, 2, 3));
   m.register_module("bn1", batch_norm(64));
+  m.register_module("relu", relu());
+  m.register_module("maxpool", stateless("MaxPool2d", "torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], False)"));
   int64_t in = 64;
   const int64_t expansion = spec.bottleneck ? 4 : 1;
   for (int layer = 0; layer < 4; ++layer) {
@@ -74,6 +90,7 @@ Module build_resnet(const ResnetSpec& spec, const nlohmann::json& args) {
     Module seq = sequential(std::move(blocks));
     m.register_module(fmt::format("layer{}", layer + 1), seq);
   }
+  m.register_module("avgpool", stateless("AdaptiveAvgPool2d", "torch.adaptive_avg_pool2d(x, [1, 1])"));
   m.register_module("fc", linear(512 * expansion, num_classes));
   if (args.at("zero_init_residual").get<bool>()) {
     // As torchvision: the last BN of each block starts at zero.
@@ -86,13 +103,13 @@ Module build_resnet(const ResnetSpec& spec, const nlohmann::json& args) {
   }
   m.define(R"(
 def forward(self, x):
-    x = torch.relu(self.bn1.forward(self.conv1.forward(x)))
-    x = torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], False)
+    x = self.relu.forward(self.bn1.forward(self.conv1.forward(x)))
+    x = self.maxpool.forward(x)
     x = self.layer1.forward(x)
     x = self.layer2.forward(x)
     x = self.layer3.forward(x)
     x = self.layer4.forward(x)
-    x = torch.adaptive_avg_pool2d(x, [1, 1])
+    x = self.avgpool.forward(x)
     x = torch.flatten(x, 1)
     return self.fc.forward(x)
 )");

@@ -4,9 +4,12 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
 
 #include "models/builtin.hpp"
 #include "models/capture.hpp"
@@ -45,6 +48,66 @@ std::string last_line(const std::string& message) {
   if (end == std::string::npos) return message;
   size_t start = message.rfind('\n', end);
   return message.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start == std::string::npos ? 0 : start + 1));
+}
+
+// PyTorch 1.13's optimize_for_inference moves hardswish, hardsigmoid,
+// hardtanh (ReLU6) and clamp into MKLDNN as ops that treat the first
+// numel() floats of the tensor's memory as the tensor. MKLDNN's blocked
+// layouts (nChw8c, nChw16c) pad the channels to a multiple of 8 or 16, so
+// for other channel counts the memory is longer and its tail is left as it
+// was: a TorchScript export of torchvision's mobilenet_v3_large gave logits
+// 7% off and other top-1 classes. The built-in architectures avoid it in
+// their code (layers.hpp, activation_expr); this does the same to any
+// frozen graph.
+const std::set<c10::Symbol>& padding_sensitive_ops() {
+  static const std::set<c10::Symbol> ops = [] {
+    std::set<c10::Symbol> s;
+    for (const char* name : {"hardswish", "hardsigmoid", "hardtanh", "relu6", "clamp"}) {
+      s.insert(c10::Symbol::aten(name));
+      s.insert(c10::Symbol::aten(std::string(name) + "_"));
+    }
+    return s;
+  }();
+  return ops;
+}
+
+// Whether MKLDNN computes a padding-sensitive op on `input` right: it comes
+// from a convolution or linear layer with a multiple of 16 output channels
+// (no padding), or from contiguous(), which is not an MKLDNN op (the tensor
+// is dense there, and so the op after it).
+bool safe_in_mkldnn(const torch::jit::Value* input) {
+  const torch::jit::Node* producer = input->node();
+  const c10::Symbol kind = producer->kind();
+  if (kind == c10::aten::contiguous) return true;
+  if (kind != c10::aten::conv2d && kind != c10::aten::conv3d && kind != c10::aten::linear) return false;
+  const auto weight = torch::jit::constant_as<at::Tensor>(producer->input(1));
+  return weight && weight->dim() > 0 && weight->size(0) % 16 == 0;
+}
+
+void collect_padding_sensitive(torch::jit::Block* block, std::vector<torch::jit::Node*>& found) {
+  for (torch::jit::Node* node : block->nodes()) {
+    for (torch::jit::Block* sub : node->blocks()) collect_padding_sensitive(sub, found);
+    if (padding_sensitive_ops().count(node->kind()) != 0) found.push_back(node);
+  }
+}
+
+// Puts a contiguous() in front of every padding-sensitive op of a frozen
+// graph that MKLDNN could get wrong, so that optimize_for_inference leaves
+// it to ATen's own kernel. The in-place forms are made functional first
+// where that is safe, as the MKLDNN pass would do; those left in place are
+// never moved into MKLDNN.
+void keep_padding_sensitive_ops_dense(const std::shared_ptr<torch::jit::Graph>& graph) {
+  torch::jit::RemoveTensorMutation(graph, [](torch::jit::Node* node) {
+    return padding_sensitive_ops().count(node->kind()) != 0;
+  });
+  std::vector<torch::jit::Node*> nodes;
+  collect_padding_sensitive(graph->block(), nodes);
+  for (torch::jit::Node* node : nodes) {
+    const std::string kind = node->kind().toUnqualString();
+    if (kind.back() == '_' || safe_in_mkldnn(node->input(0))) continue;
+    torch::jit::WithInsertPoint guard(node);
+    node->replaceInput(0, graph->insert(c10::aten::contiguous, {node->input(0)}));
+  }
 }
 
 }  // namespace
@@ -139,7 +202,11 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
   } else if (options.optimize) {
     try {
       impl->unoptimized = impl->module.clone();
-      impl->module = torch::jit::optimize_for_inference(impl->module);
+      torch::jit::Module frozen = torch::jit::freeze(impl->module);
+      keep_padding_sensitive_ops_dense(frozen.get_method("forward").graph());
+      // A frozen module has no "training" attribute left, so this does not
+      // freeze it again: it fuses, moves ops into MKLDNN and so on.
+      impl->module = torch::jit::optimize_for_inference(frozen);
       impl->frozen = true;
       impl->description += ", optimized for inference";
     } catch (const c10::Error& e) {
@@ -189,6 +256,10 @@ Output Model::forward(const float* input, int64_t n, int64_t c, int64_t h, int64
     tensor = result.toTupleRef().elements()[0].toTensor();
   } else if (result.isList() && !result.toListRef().empty() && result.toListRef()[0].isTensor()) {
     tensor = result.toListRef()[0].toTensor();
+  } else if (result.isGenericDict() && result.toGenericDict().contains("out") &&
+             result.toGenericDict().at("out").isTensor()) {
+    // torchvision's segmentation models: {"out": logits[, "aux": ...]}.
+    tensor = result.toGenericDict().at("out").toTensor();
   } else {
     throw Error(ErrorKind::model, "model output is a {}, expected a tensor", result.tagKind());
   }

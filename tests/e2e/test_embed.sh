@@ -166,7 +166,7 @@ expect_exit 0 "$ZOO" inspect layered.yaml --json > inspect.json
 import json
 r = json.load(open("inspect.json"))
 names = [l["name"] for l in r["layers"]]
-assert names[:3] == ["conv1", "bn1", "layer1"], names[:3]
+assert names[:5] == ["conv1", "bn1", "relu", "maxpool", "layer1"], names[:5]  # torchvision's named_modules()
 layers = {l["name"]: l for l in r["layers"]}
 assert layers["fc"]["input_shape"] == [1, 512] and layers["fc"]["output_shape"] == [1, 4], layers["fc"]
 assert layers["layer4"]["output_shape"] == [1, 512, 2, 2] and layers["layer4"]["kind"] == "Sequential"

@@ -202,10 +202,7 @@ def main():
     else:
         print(f"unknown entrypoint mobilenetv2: {stderr.strip().splitlines()[-1][:160]}")
 
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
-    print("ok")
+    ref.finish(failures)
 
 
 if __name__ == "__main__":

@@ -156,10 +156,7 @@ def main():
     if np.abs(norms - 1).max() > 1e-3:
         failures.append(f"--normalize: row norms {norms}")
 
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
-    print("ok")
+    ref.finish(failures)
 
 
 if __name__ == "__main__":

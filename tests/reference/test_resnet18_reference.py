@@ -121,10 +121,7 @@ labels_path: {labels}
                 abs(pred["confidence"] - float(probs.max())) > TOL:
             failures.append(f"Classification for {record['filepath']}: {pred}")
 
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
-    print("ok")
+    ref.finish(failures)
 
 
 if __name__ == "__main__":

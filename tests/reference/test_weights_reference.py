@@ -239,10 +239,7 @@ labels_path: {labels}
     expect_error("legacy torch.save", write_config("legacy", "legacy.pth"),
                  ["legacy.pth", "legacy torch.save format"])
 
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
-    print("ok")
+    ref.finish(failures)
 
 
 if __name__ == "__main__":

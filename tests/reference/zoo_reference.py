@@ -104,3 +104,11 @@ def run_zoo(args, expect_exit=0):
         sys.exit(f"zoo {' '.join(args)} exited {proc.returncode} (expected {expect_exit})\n"
                  f"stderr:\n{proc.stderr}")
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()], proc.stderr
+
+
+def finish(failures):
+    """Ends a reference test: prints the failures and exits 1, or prints ok."""
+    if failures:
+        print("\n".join(failures))
+        sys.exit(1)
+    print("ok")
