@@ -60,6 +60,9 @@ Runner register_apply(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--store-logits", o.store_logits, "Add the raw logits to each label");
   app.add_option("--label-field", o.label_field, "Name of the label key in each record")->default_val("predictions");
+  app.add_option("--masks-dir", o.masks_dir,
+                 "instance_segmenter, segmenter: write the masks as PNG files in DIR (mask_path in the record) "
+                 "instead of inline (mask_png, base64 PNG)");
   app.add_option("--format", o.format,
                  "jsonl: one record per image or video frame; coco: detections as one COCO results document "
                  "(images, categories, annotations with absolute bbox and score), written at the end")

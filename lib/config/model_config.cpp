@@ -33,6 +33,9 @@ const std::map<std::string, std::string>& key_aliases() {
       {"output_processor_cls", "output_processor"},
       {"output_processor_args", "output_processor_args"},
       {"confidence_thresh", "confidence_thresh"},
+      {"mask_thresh", "mask_thresh"},
+      {"keypoint_thresh", "keypoint_thresh"},
+      {"input", "input"},
       {"classes", "classes"},
       {"labels_path", "labels_path"},
       {"labels_string", "labels_string"},
@@ -179,6 +182,13 @@ class Reader {
   std::string m_base;
 };
 
+// A threshold between 0 and 1.
+double read_fraction(const Reader& read, const YAML::Node& value, const std::string& key) {
+  const double x = read.number(value, key);
+  if (!(x >= 0 && x <= 1)) read.fail(value, key, "expected a number between 0 and 1");
+  return x;
+}
+
 std::string canonical_output_processor(const std::string& value) {
   // FiftyOne class names map to zoo's processor names.
   static const std::map<std::string, std::string> names = {
@@ -188,6 +198,15 @@ std::string canonical_output_processor(const std::string& value) {
       {"detector", "detector"},
       {"DetectorOutputProcessor", "detector"},
       {"fiftyone.utils.torch.DetectorOutputProcessor", "detector"},
+      {"instance_segmenter", "instance_segmenter"},
+      {"InstanceSegmenterOutputProcessor", "instance_segmenter"},
+      {"fiftyone.utils.torch.InstanceSegmenterOutputProcessor", "instance_segmenter"},
+      {"keypoints", "keypoints"},
+      {"KeypointDetectorOutputProcessor", "keypoints"},
+      {"fiftyone.utils.torch.KeypointDetectorOutputProcessor", "keypoints"},
+      {"segmenter", "segmenter"},
+      {"SemanticSegmenterOutputProcessor", "segmenter"},
+      {"fiftyone.utils.torch.SemanticSegmenterOutputProcessor", "segmenter"},
   };
   auto it = names.find(value);
   return it == names.end() ? "" : it->second;
@@ -330,6 +349,9 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
     out << YAML::Key << "output_processor_args" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
         << "store_logits" << YAML::Value << true << YAML::EndMap;
   }
+  if (config.input_list) out << YAML::Key << "input" << YAML::Value << "list";
+  if (config.mask_thresh) out << YAML::Key << "mask_thresh" << YAML::Value << *config.mask_thresh;
+  if (config.keypoint_thresh) out << YAML::Key << "keypoint_thresh" << YAML::Value << *config.keypoint_thresh;
   if (config.confidence_thresh) out << YAML::Key << "confidence_thresh" << YAML::Value << *config.confidence_thresh;
   if (!config.labels_path.empty()) {
     out << YAML::Key << "labels_path" << YAML::Value << relative(config.labels_path);
@@ -398,6 +420,7 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
 
   Reader read(source, base_dir);
   ModelConfig config;
+  std::string input_where;  // of `input`, for errors
   config.source = source;
   std::map<std::string, YAML::Node> seen;  // canonical key -> value node
 
@@ -456,8 +479,9 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
       std::string name = read.string(value, key);
       config.output_processor = canonical_output_processor(name);
       if (config.output_processor.empty()) {
-        read.fail(value, key, fmt::format("unknown output processor \"{}\" (this version supports: classifier, detector){}",
-                                          name, util::did_you_mean(name, {"classifier", "detector"})));
+        const std::vector<std::string> known = {"classifier", "detector", "instance_segmenter", "keypoints", "segmenter"};
+        read.fail(value, key, fmt::format("unknown output processor \"{}\" (known: {}){}", name,
+                                          util::join(known, ", "), util::did_you_mean(name, known)));
       }
     } else if (canonical == "output_processor_args") {
       if (value.IsNull()) continue;
@@ -467,15 +491,30 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
         std::string arg_name = arg.first.Scalar();
         if (arg_name == "store_logits") {
           config.store_logits = read.boolean(arg.second, key + "." + arg_name);
+        } else if (arg_name == "mask_thresh" || arg_name == "keypoint_thresh") {
+          (arg_name == "mask_thresh" ? config.mask_thresh : config.keypoint_thresh) =
+              read_fraction(read, arg.second, key + "." + arg_name);
         } else {
           throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
-                      util::did_you_mean(arg_name, {"store_logits"}));
+                      util::did_you_mean(arg_name, {"store_logits", "mask_thresh", "keypoint_thresh"}));
         }
       }
     } else if (canonical == "confidence_thresh") {
       double thresh = read.number(value, key);
       if (thresh < 0 || thresh > 1) read.fail(value, key, "expected a number between 0 and 1");
       config.confidence_thresh = thresh;
+    } else if (canonical == "mask_thresh") {
+      config.mask_thresh = read_fraction(read, value, key);
+    } else if (canonical == "keypoint_thresh") {
+      config.keypoint_thresh = read_fraction(read, value, key);
+    } else if (canonical == "input") {
+      const std::string input = read.string(value, key);
+      if (input != "batch" && input != "list") {
+        read.fail(value, key, fmt::format("expected batch (one NCHW tensor) or list (a list of CHW images), got \"{}\"",
+                                          input));
+      }
+      config.input_list = input == "list";
+      input_where = read.where(value);
     } else if (canonical == "classes") {
       config.classes = read.strings(value, key);
     } else if (canonical == "labels_path") {
@@ -527,6 +566,22 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
   }
   if (config.preprocess.image_size && config.preprocess.image_dim > 0) {
     throw Error(ErrorKind::config, "{}: give either \"image_size\" or \"image_dim\", not both", source);
+  }
+  if (config.input_list) {
+    // The model resizes and normalises by itself (torchvision's
+    // GeneralizedRCNNTransform): it takes the image as decoded, 0-1 RGB.
+    const Preprocess& pre = config.preprocess;
+    for (const char* key : {"image_size", "image_dim", "image_min_dim", "image_max_dim", "center_crop"}) {
+      if (seen.count(key)) {
+        throw Error(ErrorKind::config, "{}: key \"{}\": an input: list model takes the images at their own size "
+                    "(it resizes them itself); remove the key", read.where(seen[key]), key);
+      }
+    }
+    if (pre.mean != std::array<float, 3>{0.f, 0.f, 0.f} || pre.std != std::array<float, 3>{1.f, 1.f, 1.f} ||
+        pre.channels != 3) {
+      throw Error(ErrorKind::config, "{}: an input: list model takes 0-1 RGB images (it normalises them itself): "
+                  "remove image_mean, image_std and image_channels", input_where);
+    }
   }
   if (!config.labels_path.empty()) config.classes = read_labels_file(config.labels_path);
   return config;

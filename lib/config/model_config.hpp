@@ -71,6 +71,18 @@ struct ModelConfig {
   std::string output_processor = "classifier";
   bool store_logits = false;          // output_processor_args.store_logits
   std::optional<double> confidence_thresh;
+  // instance_segmenter: mask probabilities above this are the object
+  // (output_processor_args.mask_thresh or mask_thresh; unset = 0.5).
+  std::optional<double> mask_thresh;
+  // keypoints: points whose confidence (sigmoid of the keypoint score) is
+  // below this are written as NaN (output_processor_args.keypoint_thresh or
+  // keypoint_thresh; unset = none are).
+  std::optional<double> keypoint_thresh;
+  // input: list — forward() takes a list of CHW 0-1 RGB images, each at its
+  // own size (torchvision's detection models, which resize and normalise
+  // themselves); no resize, crop or normalisation keys allowed. false =
+  // input: batch, one NCHW tensor (the default).
+  bool input_list = false;
   std::vector<std::string> classes;   // from classes, labels_path or labels_string
   std::string labels_path;            // resolved path, "" if classes were inline
   Preprocess preprocess;

@@ -12,8 +12,11 @@
 #include "config/model_config.hpp"
 #include "inference/classifier.hpp"
 #include "inference/detector.hpp"
+#include "inference/list_predictor.hpp"
+#include "inference/spatial_labels.hpp"
 #include "inference/opencv_detectors.hpp"
 #include "io/jsonl_writer.hpp"
+#include "models/list_model.hpp"
 #include "models/model.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -23,27 +26,37 @@ namespace fs = std::filesystem;
 namespace zoo::inference {
 namespace {
 
-// Checks that the config's output processor, its entrypoint and --format
-// go together.
+// Checks that the config's output processor, its entrypoint, its input
+// form and --format go together.
 void check_model_kind(const config::ModelConfig& config, const ApplyOptions& options) {
   const bool opencv = is_opencv_entrypoint(config.entrypoint);
-  if (opencv && config.output_processor != "detector") {
+  const std::string& processor = config.output_processor;
+  if (opencv && processor != "detector") {
     throw Error(ErrorKind::config, "{}: entrypoint {} is a detector: set output_processor: detector", config.source,
                 config.entrypoint);
   }
-  if (!opencv && config.output_processor == "detector") {
+  const bool boxes = processor == "detector" || processor == "instance_segmenter" || processor == "keypoints";
+  if (!opencv && config.input_list && !boxes) {
     throw Error(ErrorKind::config,
-                "{}: output_processor detector works with the OpenCV entrypoints (opencv_hog_people, "
-                "opencv_haar_cascade) in this version; Torch detection models are not supported yet",
-                config.source);
+                "{}: output_processor {} does not take an input: list model's outputs (use detector, "
+                "instance_segmenter or keypoints)", config.source, processor);
   }
-  if (config.output_processor != "classifier" && config.output_processor != "detector") {
-    throw Error(ErrorKind::config, "{}: output_processor \"{}\" is not supported by zoo apply yet", config.source,
-                config.output_processor);
+  if (!opencv && !config.input_list && boxes) {
+    throw Error(ErrorKind::config,
+                "{}: output_processor {} takes torchvision-style dicts (boxes, labels, scores) from an input: list "
+                "model (a torchvision detection model scripted with torch.jit.script): set input: list",
+                config.source, processor);
   }
-  if (options.format == "coco" && config.output_processor != "detector") {
+  if (processor != "classifier" && !spatial_kind(processor)) {
+    throw Error(ErrorKind::config, "{}: output_processor \"{}\" is not supported by zoo apply", config.source,
+                processor);
+  }
+  if (options.format == "coco" && !boxes) {
     throw Error(ErrorKind::usage, "--format coco writes detections; {} is a {} (use --format jsonl)", config.source,
-                config.output_processor);
+                processor);
+  }
+  if (!options.masks_dir.empty() && processor != "instance_segmenter" && processor != "segmenter") {
+    throw Error(ErrorKind::usage, "--masks-dir: {} is a {}, which writes no masks", config.source, processor);
   }
 }
 
@@ -84,7 +97,7 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
   }
   const config::ModelConfig config = config::load_model_config(options.model);
   check_model_kind(config, options);
-  const bool detector = config.output_processor == "detector";
+  const std::optional<SpatialKind> spatial = spatial_kind(config.output_processor);
 
   std::vector<std::string> paths = gather_inputs(options.inputs, options.files_from);
 
@@ -129,20 +142,32 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
     for (size_t i = 0; i < n; ++i) rows[i].assign(out.values.begin() + i * k, out.values.begin() + (i + 1) * k);
   };
 
-  // The model: an OpenCV detector (no Torch), or a Torch module.
+  const RowsFromOutput segmentation = [](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
+    segmentation_rows(out, n, rows);
+  };
+
+  // The model: an OpenCV detector (no Torch), a Torch module taking a
+  // batch, or one taking a list of images.
   std::unique_ptr<OpenCvDetector> opencv;
   std::unique_ptr<models::Model> model;
-  std::unique_ptr<TorchPredictor> torch;
+  std::unique_ptr<models::ListModel> list_model;
+  std::unique_ptr<Predictor> torch;
   Predictor* predictor = nullptr;
   if (is_opencv_entrypoint(config.entrypoint)) {
     opencv = load_opencv_detector(config, options.threads);
     util::info(fmt::format("model: {}", opencv->description()));
     predictor = opencv.get();
+  } else if (config.input_list) {
+    models::set_threads(options.threads);
+    list_model = models::ListModel::load(config);
+    util::info(fmt::format("model: {}", list_model->description()));
+    torch = std::make_unique<ListPredictor>(*list_model, *spatial, config.mask_thresh.value_or(0.5));
+    predictor = torch.get();
   } else {
     models::set_threads(options.threads);
     model = models::Model::load(config, {options.optimize, models::parse_precision(options.precision)});
     util::info(fmt::format("model: {}", model->description()));
-    torch = std::make_unique<TorchPredictor>(*model, logits);
+    torch = std::make_unique<TorchPredictor>(*model, spatial == SpatialKind::segmenter ? segmentation : logits);
     predictor = torch.get();
   }
 
@@ -155,6 +180,11 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
   detections.confidence_thresh = classifier.confidence_thresh;
   detections.classes = opencv ? opencv->classes() : config.classes;
   CocoResults coco_results(detections.classes);
+  SpatialOptions spatial_options;
+  spatial_options.detector = detections;
+  spatial_options.mask_thresh = config.mask_thresh.value_or(0.5);
+  spatial_options.keypoint_thresh = config.keypoint_thresh;
+  const MaskWriter masks(options.masks_dir);
 
   const BatchSink write = [&](const std::vector<media::PipelineItem>& batch,
                               const std::vector<std::vector<float>>& rows, std::vector<std::string>& errors) {
@@ -163,8 +193,8 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
       if (coco) {
         if (errors[i].empty()) {
           coco_results.add(item.path, item.frame_number,
-                           media::input_geometry(item.image.width, item.image.height, config.preprocess), rows[i],
-                           detections);
+                           media::input_geometry(item.image.width, item.image.height, config.preprocess),
+                           detection_part(rows[i], *spatial), detections);
         }
         continue;
       }
@@ -176,9 +206,12 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
       } else {
         record["width"] = item.image.width;
         record["height"] = item.image.height;
-        if (detector) {
-          record[options.label_field] = detections_json(
-              rows[i], media::input_geometry(item.image.width, item.image.height, config.preprocess), detections);
+        if (spatial) {
+          const auto geometry = media::input_geometry(item.image.width, item.image.height, config.preprocess);
+          for (auto& [suffix, label] : spatial_labels(rows[i], *spatial, geometry, spatial_options, masks,
+                                                      mask_file_stem(item.path, item.frame_number))) {
+            record[options.label_field + suffix] = std::move(label);
+          }
         } else {
           record[options.label_field] = classify(rows[i].data(), rows[i].size(), classifier);
         }

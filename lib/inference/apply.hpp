@@ -1,5 +1,5 @@
 // run_apply: the `zoo apply` job. Discovers inputs, decodes them on worker
-// threads, runs the model (a Torch classifier, or an OpenCV detector) batch
+// threads, runs the model (a Torch classifier, detector or segmenter, or an OpenCV detector) batch
 // by batch on the calling thread, and writes one JSONL record per image or
 // video frame in input order, flushed after every batch.
 #pragma once
@@ -34,6 +34,8 @@ struct ApplyOptions {
   util::ProgressMode progress = util::ProgressMode::automatic;
   int64_t max_pixels = 178956970;     // larger images are refused unread
   media::FrameSelection frames;       // which frames of video inputs are labelled (default: all)
+  std::string masks_dir;               // instance_segmenter, segmenter: write masks as PNG files here
+                                      // (mask_path in the record); "" = inline (mask_png, base64)
   std::string format = "jsonl";       // jsonl (one record per image or frame) | coco (detectors: one COCO
                                       // results document, written at the end)
 };

@@ -12,6 +12,10 @@ namespace zoo::inference {
 
 BenchResult run_bench(const BenchOptions& options) {
   const auto config = config::load_model_config(options.model);
+  if (config.input_list) {
+    throw Error(ErrorKind::config, "{}: an input: list model takes images one by one at their own sizes, so zoo bench "
+                "(batches of one fixed size) cannot time it; time zoo apply on real images instead", config.source);
+  }
   const auto& pre = config.preprocess;
   BenchResult result;
   result.channels = pre.channels;

@@ -66,7 +66,9 @@ nlohmann::ordered_json detections_json(const std::vector<float>& row, const medi
   return nlohmann::ordered_json{{"_cls", "Detections"}, {"detections", std::move(detections)}};
 }
 
-CocoResults::CocoResults(std::vector<std::string> classes) : m_classes(std::move(classes)) {}
+CocoResults::CocoResults(std::vector<std::string> classes)
+    : m_classes(std::move(classes)),
+      m_first_id(!m_classes.empty() && m_classes[0] == "__background__" ? 0 : 1) {}
 
 void CocoResults::add(const std::string& path, int64_t frame_number, const media::InputGeometry& geometry,
                       const std::vector<float>& row, const DetectorOptions& options) {
@@ -82,7 +84,7 @@ void CocoResults::add(const std::string& path, int64_t frame_number, const media
     m_annotations.push_back(nlohmann::ordered_json{
         {"id", int64_t(m_annotations.size()) + 1},
         {"image_id", image_id},
-        {"category_id", label + 1},
+        {"category_id", label + m_first_id},
         {"bbox",
          {json_float(float(box.x * geometry.width)), json_float(float(box.y * geometry.height)), json_float(float(w)),
           json_float(float(h))}},
@@ -95,8 +97,8 @@ void CocoResults::add(const std::string& path, int64_t frame_number, const media
 nlohmann::ordered_json CocoResults::to_json() const {
   auto categories = nlohmann::ordered_json::array();
   const int64_t count = std::max<int64_t>(int64_t(m_classes.size()), m_max_label + 1);
-  for (int64_t i = 0; i < count; ++i) {
-    categories.push_back({{"id", i + 1}, {"name", label_of(i, m_classes)}});
+  for (int64_t i = 1 - m_first_id; i < count; ++i) {
+    categories.push_back({{"id", i + m_first_id}, {"name", label_of(i, m_classes)}});
   }
   return nlohmann::ordered_json{{"images", m_images}, {"categories", categories}, {"annotations", m_annotations}};
 }

@@ -55,7 +55,11 @@ nlohmann::ordered_json detections_json(const std::vector<float>& row, const medi
 // width, height, and frame_number for video frames), "categories" (the
 // classes, ids from 1) and "annotations" (id, image_id, category_id,
 // absolute bbox [x, y, w, h] in pixels of the original image, area,
-// iscrowd 0, score). Memory grows with the number of detections.
+// iscrowd 0, score). Category ids are the class indices plus 1, except for
+// a label set that starts with "__background__" (torchvision's detectors:
+// their class indices are COCO's category ids), where they are the indices
+// and the background is not a category. Memory grows with the number of
+// detections.
 class CocoResults {
  public:
   explicit CocoResults(std::vector<std::string> classes);
@@ -73,6 +77,7 @@ class CocoResults {
   nlohmann::ordered_json m_images = nlohmann::ordered_json::array();
   nlohmann::ordered_json m_annotations = nlohmann::ordered_json::array();
   int64_t m_max_label = -1;
+  int64_t m_first_id = 1;  // the category id of class index 0
 };
 
 }  // namespace zoo::inference

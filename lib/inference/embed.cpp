@@ -148,6 +148,10 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
     throw Error(ErrorKind::config, "{}: entrypoint {} is an OpenCV detector: it has no layers to embed",
                 config.source, config.entrypoint);
   }
+  if (config.input_list) {
+    throw Error(ErrorKind::config, "{}: zoo embed runs input: batch models; this is an input: list model (a "
+                "detector taking a list of images)", config.source);
+  }
 
   EmbedSummary summary;
   summary.output = options.output;

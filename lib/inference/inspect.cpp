@@ -11,6 +11,7 @@
 #include "inference/detector.hpp"
 #include "inference/opencv_detectors.hpp"
 #include "media/pipeline.hpp"
+#include "models/list_model.hpp"
 #include "models/model.hpp"
 #include "util/error.hpp"
 #include "util/sha256.hpp"
@@ -75,6 +76,7 @@ config::Size dry_size(const config::Preprocess& pre) {
 
 std::string preprocessing_text(const Json& p) {
   std::vector<std::string> steps;
+  if (p.value("input", "") == "list") return "none: a list of images at their own size, RGB 0-1 (the model resizes and normalises)";
   if (!p["image_size"].is_null()) {
     steps.push_back(fmt::format("resize to {}x{} (HxW)", p["image_size"][0].get<int>(), p["image_size"][1].get<int>()));
   } else if (!p["image_dim"].is_null()) {
@@ -157,6 +159,50 @@ Json inspect_opencv(const config::ModelConfig& config, config::Size size, bool f
   return report;
 }
 
+// An input: list model (torchvision's detectors) is run as loaded, on one
+// zero image: its layers are not traced; the contract lists the per-image
+// outputs of the dry run, their first axis (the detections) written -1.
+Json inspect_list_model(const config::ModelConfig& config, config::Size size, int threads) {
+  models::set_threads(threads);
+  auto model = models::ListModel::load(config);
+  const int64_t c = 3;
+  std::vector<float> zeros(size_t(c) * size.height * size.width, 0.f);
+  const auto outputs = model->forward({{zeros.data(), c, size.height, size.width}});
+
+  Json report;
+  report["name"] = config.name.empty() ? Json(nullptr) : Json(config.name);
+  report["config"] = config.source;
+  report["entrypoint"] = config.entrypoint;
+  report["entrypoint_args"] = config.entrypoint_args;
+  Json weights;
+  weights["path"] = config.weights;
+  weights["format"] = "torchscript";
+  std::error_code ec;
+  weights["bytes"] = fs::file_size(config.weights, ec);
+  weights["sha256"] = util::sha256_file(config.weights);
+  report["weights"] = weights;
+  report["parameters"] = model->parameter_count();
+  report["preprocessing"] = preprocessing_json(config.preprocess);
+  report["preprocessing"]["input"] = "list";
+  report["output_processor"] = config.output_processor;
+  report["labels"] = labels_json(config.classes, config.labels_path);
+  report["embeddings_layer"] = nullptr;
+  report["dry_input"] = Json::array({c, size.height, size.width});
+  report["layers"] = Json::array();
+  Json input = {{"name", "images"},
+                {"dtype", "float32"},
+                {"shape", Json::array({int64_t(-1), c, int64_t(-1), int64_t(-1)})},
+                {"form", "list"}};
+  Json outs = Json::array();
+  for (const auto& [name, output] : outputs.at(0)) {
+    outs.push_back({{"name", name},
+                    {"dtype", name == "labels" ? "int64" : "float32"},
+                    {"shape", batch_shape(output.shape)}});
+  }
+  report["contract"] = {{"inputs", Json::array({input})}, {"outputs", outs}};
+  return report;
+}
+
 }  // namespace
 
 Json inspect_model(const InspectOptions& options) {
@@ -166,6 +212,7 @@ Json inspect_model(const InspectOptions& options) {
   if (options.width > 0 && options.height > 0) size = {options.width, options.height};
   const bool fixed_size = (pre.center_crop || pre.image_size) && options.width <= 0;
   if (is_opencv_entrypoint(config.entrypoint)) return inspect_opencv(config, size, fixed_size, options.threads);
+  if (config.input_list) return inspect_list_model(config, size, options.threads);
 
   models::set_threads(options.threads);
   auto model = models::Model::load(config, {false, models::Precision::fp32});
@@ -279,14 +326,20 @@ std::string format_inspect_text(const Json& r) {
                                                          shape_text(e["shape"]), e["pooled_dims"].get<int64_t>()));
   }
 
-  text += fmt::format("\nlayers (output shapes for a dry input of {}):\n", shape_text(r["dry_input"]));
+  if (r["layers"].empty()) {
+    text += fmt::format("\nlayers: not traced (dry input {})\n", shape_text(r["dry_input"]));
+  } else {
+    text += fmt::format("\nlayers (output shapes for a dry input of {}):\n", shape_text(r["dry_input"]));
+  }
   size_t width = 4;
   for (const auto& layer : r["layers"]) {
     width = std::max(width, layer["name"].get<std::string>().size() + 2 * layer["depth"].get<size_t>());
   }
   size_t kind_width = 4;
   for (const auto& layer : r["layers"]) kind_width = std::max(kind_width, layer["kind"].get<std::string>().size());
-  text += fmt::format("  {:<{}}  {:<{}}  {:<22}  {:>12}\n", "name", width, "kind", kind_width, "output", "parameters");
+  if (!r["layers"].empty()) {
+    text += fmt::format("  {:<{}}  {:<{}}  {:<22}  {:>12}\n", "name", width, "kind", kind_width, "output", "parameters");
+  }
   for (const auto& layer : r["layers"]) {
     const std::string indent(2 * layer["depth"].get<size_t>(), ' ');
     std::string shape = shape_text(layer["output_shape"]);

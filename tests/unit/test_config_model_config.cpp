@@ -301,9 +301,19 @@ TEST_SUITE("config::ModelConfig") {
          "model.yaml:2:14: key \"center_crop\": expected an integer or a list [height, width]"},
         {"entrypoint_args: [1, 2]\n",
          "model.yaml:2:18: key \"entrypoint_args\": expected a map of argument names to values"},
-        {"output_processor: segmenter\n",
-         "model.yaml:2:19: key \"output_processor\": unknown output processor \"segmenter\" "
-         "(this version supports: classifier, detector)"},
+        {"output_processor: segmentor\n",
+         "model.yaml:2:19: key \"output_processor\": unknown output processor \"segmentor\" "
+         "(known: classifier, detector, instance_segmenter, keypoints, segmenter); did you mean \"segmenter\"?"},
+        {"input: lists\n",
+         "model.yaml:2:8: key \"input\": expected batch (one NCHW tensor) or list (a list of CHW images), got \"lists\""},
+        {"input: list\nimage_size: 224\n",
+         "model.yaml:3:13: key \"image_size\": an input: list model takes the images at their own size (it resizes "
+         "them itself); remove the key"},
+        {"input: list\nimage_mean: [0.5, 0.5, 0.5]\n",
+         "model.yaml:2:8: an input: list model takes 0-1 RGB images (it normalises them itself): remove image_mean, "
+         "image_std and image_channels"},
+        {"output_processor_args: {mask_thresh: 2}\n",
+         "model.yaml:2:38: key \"output_processor_args.mask_thresh\": expected a number between 0 and 1"},
         {"output_processor_args:\n  store_logits: 3\n",
          "model.yaml:3:17: key \"output_processor_args.store_logits\": expected true or false"},
         {"device: cuda\n", "model.yaml:2:9: key \"device\": device \"cuda\" is not available: zoo runs on cpu"},
@@ -430,5 +440,29 @@ TEST_SUITE("config::ModelConfig") {
     CHECK(back.preprocess.image_size == config.preprocess.image_size);
     CHECK(back.output_processor == "detector");
     CHECK_MESSAGE(!contains(yaml, "1.1000000000000001"), yaml);
+  }
+
+  TEST_CASE("an input: list config with FiftyOne's instance segmenter and its thresholds reads back equal") {
+    TempDir dir("config-list");
+    write_file(dir / "m.pt", "x");
+    const ModelConfig config = parse_model_config(
+        "entrypoint: torchscript\n"
+        "weights: m.pt\n"
+        "input: list\n"
+        "output_processor_cls: fiftyone.utils.torch.InstanceSegmenterOutputProcessor\n"
+        "output_processor_args: {mask_thresh: 0.25}\n"
+        "keypoint_thresh: 0.75\n",
+        "model.yaml", dir.path().string());
+    CHECK(config.input_list);
+    CHECK(config.output_processor == "instance_segmenter");
+    CHECK(config.mask_thresh == 0.25);
+    CHECK(config.keypoint_thresh == 0.75);
+    const std::string yaml = to_yaml(config, dir.path().string());
+    const ModelConfig back = parse_model_config(yaml, "again.yaml", dir.path().string());
+    CHECK_MESSAGE(back.input_list, yaml);
+    CHECK(back.mask_thresh == 0.25);
+    CHECK(back.keypoint_thresh == 0.75);
+    CHECK(back.output_processor == "instance_segmenter");
+    CHECK(!parse_model_config("entrypoint: torchscript\n", "m.yaml", dir.path().string()).input_list);
   }
 }

@@ -285,4 +285,17 @@ TEST_SUITE("inference::detector") {
     CHECK(a["bbox"][3].get<double>() == doctest::Approx(100));
     CHECK(a["score"].get<double>() == doctest::Approx(0.8));
   }
+
+  TEST_CASE("COCO results of torchvision's label set (index 0 = __background__) use the indices as category ids") {
+    InputGeometry g{100, 100, 100, 100, 0, 0};
+    std::vector<float> row;
+    append_detection(row, 10, 20, 30, 40, 0.9f, 1);
+    CocoResults coco({"__background__", "person", "bicycle"});
+    coco.add("a.jpg", 0, g, row, {});
+    const auto doc = coco.to_json();
+    INFO(doc.dump());
+    CHECK(doc["categories"] ==
+          nlohmann::ordered_json::parse(R"([{"id":1,"name":"person"},{"id":2,"name":"bicycle"}])"));
+    CHECK(doc["annotations"][0]["category_id"] == 1);
+  }
 }

@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "inference/spatial_labels.hpp"
+#include "media/image.hpp"
+#include "test_support.hpp"
+
+using namespace zoo::inference;
+using zoo::media::InputGeometry;
+using zoo::models::NamedOutputs;
+using zoo::models::Output;
+using zoo::test::TempDir;
+
+namespace {
+
+InputGeometry identity(int width, int height) { return {width, height, width, height, 0, 0}; }
+
+// Outputs of a torchvision detector for one image: one box and its class.
+NamedOutputs one_box(float x1, float y1, float x2, float y2, float score, int label) {
+  NamedOutputs out;
+  out["boxes"] = Output{{1, 4}, {x1, y1, x2, y2}};
+  out["labels"] = Output{{1}, {float(label)}};
+  out["scores"] = Output{{1}, {score}};
+  return out;
+}
+
+cv::Mat decode_png(const std::string& path) { return cv::imread(path, cv::IMREAD_UNCHANGED); }
+
+}  // namespace
+
+TEST_SUITE("inference::spatial_labels") {
+  TEST_CASE("a detector row gives relative boxes and class names") {
+    std::vector<float> row;
+    row_from_named_outputs(one_box(10, 20, 30, 60, 0.9f, 1), SpatialKind::detector, 0.5, row);
+    SpatialOptions options;
+    options.detector.classes = {"__background__", "person"};
+    const auto labels = spatial_labels(row, SpatialKind::detector, identity(100, 200), options, MaskWriter(""), "x");
+    REQUIRE(labels.size() == 1);
+    const auto& d = labels[0].second["detections"][0];
+    CHECK(d["label"] == "person");
+    CHECK(d["bounding_box"][0].get<double>() == doctest::Approx(0.1));
+    CHECK(d["bounding_box"][3].get<double>() == doctest::Approx(0.2));
+  }
+
+  TEST_CASE("an instance mask is cropped to the box rounded half to even and thresholded") {
+    // A 4x6 image; box x 0.5..3.5 -> columns 0..4 (round(0.5)=0, round(3.5)=4), rows 1..3.
+    NamedOutputs out = one_box(0.5f, 1.f, 3.5f, 3.f, 0.8f, 1);
+    Output masks{{1, 1, 4, 6}, std::vector<float>(24, 0.f)};
+    masks.values[1 * 6 + 0] = 0.9f;  // inside the crop, above 0.5
+    masks.values[2 * 6 + 3] = 0.6f;  // inside
+    masks.values[2 * 6 + 4] = 0.9f;  // column 4: outside the crop
+    masks.values[1 * 6 + 1] = 0.5f;  // not above the threshold
+    out["masks"] = masks;
+    std::vector<float> row;
+    row_from_named_outputs(out, SpatialKind::instance_segmenter, 0.5, row);
+    TempDir dir("spatial");
+    const MaskWriter writer((dir / "masks").string());
+    const auto labels = spatial_labels(row, SpatialKind::instance_segmenter, identity(6, 4), SpatialOptions{}, writer,
+                                       "img-00000000");
+    const auto& d = labels[0].second["detections"][0];
+    REQUIRE(d.contains("mask_path"));
+    const cv::Mat mask = decode_png(d["mask_path"].get<std::string>());
+    REQUIRE(mask.rows == 2);
+    REQUIRE(mask.cols == 4);
+    CHECK(mask.at<uint8_t>(0, 0) == 255);
+    CHECK(mask.at<uint8_t>(0, 1) == 0);
+    CHECK(mask.at<uint8_t>(1, 3) == 255);
+    CHECK(cv::countNonZero(mask) == 2);
+  }
+
+  TEST_CASE("inline masks are base64 PNGs") {
+    NamedOutputs out = one_box(0, 0, 2, 2, 0.8f, 0);
+    out["masks"] = Output{{1, 1, 2, 2}, {1, 1, 1, 1}};
+    std::vector<float> row;
+    row_from_named_outputs(out, SpatialKind::instance_segmenter, 0.5, row);
+    const auto labels =
+        spatial_labels(row, SpatialKind::instance_segmenter, identity(2, 2), SpatialOptions{}, MaskWriter(""), "x");
+    const std::string png = labels[0].second["detections"][0]["mask_png"].get<std::string>();
+    CHECK(png.rfind("iVBORw0KGgo", 0) == 0);  // the PNG signature in base64
+  }
+
+  TEST_CASE("keypoints under keypoint_thresh are NaN (null) and the rest relative") {
+    NamedOutputs out = one_box(0, 0, 10, 10, 0.9f, 1);
+    out["keypoints"] = Output{{1, 2, 3}, {5, 10, 1, 2, 4, 1}};
+    out["keypoints_scores"] = Output{{1, 2}, {3.f, -3.f}};  // sigmoid 0.95, 0.05
+    std::vector<float> row;
+    row_from_named_outputs(out, SpatialKind::keypoints, 0.5, row);
+    SpatialOptions options;
+    options.keypoint_thresh = 0.5;
+    const auto labels = spatial_labels(row, SpatialKind::keypoints, identity(20, 40), options, MaskWriter(""), "x");
+    REQUIRE(labels.size() == 2);
+    CHECK(labels[0].first == "_detections");
+    CHECK(labels[1].first == "_keypoints");
+    const auto& k = labels[1].second["keypoints"][0];
+    CHECK(k["points"][0][0].get<double>() == doctest::Approx(0.25));
+    CHECK(k["points"][0][1].get<double>() == doctest::Approx(0.25));
+    CHECK(k["points"][1][0].is_null());
+    CHECK(k["confidence"][1].get<double>() == doctest::Approx(1 / (1 + std::exp(3.0))).epsilon(1e-4));
+  }
+
+  TEST_CASE("a segmentation is the argmax resized back to the original image by nearest neighbour") {
+    // Two classes on a 2x2 input; class 1 wins on the right column.
+    Output logits{{1, 2, 2, 2}, {1, 0, 1, 0, /* class 1 */ 0, 5, 0, 5}};
+    std::vector<std::vector<float>> rows(1);
+    segmentation_rows(logits, 1, rows);
+    // The original image is 6 x 4, resized to the 2 x 2 input.
+    const InputGeometry geometry{6, 4, 2, 2, 0, 0};
+    TempDir dir("segment");
+    const auto labels =
+        spatial_labels(rows[0], SpatialKind::segmenter, geometry, SpatialOptions{}, MaskWriter(dir.path().string()), "s");
+    CHECK(labels[0].second["_cls"] == "Segmentation");
+    const cv::Mat mask = decode_png(labels[0].second["mask_path"].get<std::string>());
+    REQUIRE(mask.cols == 6);
+    REQUIRE(mask.rows == 4);
+    for (int x = 0; x < 6; ++x) CHECK(mask.at<uint8_t>(2, x) == (x >= 3 ? 1 : 0));
+  }
+
+  TEST_CASE("mask file stems tell inputs with the same name apart") {
+    CHECK(mask_file_stem("a/x.jpg", 0) != mask_file_stem("b/x.jpg", 0));
+    CHECK(mask_file_stem("clip.avi", 12).find("-f12") != std::string::npos);
+    CHECK(mask_file_stem("a/x.jpg", 0).rfind("x-", 0) == 0);
+  }
+}
