@@ -83,6 +83,33 @@ import json; v = json.load(open("race.json"))
 assert sorted(x["version"] for x in v) == [1, 2, 3, 4], v
 assert sorted(x["metadata"]["i"] for x in v) == [1, 2, 3, 4], v' || fail "a concurrent save was lost: $(cat race.json)"
 
+# Credentials from ~/.docker/config.json (what `docker login` writes).
+mkdir -p home/.docker
+printf '{"auths": {"%s": {"auth": "%s"}}}' "$REG_HOST" "$(printf '%s:%s' "$REG_USER" "$REG_PASSWORD" | base64 -w0)" \
+  > home/.docker/config.json
+env -u ZOO_REGISTRY_USER -u ZOO_REGISTRY_PASSWORD HOME="$WORK/home" "$ZOO" ls pets --store "$R" --ca-file "$REG_CA" \
+  > docker-config.out || fail "credentials from ~/.docker/config.json were not used"
+grep -qE '^pets +2 ' docker-config.out || fail "ls with docker credentials: $(cat docker-config.out)"
+
+# kill -9 in the middle of a push: no new version appears, and a rerun works.
+for delay in 0.3 0.8; do
+  "$ZOO" save model.yaml --name interrupted --meta "d=$delay" --store "$R" --ca-file "$REG_CA" -q > /dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -9 "$pid" 2> /dev/null || true
+  wait "$pid" 2> /dev/null || true
+done
+"$ZOO" ls --store "$R" --ca-file "$REG_CA" --json > after-kill.json
+/usr/bin/python3 -c '
+import json; [print(x["version"]) for x in json.load(open("after-kill.json")) if x["name"] == "interrupted"]' > kv
+while read -r v; do  # a version that is listed must be complete
+  rm -rf k && "$ZOO" load "interrupted:$v" --store "$R" --ca-file "$REG_CA" -o k -q > /dev/null ||
+    fail "a killed push left interrupted:$v incomplete"
+done < kv
+"$ZOO" save model.yaml --name interrupted --store "$R" --ca-file "$REG_CA" -q > after-kill.out ||
+  fail "save after a killed push"
+"$ZOO" load interrupted --store "$R" --ca-file "$REG_CA" -o interrupted -q > /dev/null || fail "load after a killed push"
+
 # A tampered blob in the registry's storage is detected, never used.
 blob=$(find registry/data -path "*/blobs/sha256/*/data" -size +40M | head -1)
 [[ -n $blob ]] || fail "no weights blob in the registry storage"
