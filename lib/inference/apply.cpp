@@ -221,13 +221,7 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
     if (writer) writer->flush();
   };
 
-  BatchLoopOptions loop;
-  loop.batch_size = options.batch_size;
-  loop.workers = options.workers;
-  loop.max_failures = options.max_failures;
-  loop.max_pixels = options.max_pixels;
-  loop.progress = options.progress;
-  loop.frames = options.frames;
+  BatchLoopOptions loop = loop_options(options);
   if (options.resume) {
     loop.skip_frame = [&state](const std::string& path, int64_t frame_number) {
       return state.done.count(io::record_key(path, frame_number)) > 0;

@@ -94,6 +94,20 @@ struct BatchLoopOptions {
   std::function<bool(const std::string& path, int64_t frame_number)> skip_frame;
 };
 
+// The loop settings a job's options struct (ApplyOptions, EmbedOptions)
+// carries; skip_frame is left for the job to set.
+template <typename JobOptions>
+BatchLoopOptions loop_options(const JobOptions& o) {
+  BatchLoopOptions loop;
+  loop.batch_size = o.batch_size;
+  loop.workers = o.workers;
+  loop.max_failures = o.max_failures;
+  loop.max_pixels = o.max_pixels;
+  loop.progress = o.progress;
+  loop.frames = o.frames;
+  return loop;
+}
+
 // Writes one batch: rows[i] for the items with an empty errors[i]. May
 // fail an item by setting errors[i] (counted and reported as a failed
 // input). Throws zoo::Error to end the run.

@@ -287,13 +287,7 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
     if (any_error) out.errors->flush();
   };
 
-  BatchLoopOptions loop;
-  loop.batch_size = options.batch_size;
-  loop.workers = options.workers;
-  loop.max_failures = options.max_failures;
-  loop.max_pixels = options.max_pixels;
-  loop.progress = options.progress;
-  loop.frames = options.frames;
+  BatchLoopOptions loop = loop_options(options);
   if (options.resume) {
     // Frames of videos: a row in the index ("PATH#FRAME") or an error record.
     loop.skip_frame = [&index, &failed](const std::string& path, int64_t frame_number) {
