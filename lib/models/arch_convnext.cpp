@@ -28,25 +28,11 @@ def forward(self, x):
 }
 
 // CNBlock.block: nn.Sequential(dwconv 7x7, Permute, LayerNorm, Linear,
-// GELU, Linear, Permute); only the layers with parameters are children,
-// under their Sequential index.
+// GELU, Linear, Permute).
 Module cn_block_layers(int64_t dim) {
-  Module m = new_module("Sequential");
-  m.register_module("0", conv2d(dim, dim, 7, 1, 3, dim, true));
-  m.register_module("2", layer_norm(dim, k_eps));
-  m.register_module("3", linear(dim, 4 * dim));
-  m.register_module("5", linear(4 * dim, dim));
-  m.define(R"(
-def forward(self, x):
-    x = getattr(self, "0").forward(x)
-    x = x.permute([0, 2, 3, 1])
-    x = getattr(self, "2").forward(x)
-    x = getattr(self, "3").forward(x)
-    x = torch.gelu(x)
-    x = getattr(self, "5").forward(x)
-    return x.permute([0, 3, 1, 2])
-)");
-  return m;
+  return sequential({conv2d(dim, dim, 7, 1, 3, dim, true), stateless("Permute", "x.permute([0, 2, 3, 1])"),
+                     layer_norm(dim, k_eps), linear(dim, 4 * dim), activation("GELU", 4 * dim),
+                     linear(4 * dim, dim), stateless("Permute", "x.permute([0, 3, 1, 2])")});
 }
 
 // torchvision.models.convnext.CNBlock.
@@ -94,17 +80,9 @@ Module build_convnext(const std::vector<StageConfig>& stages, const nlohmann::js
 
   Module m = new_module("ConvNeXt");
   m.register_module("features", sequential(std::move(features)));
-  // classifier: LayerNorm2d, Flatten (no parameters: index 1), Linear.
-  Module classifier = new_module("Sequential");
-  classifier.register_module("0", layer_norm_2d(last));
-  classifier.register_module("2", linear(last, num_classes));
-  classifier.define(R"(
-def forward(self, x):
-    x = getattr(self, "0").forward(x)
-    x = torch.flatten(x, 1)
-    return getattr(self, "2").forward(x)
-)");
-  m.register_module("classifier", classifier);
+  m.register_module("avgpool", global_avg_pool());
+  m.register_module("classifier", sequential({layer_norm_2d(last), stateless("Flatten", "torch.flatten(x, 1)"),
+                                              linear(last, num_classes)}));
   // torchvision's ConvNeXt init: convs and Linears trunc_normal_(std 0.02)
   // with zero bias; norms 1/0.
   {
@@ -119,7 +97,7 @@ def forward(self, x):
   m.define(R"(
 def forward(self, x):
     x = self.features.forward(x)
-    x = torch.adaptive_avg_pool2d(x, [1, 1])
+    x = self.avgpool.forward(x)
     return self.classifier.forward(x)
 )");
   return m;

@@ -18,13 +18,15 @@ Module dense_layer(int64_t in, int64_t growth_rate, int64_t bn_size, double drop
   Module m = new_module("DenseLayer");
   const int64_t bottleneck = bn_size * growth_rate;
   m.register_module("norm1", batch_norm(in));
+  m.register_module("relu1", activation("ReLU", in));
   m.register_module("conv1", conv2d(in, bottleneck, 1, 1, 0));
   m.register_module("norm2", batch_norm(bottleneck));
+  m.register_module("relu2", activation("ReLU", bottleneck));
   m.register_module("conv2", conv2d(bottleneck, growth_rate, 3, 1, 1));
   std::string forward = R"(
 def forward(self, x):
-    out = self.conv1.forward(torch.relu(self.norm1.forward(x)))
-    out = self.conv2.forward(torch.relu(self.norm2.forward(out)))
+    out = self.conv1.forward(self.relu1.forward(self.norm1.forward(x)))
+    out = self.conv2.forward(self.relu2.forward(self.norm2.forward(out)))
 )";
   if (drop_rate > 0) forward += fmt::format("    out = torch.dropout(out, {}, self.training)\n", float_literal(drop_rate));
   m.define(forward + "    return out\n");
@@ -47,24 +49,10 @@ Module dense_block(int64_t layers, int64_t in, int64_t growth_rate, int64_t bn_s
 
 // torchvision.models.densenet._Transition: BN, ReLU, 1x1 conv, 2x2 average pool.
 Module transition(int64_t in, int64_t out) {
-  Module m = new_module("Transition");
-  m.register_module("norm", batch_norm(in));
-  m.register_module("conv", conv2d(in, out, 1, 1, 0));
-  m.define(R"(
-def forward(self, x):
-    x = self.conv.forward(torch.relu(self.norm.forward(x)))
-    return torch.avg_pool2d(x, [2, 2], [2, 2], [0, 0], False, True, None)
-)");
-  return m;
-}
-
-Module max_pool_3x3_s2() {
-  Module m = new_module("MaxPool2d");
-  m.define(R"(
-def forward(self, x):
-    return torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], False)
-)");
-  return m;
+  return sequential({{"norm", batch_norm(in)},
+                     {"relu", activation("ReLU", in)},
+                     {"conv", conv2d(in, out, 1, 1, 0)},
+                     {"pool", stateless("AvgPool2d", "torch.avg_pool2d(x, [2, 2], [2, 2], [0, 0], False, True, None)")}});
 }
 
 struct DenseNetSpec {
@@ -82,7 +70,7 @@ Module build_densenet(const DenseNetSpec& spec, const nlohmann::json& args) {
       {"conv0", conv2d(3, spec.init_features, 7, 2, 3)},
       {"norm0", batch_norm(spec.init_features)},
       {"relu0", activation("ReLU", spec.init_features)},
-      {"pool0", max_pool_3x3_s2()},
+      {"pool0", stateless("MaxPool2d", "torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], False)")},
   };
   int64_t channels = spec.init_features;
   for (size_t i = 0; i < spec.block_config.size(); ++i) {

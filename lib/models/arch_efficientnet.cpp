@@ -85,6 +85,7 @@ Module build_efficientnet(const EfficientNetSpec& spec, const nlohmann::json& ar
 
   Module m = new_module("EfficientNet");
   m.register_module("features", sequential(std::move(features)));
+  m.register_module("avgpool", global_avg_pool());
   m.register_module("classifier", sequential({dropout(dropout_p), linear(last_out, num_classes)}));
   // torchvision's EfficientNet init: convs kaiming_normal_(fan_out) with
   // zero bias (conv2d's own), BN 1/0, Linear U(-1/sqrt(out), 1/sqrt(out))
@@ -101,7 +102,7 @@ Module build_efficientnet(const EfficientNetSpec& spec, const nlohmann::json& ar
   m.define(R"(
 def forward(self, x):
     x = self.features.forward(x)
-    x = torch.adaptive_avg_pool2d(x, [1, 1])
+    x = self.avgpool.forward(x)
     x = torch.flatten(x, 1)
     return self.classifier.forward(x)
 )");

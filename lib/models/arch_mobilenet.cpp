@@ -21,8 +21,9 @@ void init_mobilenet(Module& model) {
   });
 }
 
-// The classifier input: global average pool and flatten.
-const char* k_pool_and_classify = R"(
+// MobileNetV2's classifier input: global average pool and flatten
+// (functional in torchvision, so no avgpool module).
+const char* k_v2_pool_and_classify = R"(
 def forward(self, x):
     x = self.features.forward(x)
     x = torch.adaptive_avg_pool2d(x, [1, 1])
@@ -69,7 +70,7 @@ Module build_mobilenet_v2(const nlohmann::json& args) {
   m.register_module("features", sequential(std::move(features)));
   m.register_module("classifier", sequential({dropout(dropout_p), linear(last_channel, num_classes)}));
   init_mobilenet(m);
-  m.define(k_pool_and_classify);
+  m.define(k_v2_pool_and_classify);
   return m;
 }
 
@@ -119,10 +120,17 @@ Module build_mobilenet_v3(const std::vector<BneckConfig>& setting, int64_t last_
 
   Module m = new_module("MobileNetV3");
   m.register_module("features", sequential(std::move(features)));
+  m.register_module("avgpool", global_avg_pool());
   m.register_module("classifier", sequential({linear(last_out, last_channel), activation("Hardswish", last_channel),
                                               dropout(dropout_p), linear(last_channel, num_classes)}));
   init_mobilenet(m);
-  m.define(k_pool_and_classify);
+  m.define(R"(
+def forward(self, x):
+    x = self.features.forward(x)
+    x = self.avgpool.forward(x)
+    x = torch.flatten(x, 1)
+    return self.classifier.forward(x)
+)");
   return m;
 }
 

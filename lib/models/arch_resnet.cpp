@@ -10,15 +10,6 @@
 namespace zoo::models {
 namespace {
 
-// A parameter-free layer of kind `kind` computing `expr` of its input x:
-// a submodule only so that it has torchvision's name (zoo embed --layer
-// maxpool, zoo inspect). Freezing inlines it away.
-Module stateless(const std::string& kind, const std::string& expr) {
-  Module m = new_module(kind);
-  m.define("\ndef forward(self, x):\n    return " + expr + "\n");
-  return m;
-}
-
 Module relu() { return stateless("ReLU", "torch.relu(x)"); }
 
 // torchvision.models.resnet.BasicBlock / Bottleneck, which call their one
@@ -90,7 +81,7 @@ Module build_resnet(const ResnetSpec& spec, const nlohmann::json& args) {
     Module seq = sequential(std::move(blocks));
     m.register_module(fmt::format("layer{}", layer + 1), seq);
   }
-  m.register_module("avgpool", stateless("AdaptiveAvgPool2d", "torch.adaptive_avg_pool2d(x, [1, 1])"));
+  m.register_module("avgpool", global_avg_pool());
   m.register_module("fc", linear(512 * expansion, num_classes));
   if (args.at("zero_init_residual").get<bool>()) {
     // As torchvision: the last BN of each block starts at zero.

@@ -9,27 +9,18 @@
 //                         Conv2d(2w, 2w, 3, padding=1, bias=False), BatchNorm2d(2w), ReLU, MaxPool2d(2))
 //   avgpool = AdaptiveAvgPool2d(3)
 //   classifier = Sequential(Dropout(p), Linear(2w * 9, 128), ReLU, Dropout(p), Linear(128, num_classes))
-#include <fmt/format.h>
-
 #include "models/layers.hpp"
 
 namespace zoo::models {
 namespace {
-
-Module stateless(const std::string& kind, const std::string& body) {
-  Module m = new_module(kind);
-  m.define("\ndef forward(self, x):\n    return " + body + "\n");
-  return m;
-}
 
 Module build_small_cnn(const nlohmann::json& args) {
   const int64_t classes = args.at("num_classes").get<int64_t>();
   const int64_t in = args.at("in_channels").get<int64_t>();
   const int64_t w = args.at("width").get<int64_t>();
   const double p = args.at("dropout").get<double>();
-  auto relu = [] { return stateless("ReLU", "torch.relu(x)"); };
+  auto relu = [] { return activation("ReLU", 0); };
   auto pool = [] { return stateless("MaxPool2d", "torch.max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], False)"); };
-  auto dropout = [p] { return stateless("Dropout", fmt::format("torch.dropout(x, {}, self.training)", p)); };
 
   Module m = new_module("SmallCNN");
   m.register_module("features", sequential({conv2d(in, w, 3, 1, 1), batch_norm(w), relu(),
@@ -37,7 +28,7 @@ Module build_small_cnn(const nlohmann::json& args) {
                                             conv2d(w, 2 * w, 3, 1, 1), batch_norm(2 * w), relu(),
                                             conv2d(2 * w, 2 * w, 3, 1, 1), batch_norm(2 * w), relu(), pool()}));
   m.register_module("classifier",
-                    sequential({dropout(), linear(2 * w * 9, 128), relu(), dropout(), linear(128, classes)}));
+                    sequential({dropout(p), linear(2 * w * 9, 128), relu(), dropout(p), linear(128, classes)}));
   m.define(R"(
 def forward(self, x):
     x = self.features.forward(x)

@@ -57,7 +57,7 @@ std::string canonical_entrypoint(const std::string& name) {
   return registry().count(base) ? base : "";
 }
 
-Module build_builtin(const std::string& name, const nlohmann::json& given, const std::string& where) {
+Module build_builtin(const std::string& name, const nlohmann::json& given, const std::string& where, uint64_t seed) {
   const Builtin& builtin = registry().at(name);
   nlohmann::json args = nlohmann::json::object();
   std::vector<std::string> known;
@@ -91,8 +91,7 @@ Module build_builtin(const std::string& name, const nlohmann::json& given, const
     }
     args[key] = value;
   }
-  // Fixed seed: the same config always starts from the same weights.
-  torch::manual_seed(0);
+  torch::manual_seed(seed);
   return builtin.build(args);
 }
 

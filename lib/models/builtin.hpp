@@ -4,6 +4,7 @@
 // lib/models/.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,11 +21,14 @@ std::string canonical_entrypoint(const std::string& name);
 // The built-in names, without "torchscript".
 std::vector<std::string> builtin_names();
 
-// Builds a built-in architecture with freshly initialised weights (fixed
-// seed, torchvision's init). `args` are torchvision's constructor arguments
-// (num_classes, ...); `where` is "file:line:col" for error messages.
-// Throws zoo::Error(config) for unknown or ill-typed arguments.
-torch::jit::Module build_builtin(const std::string& name, const nlohmann::json& args, const std::string& where);
+// Builds a built-in architecture with freshly initialised weights
+// (torchvision's init, drawn from Torch's generator seeded with `seed`: the
+// same seed always gives the same weights). `args` are torchvision's
+// constructor arguments (num_classes, ...); `where` is "file:line:col" for
+// error messages. Throws zoo::Error(config) for unknown or ill-typed
+// arguments.
+torch::jit::Module build_builtin(const std::string& name, const nlohmann::json& args, const std::string& where,
+                                 uint64_t seed = 0);
 
 // Parameters and buffers by dotted name, as in a PyTorch state_dict.
 struct StateDict {

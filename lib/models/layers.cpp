@@ -131,10 +131,16 @@ std::string activation_expr(const std::string& kind, const std::string& x, int64
   throw std::invalid_argument("unknown activation " + kind);
 }
 
-Module activation(const std::string& kind, int64_t channels) {
+Module stateless(const std::string& kind, const std::string& expr) {
   Module m = new_module(kind);
-  m.define(fmt::format("\ndef forward(self, x):\n    return {}\n", activation_expr(kind, "x", channels)));
+  m.define("\ndef forward(self, x):\n    return " + expr + "\n");
   return m;
+}
+
+Module global_avg_pool() { return stateless("AdaptiveAvgPool2d", "torch.adaptive_avg_pool2d(x, [1, 1])"); }
+
+Module activation(const std::string& kind, int64_t channels) {
+  return stateless(kind, activation_expr(kind, "x", channels));
 }
 
 Module dropout(double p) {
@@ -181,18 +187,20 @@ Module conv_norm_activation(int64_t in, int64_t out, int64_t kernel, int64_t str
 Module squeeze_excitation(int64_t channels, int64_t squeeze, const std::string& activation_kind,
                           const std::string& scale_kind) {
   Module m = new_module("SqueezeExcitation");
+  m.register_module("avgpool", global_avg_pool());
   m.register_module("fc1", conv2d(channels, squeeze, 1, 1, 0, 1, true));
   m.register_module("fc2", conv2d(squeeze, channels, 1, 1, 0, 1, true));
-  m.define(fmt::format(R"(
+  m.register_module("activation", activation(activation_kind, squeeze));
+  m.register_module("scale_activation", activation(scale_kind, channels));
+  m.define(R"(
 def forward(self, x):
-    scale = torch.adaptive_avg_pool2d(x, [1, 1])
+    scale = self.avgpool.forward(x)
     scale = self.fc1.forward(scale)
-    scale = {}
+    scale = self.activation.forward(scale)
     scale = self.fc2.forward(scale)
-    scale = {}
+    scale = self.scale_activation.forward(scale)
     return scale * x
-)",
-                       activation_expr(activation_kind, "scale", squeeze), activation_expr(scale_kind, "scale", channels)));
+)");
   return m;
 }
 

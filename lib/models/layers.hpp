@@ -51,6 +51,15 @@ Module sequential(std::vector<Module> children);
 // nn.Sequential built from an OrderedDict).
 Module sequential(std::vector<std::pair<std::string, Module>> children);
 
+// A parameter-free layer of kind `kind` whose forward(x) returns the
+// TorchScript expression `expr` of x: a submodule only so that it has
+// torchvision's name (zoo embed --layer avgpool, zoo inspect). Freezing
+// inlines it away.
+Module stateless(const std::string& kind, const std::string& expr);
+
+// torch.nn.AdaptiveAvgPool2d(1).
+Module global_avg_pool();
+
 // The TorchScript expression applying a parameter-free activation to the
 // variable `x`, which has `channels` channels (dim 1; 0 if unknown):
 // "ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "SiLU", "GELU" (exact erf
@@ -80,9 +89,10 @@ Module stochastic_depth(double p);
 Module conv_norm_activation(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups,
                             const std::string& activation_kind, double eps = 1e-5, double momentum = 0.1);
 
-// torchvision.ops.SqueezeExcitation(channels, squeeze): global average
-// pool, fc1 (1x1 conv), `activation_kind`, fc2, `scale_kind`, times the
-// input. fc1/fc2 have biases (zero) and conv2d's init.
+// torchvision.ops.SqueezeExcitation(channels, squeeze): avgpool (global),
+// fc1 (1x1 conv), activation (`activation_kind`), fc2, scale_activation
+// (`scale_kind`), times the input. fc1/fc2 have biases (zero) and
+// conv2d's init.
 Module squeeze_excitation(int64_t channels, int64_t squeeze, const std::string& activation_kind,
                           const std::string& scale_kind);
 

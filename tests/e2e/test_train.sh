@@ -54,6 +54,17 @@ bad = [k for k in a if not torch.equal(a[k], b[k])]
 assert not bad, bad
 PY
 
+# --seed also draws the initial weights: at a learning rate too small to
+# move them, seeds 7 and 8 start (and end) from different weights.
+expect_exit 0 "$ZOO" train digits.yaml --data small/train --epochs 1 --lr 1e-7 --threads 1 --seed 7 -o init7 -q
+expect_exit 0 "$ZOO" train digits.yaml --data small/train --epochs 1 --lr 1e-7 --threads 1 --seed 8 -o init8 -q
+/usr/bin/python3 - init7/model.pt init8/model.pt <<'PY' || fail "--seed did not change the initial weights"
+import sys, torch
+a, b = (dict(torch.jit.load(p).state_dict()) for p in sys.argv[1:])
+diff = (a["features.0.weight"] - b["features.0.weight"]).abs().max().item()
+assert diff > 0.05, f"first conv weights differ by only {diff}"
+PY
+
 # kill -9 mid-run, then --resume: same weights as the uninterrupted run.
 "$ZOO" train digits.yaml "${common[@]}" -o run3 -q &
 pid=$!

@@ -17,6 +17,13 @@ diff). Entrypoints are spelt in several torchvision ways
 (torchvision.models.mobilenet.mobilenet_v2, ...), and an unknown name
 ("mobilenetv2") must be an error that suggests the closest names.
 
+Layer names: `zoo inspect --json` must list exactly torchvision's
+named_modules(), in the same order, parameter-free ones included (ReLU,
+pools, squeeze-excitation activations, ConvNeXt's Permute and GELU), so
+that any FiftyOne embeddings_layer works as `zoo embed --layer`. For one
+such parameter-free layer per family (LAYER_PROBES) zoo embed must match a
+PyTorch forward hook on that module within 1e-4.
+
 resnet18 has its own test (test_resnet18_reference.py); resnet101 and
 resnet152 are left out to keep this test short (they only repeat
 resnet50's blocks). ZOO_ARCHS=name,name runs a subset (for debugging); a
@@ -34,6 +41,7 @@ import torch
 import torchvision
 
 import zoo_reference as ref
+from test_embed_reference import hooked, pooled
 
 TOL = 1e-4
 # The largest |logit| (the last Linear is scaled to it); see above.
@@ -60,6 +68,15 @@ ARCHITECTURES = [
     ("convnext_tiny", "torchvision.models.convnext.convnext_tiny", "convnext_tiny", {}),
     ("vit_b_16", "torchvision.models.vision_transformer.vit_b_16", "vit_b_16", {}),
 ]
+
+# A parameter-free layer per family whose output zoo embed must reproduce.
+LAYER_PROBES = {
+    "resnet50": "layer3.1.relu",
+    "mobilenet_v3_large": "features.4.block.2.scale_activation",
+    "efficientnet_b0": "avgpool",
+    "densenet121": "features.transition2.pool",
+    "convnext_tiny": "features.1.0.block.6",
+}
 
 
 def resolves_in_torchvision(spelling, builder):
@@ -149,9 +166,12 @@ def check_architecture(out, label, entrypoint, builder, kwargs, inputs, calibrat
                 f"entrypoint_args: {{{', '.join(f'{k}: {v}' for k, v in args.items())}}}\n"
                 f"weights: {stem}.pth\n{common}")
     code, stdout, stderr = run_zoo(["apply", config, *paths, "--top-k", "1000", "--store-logits", "-q"])
+    layer_error = check_layers(out, label, config, model, inputs, paths)
     os.remove(os.path.join(out, f"{stem}.pth"))  # the big ones are 100-350 MB
     if code != 0:
         return None, f"zoo apply exited {code}:\n{stderr}"
+    if layer_error:
+        return None, layer_error
     records = [json.loads(line) for line in stdout.splitlines() if line.strip()]
     if [r["filepath"] for r in records] != paths:
         return None, f"records are not one per input in input order: {stdout[:500]}"
@@ -160,6 +180,35 @@ def check_architecture(out, label, entrypoint, builder, kwargs, inputs, calibrat
         return None, f"logits of shape {got.shape}, PyTorch {expected.shape}"
     spread = float(np.abs(expected[0] - expected[1]).max())
     return float(np.abs(got - expected).max()), spread
+
+
+def check_layers(out, label, config, model, inputs, paths):
+    """zoo's layer names are torchvision's, in order, and the probe layer's
+    embedding matches a forward hook. An error string, or None."""
+    code, stdout, stderr = run_zoo(["inspect", config, "--json"])
+    if code != 0:
+        return f"zoo inspect exited {code}:\n{stderr}"
+    names = [layer["name"] for layer in json.loads(stdout)["layers"]]
+    expected = [name for name, _ in model.named_modules() if name]
+    if names != expected:
+        missing = [n for n in expected if n not in names]
+        extra = [n for n in names if n not in expected]
+        return (f"layer names differ from torchvision's: missing {missing[:10]}, unexpected {extra[:10]}"
+                + ("" if missing or extra else ", order differs"))
+    probe = LAYER_PROBES.get(label)
+    if probe is None:
+        print(f"{label:24s} {len(names)} layer names as torchvision's")
+        return None
+    npy = os.path.join(out, "probe.npy")
+    code, _, stderr = run_zoo(["embed", config, *paths, "--layer", probe, "-o", npy, "-q"])
+    if code != 0:
+        return f"zoo embed --layer {probe} exited {code}:\n{stderr}"
+    want = pooled(hooked(model, probe, torch.from_numpy(np.stack(inputs))), "avg")
+    got = np.load(npy)
+    diff = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+    print(f"{label:24s} {len(names)} layer names as torchvision's; embed --layer {probe}: {got.shape}, "
+          f"max |zoo - torch| = {diff:.2e}")
+    return None if diff <= TOL else f"embed --layer {probe}: shape {got.shape} vs {want.shape}, max diff {diff:.2e}"
 
 
 def main():
