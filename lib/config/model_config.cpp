@@ -213,7 +213,8 @@ std::string canonical_output_processor(const std::string& value) {
 }
 
 // augment: {random_resized_crop: {scale: [a, b], ratio: [c, d]} | true,
-//           hflip: bool, rotate: degrees,
+//           hflip: bool, rotate: degrees, elastic: {alpha: a, sigma: s},
+//           random_affine: {degrees: d, translate: [x, y], scale: [a, b], shear: s},
 //           color_jitter: {brightness: x, contrast: y, saturation: z}}
 void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
   auto range = [&](const YAML::Node& value, const std::string& key, double low, double high) {
@@ -267,6 +268,31 @@ void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
                       util::did_you_mean(arg_name, {"alpha", "sigma"}));
         }
       }
+    } else if (name == "random_affine") {
+      if (!value.IsMap()) read.fail(value, key, "expected a map {degrees: d, translate: [x, y], scale: [min, max], shear: s}");
+      out.random_affine = true;
+      for (const auto& arg : value) {
+        const std::string arg_name = arg.first.Scalar();
+        const std::string arg_key = key + "." + arg_name;
+        if (arg_name == "degrees") {
+          out.affine_degrees = read.number(arg.second, arg_key);
+          if (out.affine_degrees < 0 || out.affine_degrees > 180) read.fail(arg.second, arg_key, "expected degrees between 0 and 180");
+        } else if (arg_name == "translate") {
+          if (!arg.second.IsSequence() || arg.second.size() != 2) read.fail(arg.second, arg_key, "expected [x, y], fractions of the width and height");
+          out.affine_translate = {read.number(arg.second[0], arg_key), read.number(arg.second[1], arg_key)};
+          for (double t : out.affine_translate) {
+            if (t < 0 || t > 1) read.fail(arg.second, arg_key, "expected fractions between 0 and 1");
+          }
+        } else if (arg_name == "scale") {
+          out.affine_scale = range(arg.second, arg_key, 0.0, 10.0);
+        } else if (arg_name == "shear") {
+          out.affine_shear = read.number(arg.second, arg_key);
+          if (out.affine_shear < 0 || out.affine_shear >= 90) read.fail(arg.second, arg_key, "expected degrees between 0 and 90");
+        } else {
+          throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(arg.first), arg_key,
+                      util::did_you_mean(arg_name, {"degrees", "translate", "scale", "shear"}));
+        }
+      }
     } else if (name == "color_jitter") {
       if (!value.IsMap()) read.fail(value, key, "expected a map {brightness: x, contrast: y, saturation: z}");
       for (const auto& arg : value) {
@@ -284,7 +310,7 @@ void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
       }
     } else {
       throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(kv.first), key,
-                  util::did_you_mean(name, {"random_resized_crop", "hflip", "rotate", "elastic", "color_jitter"}));
+                  util::did_you_mean(name, {"random_resized_crop", "hflip", "rotate", "elastic", "random_affine", "color_jitter"}));
     }
   }
 }
@@ -547,7 +573,7 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
     } else if (canonical == "deskew") {
       pre.deskew = read.boolean(value, key);
     } else if (canonical == "augment") {
-      if (!value.IsMap()) read.fail(value, key, "expected a map (random_resized_crop, hflip, rotate, color_jitter)");
+      if (!value.IsMap()) read.fail(value, key, "expected a map (random_resized_crop, hflip, rotate, elastic, random_affine, color_jitter)");
       parse_augment(read, value, config.augment);
     } else if (canonical == "embeddings_layer") {
       config.embeddings_layer = read.string(value, key);

@@ -52,10 +52,20 @@ struct Augment {
   double saturation = 0;
   double elastic_alpha = 0;    // elastic distortion: displacement scale in pixels (0 = off)
   double elastic_sigma = 3;    //   and the smoothness of the displacement field (Gaussian sigma, pixels)
+  // random_affine (torchvision's RandomAffine): one warp about the centre
+  // that rotates by [-degrees, degrees], scales by [scale[0], scale[1]],
+  // shears along x by [-shear, shear] degrees and shifts by up to
+  // translate[0] of the width and translate[1] of the height; the border
+  // is filled with 0.
+  bool random_affine = false;
+  double affine_degrees = 0;
+  std::array<double, 2> affine_translate{0.0, 0.0};
+  std::array<double, 2> affine_scale{1.0, 1.0};
+  double affine_shear = 0;
 
   bool any() const {
     return random_resized_crop || hflip || rotate > 0 || brightness > 0 || contrast > 0 || saturation > 0 ||
-           elastic_alpha > 0;
+           elastic_alpha > 0 || random_affine;
   }
 };
 

@@ -457,6 +457,26 @@ void augment_image(cv::Mat& image, const config::Augment& augment, std::mt19937_
     const cv::Mat rotation = cv::getRotationMatrix2D(centre, angle, 1.0);
     cv::warpAffine(image, image, rotation, image.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar::all(0));
   }
+  if (augment.random_affine) {
+    // Rotation and scale about the centre, then an x shear about the
+    // centre, then the shift (continuous, where torchvision rounds it to
+    // whole pixels).
+    const double angle = (unit(rng) * 2 - 1) * augment.affine_degrees;
+    const double scale = augment.affine_scale[0] + unit(rng) * (augment.affine_scale[1] - augment.affine_scale[0]);
+    const double shear = (unit(rng) * 2 - 1) * augment.affine_shear;
+    const double tx = (unit(rng) * 2 - 1) * augment.affine_translate[0] * image.cols;
+    const double ty = (unit(rng) * 2 - 1) * augment.affine_translate[1] * image.rows;
+    const double cx = (image.cols - 1) / 2.0, cy = (image.rows - 1) / 2.0;
+    cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(float(cx), float(cy)), angle, scale);
+    const double k = std::tan(shear * CV_PI / 180.0);
+    const cv::Mat shear_m = (cv::Mat_<double>(2, 3) << 1, k, -k * cy, 0, 1, 0);
+    cv::Mat full = cv::Mat::eye(3, 3, CV_64F);
+    m.copyTo(full.rowRange(0, 2));
+    m = shear_m * full;
+    m.at<double>(0, 2) += tx;
+    m.at<double>(1, 2) += ty;
+    cv::warpAffine(image, image, m, image.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  }
   if (augment.elastic_alpha > 0) {
     // Simard et al. (2003): a random displacement field, smoothed by a
     // Gaussian, scaled by alpha.

@@ -3,6 +3,7 @@
 #include "models/builtin.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -92,7 +93,11 @@ Module build_builtin(const std::string& name, const nlohmann::json& given, const
     args[key] = value;
   }
   torch::manual_seed(seed);
-  return builtin.build(args);
+  try {
+    return builtin.build(args);
+  } catch (const std::invalid_argument& e) {  // an argument value the architecture cannot take
+    throw Error(ErrorKind::config, "{}: entrypoint_args: {}", where, e.what());
+  }
 }
 
 }  // namespace zoo::models

@@ -117,6 +117,56 @@ TEST_SUITE("media::augment") {
     CHECK(std::abs(slant(before.input)) > 0.3);
     CHECK(std::abs(slant(after.input)) < 0.05);
   }
+
+  TEST_CASE("random_affine shifts, scales and shears within its ranges") {
+    TempDir dir("affine");
+    // A 6x14 bright bar at the centre of a 40x40 black image.
+    cv::Mat img(40, 40, CV_8UC1, cv::Scalar(0));
+    img(cv::Rect(17, 13, 6, 14)).setTo(255);
+    const std::string path = (dir / "bar.png").string();
+    cv::imwrite(path, img);
+    config::Preprocess pre;
+    pre.channels = 1;
+    auto moments = [](const media::Tensor3& t) {
+      cv::Mat m(t.height, t.width, CV_32F, const_cast<float*>(t.data.data()));
+      return cv::moments(m);
+    };
+    const cv::Moments plain = moments(media::load_image(path, pre, {}).input);
+    const double x0 = plain.m10 / plain.m00, y0 = plain.m01 / plain.m00;
+
+    config::Augment shift;
+    shift.random_affine = true;
+    shift.affine_translate = {0.25, 0.0};
+    double largest = 0;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      const cv::Moments m = moments(media::load_image(path, pre, {}, &shift, seed).input);
+      const double dx = m.m10 / m.m00 - x0, dy = m.m01 / m.m00 - y0;
+      CAPTURE(dx);
+      CHECK(std::abs(dx) <= 10.01);  // 0.25 of the width
+      CHECK(std::abs(dy) < 0.01);
+      largest = std::max(largest, std::abs(dx));
+    }
+    CHECK(largest > 3);
+
+    config::Augment shrink;
+    shrink.random_affine = true;
+    shrink.affine_scale = {0.5, 0.5};
+    const cv::Moments half = moments(media::load_image(path, pre, {}, &shrink, 1).input);
+    CHECK(half.m00 / plain.m00 == doctest::Approx(0.25).epsilon(0.1));
+    CHECK(std::abs(half.m10 / half.m00 - x0) < 0.3);
+
+    config::Augment shear;
+    shear.random_affine = true;
+    shear.affine_shear = 30;
+    double steepest = 0;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      const cv::Moments m = moments(media::load_image(path, pre, {}, &shear, seed).input);
+      const double slant = std::abs(m.mu11 / m.mu02);  // x shift per row: tan(shear)
+      CHECK(slant <= std::tan(30 * CV_PI / 180) + 0.02);
+      steepest = std::max(steepest, slant);
+    }
+    CHECK(steepest > 0.2);
+  }
 }
 
 TEST_SUITE("config::Augment") {
@@ -129,6 +179,7 @@ TEST_SUITE("config::Augment") {
         "  hflip: true\n"
         "  rotate: 12.5\n"
         "  elastic: {alpha: 20, sigma: 3}\n"
+        "  random_affine: {degrees: 10, translate: [0.1, 0.2], scale: [0.9, 1.1], shear: 5}\n"
         "  color_jitter: {brightness: 0.1, contrast: 0.2, saturation: 0.3}\n",
         "m.yaml", ".");
     const auto& a = config.augment;
@@ -141,6 +192,11 @@ TEST_SUITE("config::Augment") {
     CHECK(a.elastic_alpha == doctest::Approx(20));
     CHECK(a.elastic_sigma == doctest::Approx(3));
     CHECK(a.saturation == doctest::Approx(0.3));
+    CHECK(a.random_affine);
+    CHECK(a.affine_degrees == doctest::Approx(10));
+    CHECK(a.affine_translate[1] == doctest::Approx(0.2));
+    CHECK(a.affine_scale[0] == doctest::Approx(0.9));
+    CHECK(a.affine_shear == doctest::Approx(5));
     CHECK(a.any());
     CHECK_FALSE(config::Augment{}.any());
 
@@ -156,6 +212,19 @@ TEST_SUITE("config::Augment") {
       FAIL("no error for an inverted range");
     } catch (const Error& e) {
       CHECK(std::string(e.what()).find("augment.random_resized_crop.scale") != std::string::npos);
+    }
+    try {
+      config::parse_model_config("entrypoint: r\naugment:\n  random_affine: {degree: 3}\n", "m.yaml", ".");
+      FAIL("no error for random_affine.degree");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()) ==
+            "m.yaml:3:19: unknown key \"augment.random_affine.degree\"; did you mean \"degrees\"?");
+    }
+    try {
+      config::parse_model_config("entrypoint: r\naugment:\n  random_affine: {translate: [0.1, 2]}\n", "m.yaml", ".");
+      FAIL("no error for a translation over 1");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("augment.random_affine.translate") != std::string::npos);
     }
   }
 

@@ -101,10 +101,13 @@ TEST_SUITE("models::capture") {
     auto model = Model::load(small_cnn(), LoadOptions{false, zoo::models::Precision::fp32});
     CHECK(model->input_name() == "x");
     const auto layers = model->layers(1, 28, 28);
-    REQUIRE(layers.size() == 2 + 14 + 5);
+    REQUIRE(layers.size() == 3 + 14 + 5);  // features, avgpool, classifier and their children
     CHECK(layers[0].name == "features");
     CHECK(layers[0].kind == "Sequential");
     CHECK(layers[0].output_shape == std::vector<int64_t>{1, 64, 7, 7});
+    CHECK(layers[15].name == "avgpool");
+    CHECK(layers[15].kind == "AdaptiveAvgPool2d");
+    CHECK(layers[15].output_shape == std::vector<int64_t>{1, 64, 3, 3});
     CHECK(layers[1].name == "features.0");
     CHECK(layers[1].kind == "Conv2d");
     CHECK(layers[1].parameters == 32 * 1 * 3 * 3);
