@@ -262,7 +262,7 @@ void Trainer::build_model() {
   }
   m_args = m_config.entrypoint_args;
   m_args["num_classes"] = m_train.classes.size();  // the head is sized to the data
-  m_module = models::build_builtin(m_entrypoint, m_args, m_config.entrypoint_where);
+  m_module = models::build_builtin(m_entrypoint, m_args, m_config.entrypoint_where, m_options.seed);
   if (!m_config.weights.empty() && !m_options.resume) {
     // Starting weights (fine-tuning): what fits is loaded; a head of another
     // size stays freshly initialised, and the warning says so.
