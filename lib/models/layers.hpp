@@ -64,6 +64,8 @@ Module global_avg_pool();
 // variable `x`, which has `channels` channels (dim 1; 0 if unknown):
 // "ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "SiLU", "GELU" (exact erf
 // form) or "Sigmoid". Throws std::invalid_argument for any other kind.
+// SiLU overwrites `x` (torchvision's inplace=True): give it a tensor that
+// nothing else reads.
 // PyTorch 1.13's optimize_for_inference computes hardtanh (ReLU6),
 // hardswish and hardsigmoid wrongly on MKLDNN tensors whose blocked layout
 // pads the channels (it leaves the input unchanged), so on channel counts

@@ -10,7 +10,8 @@
 # The two are measured in turn (A B, B A, A B, ...: ROUNDS rounds, default
 # 3) and each keeps its best round, so that load from other jobs on the
 # machine slows both alike. Each measurement runs about SECONDS_PER_RUN
-# seconds (default 1.5) after model loading and a warm-up batch.
+# seconds (default 4: shorter runs of the slow models were too noisy here)
+# after model loading and a warm-up batch.
 # ARCHS="resnet18 mobilenet_v2" picks architectures (default: all);
 # ZOO_BUILD_DIR the build (default build/); THREADS the Torch threads. On a
 # machine shared with other jobs, OMP_WAIT_POLICY=passive (see README.md)
@@ -26,7 +27,7 @@ zoo=$build/zoo
 work=$build/bench/models
 threads=${THREADS:-$(nproc)}
 rounds=${ROUNDS:-3}
-seconds=${SECONDS_PER_RUN:-1.5}
+seconds=${SECONDS_PER_RUN:-4}
 all="resnet18 resnet34 resnet50 resnet101 resnet152 resnext50_32x4d wide_resnet50_2 mobilenet_v2
      mobilenet_v3_small mobilenet_v3_large efficientnet_b0 efficientnet_b1 efficientnet_b2 efficientnet_b3
      densenet121 convnext_tiny vit_b_16 small_cnn"

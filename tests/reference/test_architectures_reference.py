@@ -12,8 +12,8 @@ ones for the ResNet-50 family and 1e-6 for ViT; at 10 they are 1e-4 off
 for wide_resnet50_2, as much as the tolerance). The model is saved as
 dict(state_dict()); PyTorch computes the logits of two photos with zoo's
 preprocessing, and `zoo apply --store-logits` with the built-in
-architecture loading that file must match them within 1e-4 (max abs
-diff). Entrypoints are spelt in several torchvision ways
+architecture loading that file, and the same tensors as a .safetensors
+file, must match them within 1e-4 (max abs diff, the worse of the two). Entrypoints are spelt in several torchvision ways
 (torchvision.models.mobilenet.mobilenet_v2, ...), and an unknown name
 ("mobilenetv2") must be an error that suggests the closest names.
 
@@ -42,6 +42,7 @@ import torchvision
 
 import zoo_reference as ref
 from test_embed_reference import hooked, pooled
+from test_weights_reference import save_safetensors
 
 TOL = 1e-4
 # The largest |logit| (the last Linear is scaled to it); see above.
@@ -158,28 +159,37 @@ def check_architecture(out, label, entrypoint, builder, kwargs, inputs, calibrat
     expected = logits_of(model, inputs)
 
     stem = label.replace(" ", "_")
-    torch.save(dict(model.state_dict()), os.path.join(out, f"{stem}.pth"))
+    state = dict(model.state_dict())
+    torch.save(state, os.path.join(out, f"{stem}.pth"))
+    save_safetensors(state, os.path.join(out, f"{stem}.safetensors"))
     args = {"num_classes": NUM_CLASSES, **kwargs}
-    config = os.path.join(out, f"{stem}.yaml")
-    with open(config, "w") as f:
-        f.write(f"entrypoint: {entrypoint}\n"
-                f"entrypoint_args: {{{', '.join(f'{k}: {v}' for k, v in args.items())}}}\n"
-                f"weights: {stem}.pth\n{common}")
-    code, stdout, stderr = run_zoo(["apply", config, *paths, "--top-k", "1000", "--store-logits", "-q"])
-    layer_error = check_layers(out, label, config, model, inputs, paths)
-    os.remove(os.path.join(out, f"{stem}.pth"))  # the big ones are 100-350 MB
-    if code != 0:
-        return None, f"zoo apply exited {code}:\n{stderr}"
-    if layer_error:
-        return None, layer_error
-    records = [json.loads(line) for line in stdout.splitlines() if line.strip()]
-    if [r["filepath"] for r in records] != paths:
-        return None, f"records are not one per input in input order: {stdout[:500]}"
-    got = np.array([r["predictions"]["logits"] for r in records], dtype=np.float64)
-    if got.shape != expected.shape:
-        return None, f"logits of shape {got.shape}, PyTorch {expected.shape}"
+    worst = 0.0
+    try:
+        for weights in (f"{stem}.pth", f"{stem}.safetensors"):
+            config = os.path.join(out, f"{weights}.yaml")
+            with open(config, "w") as f:
+                f.write(f"entrypoint: {entrypoint}\n"
+                        f"entrypoint_args: {{{', '.join(f'{k}: {v}' for k, v in args.items())}}}\n"
+                        f"weights: {weights}\n{common}")
+            code, stdout, stderr = run_zoo(["apply", config, *paths, "--top-k", "1000", "--store-logits", "-q"])
+            if code != 0:
+                return None, f"zoo apply with {weights} exited {code}:\n{stderr}"
+            records = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+            if [r["filepath"] for r in records] != paths:
+                return None, f"{weights}: records are not one per input in input order: {stdout[:500]}"
+            got = np.array([r["predictions"]["logits"] for r in records], dtype=np.float64)
+            if got.shape != expected.shape:
+                return None, f"{weights}: logits of shape {got.shape}, PyTorch {expected.shape}"
+            worst = max(worst, float(np.abs(got - expected).max()))
+            if weights.endswith(".pth"):
+                layer_error = check_layers(out, label, config, model, inputs, paths)
+                if layer_error:
+                    return None, layer_error
+    finally:
+        for weights in (f"{stem}.pth", f"{stem}.safetensors"):  # the big ones are 100-350 MB
+            os.remove(os.path.join(out, weights))
     spread = float(np.abs(expected[0] - expected[1]).max())
-    return float(np.abs(got - expected).max()), spread
+    return worst, spread
 
 
 def check_layers(out, label, config, model, inputs, paths):
@@ -234,7 +244,7 @@ def main():
             print(f"{label:24s} FAILED ({took:.1f} s): {detail}")
             failures.append(f"{label}: {detail}")
             continue
-        print(f"{label:24s} max |logit_zoo - logit_torch| = {diff:.2e}  (logits up to {LOGIT_SCALE}, photos "
+        print(f"{label:24s} .pth and .safetensors: max |logit_zoo - logit_torch| = {diff:.2e}  (logits up to {LOGIT_SCALE}, photos "
               f"differ by up to {detail:.2f}; {took:.1f} s)")
         if diff > TOL:
             failures.append(f"{label}: max logit diff {diff:.2e} > {TOL}")
