@@ -99,13 +99,7 @@ Module build_efficientnet(const EfficientNetSpec& spec, const nlohmann::json& ar
       linear_module.attr("bias").toTensor().zero_();
     });
   }
-  m.define(R"(
-def forward(self, x):
-    x = self.features.forward(x)
-    x = self.avgpool.forward(x)
-    x = torch.flatten(x, 1)
-    return self.classifier.forward(x)
-)");
+  define_classifier_forward(m);
   return m;
 }
 

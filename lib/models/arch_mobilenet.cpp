@@ -124,13 +124,7 @@ Module build_mobilenet_v3(const std::vector<BneckConfig>& setting, int64_t last_
   m.register_module("classifier", sequential({linear(last_out, last_channel), activation("Hardswish", last_channel),
                                               dropout(dropout_p), linear(last_channel, num_classes)}));
   init_mobilenet(m);
-  m.define(R"(
-def forward(self, x):
-    x = self.features.forward(x)
-    x = self.avgpool.forward(x)
-    x = torch.flatten(x, 1)
-    return self.classifier.forward(x)
-)");
+  define_classifier_forward(m);
   return m;
 }
 

@@ -10,7 +10,7 @@
 namespace zoo::models {
 namespace {
 
-Module relu() { return stateless("ReLU", "torch.relu(x)"); }
+Module relu() { return activation("ReLU", 0); }
 
 // torchvision.models.resnet.BasicBlock / Bottleneck, which call their one
 // ReLU module two or three times.

@@ -44,21 +44,13 @@ Module build_small_cnn(const nlohmann::json& args) {
     m.register_module("classifier",
                       sequential({dropout(p), linear(2 * w * 9, 128), relu(), dropout(p), linear(128, classes)}));
   } else {
-    for (Module layer : {conv2d(2 * w, 4 * w, 3, 1, 1), batch_norm(4 * w), relu(), conv2d(4 * w, 4 * w, 3, 1, 1),
-                         batch_norm(4 * w), relu()}) {
-      features.push_back(layer);
-    }
+    features.insert(features.end(), {conv2d(2 * w, 4 * w, 3, 1, 1), batch_norm(4 * w), relu(),
+                                     conv2d(4 * w, 4 * w, 3, 1, 1), batch_norm(4 * w), relu()});
     m.register_module("features", sequential(std::move(features)));
     m.register_module("avgpool", global_avg_pool());
     m.register_module("classifier", sequential({dropout(p), linear(4 * w, classes)}));
   }
-  m.define(R"(
-def forward(self, x):
-    x = self.features.forward(x)
-    x = self.avgpool.forward(x)
-    x = torch.flatten(x, 1)
-    return self.classifier.forward(x)
-)");
+  define_classifier_forward(m);
   return m;
 }
 

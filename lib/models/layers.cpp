@@ -146,14 +146,18 @@ Module activation(const std::string& kind, int64_t channels) {
   return stateless(kind, activation_expr(kind, "x", channels));
 }
 
-Module dropout(double p) {
-  Module m = new_module("Dropout");
-  m.define(fmt::format(R"(
+void define_classifier_forward(Module& m) {
+  m.define(R"(
 def forward(self, x):
-    return torch.dropout(x, {}, self.training)
-)",
-                       float_literal(p)));
-  return m;
+    x = self.features.forward(x)
+    x = self.avgpool.forward(x)
+    x = torch.flatten(x, 1)
+    return self.classifier.forward(x)
+)");
+}
+
+Module dropout(double p) {
+  return stateless("Dropout", fmt::format("torch.dropout(x, {}, self.training)", float_literal(p)));
 }
 
 Module stochastic_depth(double p) {

@@ -77,6 +77,10 @@ std::string activation_expr(const std::string& kind, const std::string& x, int64
 // torchvision has one and it counts in a Sequential's numbering.
 Module activation(const std::string& kind, int64_t channels);
 
+// Defines m's forward() as torchvision's classifiers have it: features,
+// avgpool, flatten, classifier (submodules that m must have).
+void define_classifier_forward(Module& m);
+
 // torch.nn.Dropout(p): zeroes with probability p in training, identity in
 // eval.
 Module dropout(double p);
