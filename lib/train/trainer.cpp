@@ -8,9 +8,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <numbers>
 #include <set>
+#include <sstream>
 
 #include <torch/torch.h>
 
@@ -124,10 +126,13 @@ struct RunState {
 };
 
 // Appends events to OUTDIR/events.jsonl (flushed each time) and, with
-// --progress json, to stderr.
+// --progress json, to stderr. Opening an existing file (a resume) first
+// drops a half-written last line, so the file stays valid JSONL after a
+// kill -9 in the middle of a write, and notes which epochs it records.
 class Events {
  public:
   Events(const fs::path& path, bool to_stderr) : m_to_stderr(to_stderr) {
+    repair(path);
     m_file = std::fopen(path.c_str(), "ab");
     if (!m_file) throw Error(ErrorKind::io, "{}: cannot open for writing", path.string());
   }
@@ -141,10 +146,34 @@ class Events {
       std::fflush(stderr);
     }
   }
+  bool has_epoch(int epoch) const { return m_epochs.count(epoch) > 0; }
 
  private:
+  void repair(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    const size_t end = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+    if (end < text.size()) {
+      std::error_code ec;
+      fs::resize_file(path, end, ec);
+      if (ec) throw Error(ErrorKind::io, "{}: cannot drop its half-written last line: {}", path.string(), ec.message());
+      text.resize(end);
+    }
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      const json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (event.is_object() && event.value("status", "") == "epoch" && event.contains("epoch") &&
+          event["epoch"].is_number_integer()) {
+        m_epochs.insert(event["epoch"].get<int>());
+      }
+    }
+  }
+
   std::FILE* m_file;
   bool m_to_stderr;
+  std::set<int> m_epochs;  // epochs already recorded in the file
 };
 
 struct EpochStats {
@@ -615,7 +644,17 @@ TrainResult Trainer::run() {
     build_model();
     select_trainable();
     build_optimizer();
-    if (m_options.resume) load_checkpoint();
+    if (m_options.resume) {
+      load_checkpoint();
+      // The checkpoint is written before the epoch's event: a kill between
+      // the two leaves an epoch the file does not show. Record it now, from
+      // the checkpoint's history.
+      for (int epoch = 1; epoch <= m_state.epochs_done; ++epoch) {
+        if (m_events->has_epoch(epoch)) continue;
+        m_events->emit({{"status", "epoch"}, {"epoch", epoch}, {"epochs", m_options.epochs},
+                        {"data", m_state.history[epoch - 1]}, {"recovered", true}});
+      }
+    }
     result.train_samples = m_train.samples.size();
     result.val_samples = m_val.samples.size();
     json start_event = {{"status", "start"}, {"epochs", m_options.epochs}};

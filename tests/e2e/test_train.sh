@@ -76,6 +76,15 @@ kill -9 $pid
 wait $pid 2>/dev/null || true
 [[ -e run3/checkpoints/last/state.json ]] || fail "no checkpoint before the kill"
 [[ ! -e run3/model.yaml ]] || fail "the run finished before the kill; the test did not test resume"
+# Whatever point the kill hit, also act out the two worst ones: killed after
+# the checkpoint but before its epoch's event, and in the middle of writing
+# an event. The resume must record the lost epoch and drop the torn line.
+/usr/bin/python3 - run3/events.jsonl <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+kept = [l for l in lines if json.loads(l).get("epoch", 0) < 2]
+open(sys.argv[1], "w").write("".join(l + "\n" for l in kept) + '{"status":"epo')
+PY
 expect_exit 0 "$ZOO" train --resume run3 -q
 /usr/bin/python3 - run1/model.pt run3/model.pt <<'PY' || fail "resumed run differs from the uninterrupted one"
 import sys, torch
@@ -84,6 +93,7 @@ bad = [k for k in a if not torch.equal(a[k], b[k])]
 assert not bad, bad
 PY
 jsonl_check run3/events.jsonl "[r['epoch'] for r in records if r['status'] == 'epoch'] == [1, 2, 3, 4, 5, 6] and records[-1]['status'] == 'success'"
+jsonl_check run3/events.jsonl "(lambda got: got[:1] == [2] and got == list(range(2, 2 + len(got))))([r['epoch'] for r in records if r.get('recovered')])"
 
 # A CSV list with a validation split instead of folders.
 (cd small/train && for d in 0 1 2; do for f in $d/*; do echo "$f,digit$d"; done; done) > small/train/list.csv
