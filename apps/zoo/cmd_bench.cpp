@@ -1,4 +1,5 @@
-// zoo bench MODEL: the model's own throughput on pre-made tensors.
+// zoo bench MODEL [--compare OTHER]: the model's own throughput on pre-made
+// tensors, alone or against another model in the same process.
 #include <cstdio>
 #include <memory>
 
@@ -20,6 +21,10 @@ Runner register_bench(CLI::App& app) {
   app.add_option("-b,--batch-size", o->batch_size, "Images per model call")->default_val(16)->check(CLI::PositiveNumber);
   app.add_option("-n,--batches", o->batches, "Timed batches (after one warm-up batch)")
       ->default_val(10)->check(CLI::PositiveNumber);
+  app.add_option("--seconds", o->seconds, "Go on past --batches until this many seconds have passed")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--compare", o->compare,
+                 "A second model (config, folder or store reference) to run batch by batch in turn with MODEL");
   app.add_option("--threads", o->threads, "Torch threads (default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--size", *size, "Input WIDTHxHEIGHT (default: the config's center_crop or image_size)");
   app.add_option("--precision", o->precision, "fp32 or bf16")->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16"}));
@@ -28,8 +33,15 @@ Runner register_bench(CLI::App& app) {
   app.footer(R"(Prints images/s of the model alone, on random input tensors (no decoding):
 what `zoo apply` could reach if decoding were free.
 
-Example:
-  zoo bench configs/resnet18-demo.yaml --batch-size 16 --batches 10)");
+With --compare OTHER, both models are loaded and run batch by batch in turn
+(MODEL OTHER, OTHER MODEL, ...), so a machine whose speed swings slows both
+alike. Prints a line for each and then MODEL's speed relative to OTHER's:
+the median, over the pairs of adjacent batches, of OTHER's batch time over
+MODEL's (> 1: MODEL is faster).
+
+Examples:
+  zoo bench configs/resnet18-demo.yaml --batch-size 16 --batches 10
+  zoo bench a.yaml --compare b.yaml --batch-size 16 --seconds 20)");
   return [o, size, no_optimize, s] {
     o->model = resolve_model_arg(o->model, *s);
     if (!size->empty()) {
@@ -38,10 +50,23 @@ Example:
       }
     }
     o->optimize = !*no_optimize;
-    const auto r = inference::run_bench(*o);
-    fmt::print(stderr, "zoo: model: {}\n", r.description);
-    fmt::print("{:.2f} images/s ({} images of {}x{}x{} in batches of {}, {:.2f} s)\n", r.images_per_second(),
-               r.images, r.channels, r.height, r.width, o->batch_size, r.seconds);
+    const auto print = [&](const inference::BenchResult& r, const std::string& name) {
+      fmt::print("{:.2f} images/s ({} images of {}x{}x{} in batches of {}, {:.2f} s){}\n", r.images_per_second(),
+                 r.images, r.channels, r.height, r.width, o->batch_size, r.seconds, name);
+    };
+    if (o->compare.empty()) {
+      const auto r = inference::run_bench(*o);
+      fmt::print(stderr, "zoo: model: {}\n", r.description);
+      print(r, "");
+      return 0;
+    }
+    o->compare = resolve_model_arg(o->compare, *s);
+    const auto c = inference::run_compare(*o);
+    fmt::print(stderr, "zoo: model: {}\nzoo: --compare model: {}\n", c.model.description, c.other.description);
+    print(c.model, ": " + o->model);
+    print(c.other, ": " + o->compare);
+    fmt::print("{:.3f} ratio: {}'s speed over {}'s (median of {} pairs of batches run in turn)\n", c.ratio, o->model,
+               o->compare, c.pairs);
     return 0;
   };
 }

@@ -7,11 +7,12 @@
 # tensors, no decoding), fp32, batch 1 and 16, same weights (random, fixed
 # seed; scripts/bench/export_models.py), same machine, one run.
 #   Target: built-in / TorchScript >= 0.95 for every architecture.
-# The two are measured in turn (A B, B A, A B, ...: ROUNDS rounds, default
-# 3) and each keeps its best round, so that load from other jobs on the
-# machine slows both alike. Each measurement runs about SECONDS_PER_RUN
-# seconds (default 4: shorter runs of the slow models were too noisy here)
-# after model loading and a warm-up batch.
+# The two run in one process, batch by batch in turn (zoo bench BUILTIN
+# --compare TORCHSCRIPT), so the machine's own speed swings (here +-20%
+# from one second to the next) slow both alike; the ratio is the median
+# over the pairs of adjacent batches. Each comparison runs about
+# SECONDS_PER_RUN seconds (default 10, at least 3 pairs) after model
+# loading and a warm-up batch of each.
 # ARCHS="resnet18 mobilenet_v2" picks architectures (default: all);
 # ZOO_BUILD_DIR the build (default build/); THREADS the Torch threads. On a
 # machine shared with other jobs, OMP_WAIT_POLICY=passive (see README.md)
@@ -26,8 +27,7 @@ build=${ZOO_BUILD_DIR:-build}
 zoo=$build/zoo
 work=$build/bench/models
 threads=${THREADS:-$(nproc)}
-rounds=${ROUNDS:-3}
-seconds=${SECONDS_PER_RUN:-4}
+seconds=${SECONDS_PER_RUN:-10}
 all="resnet18 resnet34 resnet50 resnet101 resnet152 resnext50_32x4d wide_resnet50_2 mobilenet_v2
      mobilenet_v3_small mobilenet_v3_large efficientnet_b0 efficientnet_b1 efficientnet_b2 efficientnet_b3
      densenet121 convnext_tiny vit_b_16 small_cnn"
@@ -53,44 +53,21 @@ for arch in "${archs[@]}"; do
   printf 'entrypoint: torchscript\nweights: %s.pt\n%s\n' "$arch" "$pre" > "$work/$arch-torchscript.yaml"
 done
 
-# images/s of one zoo bench run, or "failed"; stderr goes to a log.
-measure() {  # ARCH VARIANT BATCH BATCHES
-  local log=$work/$1-$2-b$3.log rate
-  rate=$("$zoo" bench "$work/$1-$2.yaml" --batch-size "$3" --batches "$4" --threads "$threads" 2> "$log" \
-    | cut -d' ' -f1) || true
-  echo "${rate:-failed}"
-}
-
-max() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "failed") print a; else if (a == "failed" || b + 0 > a + 0) print b; else print a }'; }
-
 results=()
 printf '%-20s %5s %16s %16s %7s\n' architecture batch "built-in img/s" "TorchScript img/s" ratio
 for arch in "${archs[@]}"; do
   for batch in 1 16; do
-    # First round: a few images, to size the later rounds to ~$seconds s.
-    n=$(( batch == 1 ? 4 : 1 ))
-    best_builtin=failed best_script=failed
-    for round in $(seq "$rounds"); do
-      if (( round % 2 )); then order="builtin torchscript"; else order="torchscript builtin"; fi
-      for variant in $order; do
-        rate=$(measure "$arch" "$variant" "$batch" "$n")
-        if [[ $variant == builtin ]]; then best_builtin=$(max "$best_builtin" "$rate"); else best_script=$(max "$best_script" "$rate"); fi
-      done
-      if (( round == 1 )); then
-        n=$(awk -v s="$seconds" -v a="$best_builtin" -v b="$best_script" -v bs="$batch" 'BEGIN {
-          r = (a == "failed") ? b : (b == "failed") ? a : (a < b ? a : b)
-          n = (r == "failed") ? 1 : int(s * r / bs + 0.999); if (n < 1) n = 1; if (n > 400) n = 400; print n }')
-      fi
-    done
-    ratio=$(awk -v a="$best_builtin" -v b="$best_script" 'BEGIN {
-      if (a == "failed" || b == "failed") print "-"; else printf "%.2f", a / b }')
-    printf '%-20s %5d %16s %16s %7s\n' "$arch" "$batch" "$best_builtin" "$best_script" "$ratio"
-    for variant in builtin torchscript; do
-      log=$work/$arch-$variant-b$batch.log
-      if grep -q -E 'warning|error' "$log"; then
-        echo "  $variant: $(grep -m1 -E 'warning|error' "$log" | cut -c1-160) ($log)"
-      fi
-    done
+    log=$work/$arch-b$batch.log
+    if "$zoo" bench "$work/$arch-builtin.yaml" --compare "$work/$arch-torchscript.yaml" --batch-size "$batch" \
+        --batches 3 --seconds "$seconds" --threads "$threads" > "$work/$arch-b$batch.out" 2> "$log"; then
+      read -r builtin script ratio < <(cut -d' ' -f1 "$work/$arch-b$batch.out" | paste -sd' ')
+      ratio=$(printf '%.2f' "$ratio")
+    else
+      builtin=failed script=failed ratio=-
+      echo "  zoo bench failed: $(grep -m1 error "$log" | cut -c1-160) ($log)"
+    fi
+    printf '%-20s %5d %16s %16s %7s\n' "$arch" "$batch" "$builtin" "$script" "$ratio"
+    if grep -q -E 'warning' "$log"; then echo "  $(grep -m1 -E 'warning' "$log" | cut -c1-160) ($log)"; fi
     results+=("$arch $batch $ratio")
   done
 done
