@@ -2,6 +2,7 @@
 // batch forward pass.
 #include "models/model.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -84,10 +85,21 @@ bool safe_in_mkldnn(const torch::jit::Value* input) {
   return weight && weight->dim() > 0 && weight->size(0) % 16 == 0;
 }
 
+// MKLDNN's adaptive_avg_pool2d fails at run time ("input size is not
+// divisible by the output size") unless each output size divides the input
+// size, which the graph cannot tell before it runs. Global pooling (output
+// 1x1) always divides; other output sizes (small_cnn's 3x3 pooling of 5x5
+// maps) stay dense, else the whole optimised model had to be given up.
+bool pools_to_other_than_1x1(const torch::jit::Node* node) {
+  if (node->kind() != c10::aten::adaptive_avg_pool2d) return false;
+  const auto size = torch::jit::constant_as<std::vector<int64_t>>(node->input(1));
+  return !size || std::any_of(size->begin(), size->end(), [](int64_t v) { return v != 1; });
+}
+
 void collect_padding_sensitive(torch::jit::Block* block, std::vector<torch::jit::Node*>& found) {
   for (torch::jit::Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) collect_padding_sensitive(sub, found);
-    if (padding_sensitive_ops().count(node->kind()) != 0) found.push_back(node);
+    if (padding_sensitive_ops().count(node->kind()) != 0 || pools_to_other_than_1x1(node)) found.push_back(node);
   }
 }
 

@@ -32,13 +32,14 @@ class SmallCNN(nn.Module):
             [nn.MaxPool2d(2)]
         if stages == 3:
             layers += cbr(2 * w, 4 * w) + cbr(4 * w, 4 * w)
+        self.features = nn.Sequential(*layers)  # registered first: zoo's (and torchvision's) module order
+        if stages == 3:
             self.avgpool = nn.AdaptiveAvgPool2d(1)
             self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, num_classes))
         else:
             self.avgpool = nn.AdaptiveAvgPool2d(3)
             self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * w * 9, 128), nn.ReLU(inplace=True),
                                             nn.Dropout(dropout), nn.Linear(128, num_classes))
-        self.features = nn.Sequential(*layers)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

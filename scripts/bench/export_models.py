@@ -5,7 +5,8 @@ the scale of a trained network's rather than the tiny ones of a fresh init),
 saved twice: OUT/NAME.pth (dict(state_dict()), what `entrypoint: NAME`
 loads) and OUT/NAME.pt (torch.jit.script of the model, what `entrypoint:
 torchscript` loads). torchvision builds every architecture but small_cnn,
-which is written out below as lib/models/arch_small_cnn.cpp defines it.
+which is baseline_train.py's SmallCNN (lib/models/arch_small_cnn.cpp's
+network, with its default entrypoint_args).
 Files already there are kept.
 Usage: export_models.py OUT NAME..."""
 
@@ -13,32 +14,10 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-
-class SmallCNN(nn.Module):
-    """lib/models/arch_small_cnn.cpp with its default entrypoint_args
-    (num_classes 10, in_channels 1, width 32, dropout 0.25)."""
-
-    def __init__(self, num_classes=10, in_channels=1, width=32, dropout=0.25):
-        super().__init__()
-        w = width
-
-        def conv(cin, cout):
-            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
-
-        self.features = nn.Sequential(*conv(in_channels, w), *conv(w, w), nn.MaxPool2d(2),
-                                      *conv(w, 2 * w), *conv(2 * w, 2 * w), nn.MaxPool2d(2))
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * w * 9, 128), nn.ReLU(),
-                                        nn.Dropout(dropout), nn.Linear(128, num_classes))
-
-    def forward(self, x):
-        x = self.features(x)
-        x = F.adaptive_avg_pool2d(x, [3, 3])
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
+from baseline_train import SmallCNN
 
 
 def build(name):
