@@ -521,9 +521,21 @@ EpochStats Trainer::evaluate() {
 // checkpoints/epoch-NNNN/{model.pt, optimizer.pt, state.json}, written to a
 // .tmp folder, synced and renamed; `last` and `best` are symlinks replaced
 // by rename, so a kill at any moment leaves a complete checkpoint behind.
+// Points the symlink DIR/LINK at the checkpoint folder NAME, atomically.
+void point_link(const fs::path& dir, const std::string& link, const std::string& name) {
+  std::error_code ec;
+  const fs::path tmp_link = dir / (link + ".tmp");
+  fs::remove(tmp_link, ec);
+  fs::create_directory_symlink(name, tmp_link, ec);
+  if (!ec) fs::rename(tmp_link, dir / link, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot update: {}", (dir / link).string(), ec.message());
+}
+
+std::string checkpoint_name(int epoch) { return fmt::format("epoch-{:04d}", epoch); }
+
 void Trainer::save_checkpoint(int epoch, bool is_best) {
   const fs::path dir = m_out / "checkpoints";
-  const std::string name = fmt::format("epoch-{:04d}", epoch);
+  const std::string name = checkpoint_name(epoch);
   const fs::path tmp = dir / (name + ".tmp");
   std::error_code ec;
   fs::remove_all(tmp, ec);
@@ -542,15 +554,8 @@ void Trainer::save_checkpoint(int epoch, bool is_best) {
   fs::rename(tmp, dir / name, ec);
   if (ec) throw Error(ErrorKind::io, "{}: cannot write checkpoint: {}", (dir / name).string(), ec.message());
   fsync_path(dir);
-  auto point = [&](const std::string& link) {
-    const fs::path tmp_link = dir / (link + ".tmp");
-    fs::remove(tmp_link, ec);
-    fs::create_directory_symlink(name, tmp_link, ec);
-    if (!ec) fs::rename(tmp_link, dir / link, ec);
-    if (ec) throw Error(ErrorKind::io, "{}: cannot update: {}", (dir / link).string(), ec.message());
-  };
-  point("last");
-  if (is_best) point("best");
+  point_link(dir, "last", name);
+  if (is_best) point_link(dir, "best", name);
   fsync_path(dir);
   // Keep only the epochs `last` and `best` point to.
   std::set<std::string> keep;
@@ -584,6 +589,15 @@ void Trainer::load_checkpoint() {
     throw Error(ErrorKind::data, "{}: unreadable optimizer state: {}", (last / "optimizer.pt").string(), e.msg());
   }
   m_bad.insert(m_state.bad_files.begin(), m_state.bad_files.end());
+  // A kill between moving `last` and `best` to a new best epoch leaves
+  // `best` at an older one; the state knows which epoch is best, and when
+  // it is the last one its folder is there.
+  const fs::path dir = m_out / "checkpoints";
+  const std::string best = checkpoint_name(m_state.best_epoch);
+  if (m_state.best_epoch > 0 && fs::read_symlink(dir / "best", ec).filename() != best &&
+      fs::exists(dir / best / "model.pt", ec)) {
+    point_link(dir, "best", best);
+  }
   util::info(fmt::format("resuming {} after epoch {} of {}", m_out.string(), m_state.epochs_done, m_options.epochs));
 }
 

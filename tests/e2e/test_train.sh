@@ -95,6 +95,20 @@ PY
 jsonl_check run3/events.jsonl "[r['epoch'] for r in records if r['status'] == 'epoch'] == [1, 2, 3, 4, 5, 6] and records[-1]['status'] == 'success'"
 jsonl_check run3/events.jsonl "(lambda got: got[:1] == [2] and got == list(range(2, 2 + len(got))))([r['epoch'] for r in records if r.get('recovered')])"
 
+# Killed after the last epoch moved `last` but before it moved `best`:
+# `best` still names an older epoch (here one holding other weights), and
+# nothing is written yet. The resume must take the best epoch the state
+# records, not the stale link.
+cp -r run1 stale
+rm stale/model.pt stale/model.yaml
+best=$(readlink stale/checkpoints/best)
+cp -r "stale/checkpoints/$best" stale/checkpoints/epoch-0001
+cp init7/model.pt stale/checkpoints/epoch-0001/model.pt
+ln -sfn epoch-0001 stale/checkpoints/best
+expect_exit 0 "$ZOO" train --resume stale -q
+[[ $(readlink stale/checkpoints/best) == "$best" ]] || fail "best still points at $(readlink stale/checkpoints/best)"
+cmp -s run1/model.pt stale/model.pt || fail "the resumed run wrote other weights than the best epoch's"
+
 # A CSV list with a validation split instead of folders.
 (cd small/train && for d in 0 1 2; do for f in $d/*; do echo "$f,digit$d"; done; done) > small/train/list.csv
 expect_exit 0 "$ZOO" train digits.yaml --data small/train/list.csv --val-split 0.2 --epochs 1 --threads 1 -o run4 -q
