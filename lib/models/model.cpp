@@ -74,12 +74,10 @@ const std::set<c10::Symbol>& padding_sensitive_ops() {
 
 // Whether MKLDNN computes a padding-sensitive op on `input` right: it comes
 // from a convolution or linear layer with a multiple of 16 output channels
-// (no padding), or from contiguous(), which is not an MKLDNN op (the tensor
-// is dense there, and so the op after it).
+// (no padding).
 bool safe_in_mkldnn(const torch::jit::Value* input) {
   const torch::jit::Node* producer = input->node();
   const c10::Symbol kind = producer->kind();
-  if (kind == c10::aten::contiguous) return true;
   if (kind != c10::aten::conv2d && kind != c10::aten::conv3d && kind != c10::aten::linear) return false;
   const auto weight = torch::jit::constant_as<at::Tensor>(producer->input(1));
   return weight && weight->dim() > 0 && weight->size(0) % 16 == 0;
@@ -89,34 +87,45 @@ bool safe_in_mkldnn(const torch::jit::Value* input) {
 // divisible by the output size") unless each output size divides the input
 // size, which the graph cannot tell before it runs. Global pooling (output
 // 1x1) always divides; other output sizes (small_cnn's 3x3 pooling of 5x5
-// maps) stay dense, else the whole optimised model had to be given up.
+// maps) must stay dense, else the whole optimised model had to be given up.
 bool pools_to_other_than_1x1(const torch::jit::Node* node) {
   if (node->kind() != c10::aten::adaptive_avg_pool2d) return false;
   const auto size = torch::jit::constant_as<std::vector<int64_t>>(node->input(1));
   return !size || std::any_of(size->begin(), size->end(), [](int64_t v) { return v != 1; });
 }
 
-void collect_padding_sensitive(torch::jit::Block* block, std::vector<torch::jit::Node*>& found) {
+// Whether optimize_for_inference would move `node` into MKLDNN where MKLDNN
+// gets it wrong or cannot run it. In-place padding-sensitive ops are never
+// moved; after contiguous(), which is not an MKLDNN op, the tensor is dense
+// and so is the op.
+bool unsafe_in_mkldnn(const torch::jit::Node* node) {
+  const bool pool = pools_to_other_than_1x1(node);
+  if (!pool && padding_sensitive_ops().count(node->kind()) == 0) return false;
+  if (node->input(0)->node()->kind() == c10::aten::contiguous) return false;
+  if (pool) return true;
+  const std::string kind = node->kind().toUnqualString();
+  return kind.back() != '_' && !safe_in_mkldnn(node->input(0));
+}
+
+void collect_unsafe_in_mkldnn(torch::jit::Block* block, std::vector<torch::jit::Node*>& found) {
   for (torch::jit::Node* node : block->nodes()) {
-    for (torch::jit::Block* sub : node->blocks()) collect_padding_sensitive(sub, found);
-    if (padding_sensitive_ops().count(node->kind()) != 0 || pools_to_other_than_1x1(node)) found.push_back(node);
+    for (torch::jit::Block* sub : node->blocks()) collect_unsafe_in_mkldnn(sub, found);
+    if (unsafe_in_mkldnn(node)) found.push_back(node);
   }
 }
 
-// Puts a contiguous() in front of every padding-sensitive op of a frozen
-// graph that MKLDNN could get wrong, so that optimize_for_inference leaves
-// it to ATen's own kernel. The in-place forms are made functional first
-// where that is safe, as the MKLDNN pass would do; those left in place are
-// never moved into MKLDNN.
-void keep_padding_sensitive_ops_dense(const std::shared_ptr<torch::jit::Graph>& graph) {
+// Puts a contiguous() in front of every op of a frozen graph that MKLDNN
+// could get wrong or cannot run, so that optimize_for_inference leaves it
+// to ATen's own kernel. The in-place padding-sensitive forms are made
+// functional first where that is safe, as the MKLDNN pass would do; those
+// left in place are never moved into MKLDNN.
+void keep_mkldnn_unsafe_ops_dense(const std::shared_ptr<torch::jit::Graph>& graph) {
   torch::jit::RemoveTensorMutation(graph, [](torch::jit::Node* node) {
     return padding_sensitive_ops().count(node->kind()) != 0;
   });
   std::vector<torch::jit::Node*> nodes;
-  collect_padding_sensitive(graph->block(), nodes);
+  collect_unsafe_in_mkldnn(graph->block(), nodes);
   for (torch::jit::Node* node : nodes) {
-    const std::string kind = node->kind().toUnqualString();
-    if (kind.back() == '_' || safe_in_mkldnn(node->input(0))) continue;
     torch::jit::WithInsertPoint guard(node);
     node->replaceInput(0, graph->insert(c10::aten::contiguous, {node->input(0)}));
   }
@@ -215,7 +224,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
     try {
       impl->unoptimized = impl->module.clone();
       torch::jit::Module frozen = torch::jit::freeze(impl->module);
-      keep_padding_sensitive_ops_dense(frozen.get_method("forward").graph());
+      keep_mkldnn_unsafe_ops_dense(frozen.get_method("forward").graph());
       // A frozen module has no "training" attribute left, so this does not
       // freeze it again: it fuses, moves ops into MKLDNN and so on.
       impl->module = torch::jit::optimize_for_inference(frozen);

@@ -13,7 +13,9 @@ by ~1e-2 in its logits and mobilenet_v3_large picks other top-1 classes.
   most 2), saved with torch.jit.script and with torch.jit.trace;
 - a small network with each of those ops, in place and not, on 8, 24 and
   40 channels, after a convolution, on a sum and on a squeeze-excitation
-  style [N, C, 1, 1] tensor.
+  style [N, C, 1, 1] tensor;
+- adaptive average pooling to 3x3 right after a 16-channel convolution,
+  which oneDNN cannot run on a 16x16 map.
 
 zoo apply --store-logits on two photos, in batches of 2 and of 1, must
 match PyTorch's logits on zoo's preprocessing within 1e-4 (max abs diff).
@@ -54,6 +56,21 @@ class Activations(nn.Module):
         x = F.hardswish(x * scale + self.conv4(x), inplace=True)
         x = F.hardtanh(x, -0.5, 0.5)
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class AdaptivePool(nn.Module):
+    """Adaptive average pooling to 3x3 of a 16x16 map, straight after a
+    convolution with 16 channels: oneDNN cannot pool to a size that does
+    not divide the input, and zoo must keep this op dense even where the
+    convolution's output would stay in oneDNN for the activations above."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.fc = nn.Linear(16 * 9, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.conv(x), 3), 1))
 
 
 def check(out, name, model, pre, common, paths, failures):
@@ -113,6 +130,11 @@ def main():
     pre = {"image_size": [32, 32], "image_mean": ref.IMAGENET_MEAN, "image_std": ref.IMAGENET_STD}
     common = f"image_size: [32, 32]\nimage_mean: {ref.IMAGENET_MEAN}\nimage_std: {ref.IMAGENET_STD}\n"
     check(out, "activations", model, pre, common, paths, failures)
+
+    torch.manual_seed(0)
+    model = AdaptivePool().eval()
+    torch.jit.script(model).save(os.path.join(out, "adaptive_pool.pt"))
+    check(out, "adaptive_pool", model, pre, common, paths, failures)
 
     ref.finish(failures)
 
