@@ -154,7 +154,8 @@ class Events {
     if (!in) return;
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     in.close();
-    const size_t end = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+    const size_t last_newline = text.rfind('\n');
+    const size_t end = last_newline == std::string::npos ? 0 : last_newline + 1;
     if (end < text.size()) {
       std::error_code ec;
       fs::resize_file(path, end, ec);
@@ -175,6 +176,11 @@ class Events {
   bool m_to_stderr;
   std::set<int> m_epochs;  // epochs already recorded in the file
 };
+
+// Marcelle's TrainingStatus event for one finished epoch.
+json epoch_event(int epoch, int epochs, const json& data) {
+  return {{"status", "epoch"}, {"epoch", epoch}, {"epochs", epochs}, {"data", data}};
+}
 
 struct EpochStats {
   double loss = 0;
@@ -665,8 +671,9 @@ TrainResult Trainer::run() {
       // the checkpoint's history.
       for (int epoch = 1; epoch <= m_state.epochs_done; ++epoch) {
         if (m_events->has_epoch(epoch)) continue;
-        m_events->emit({{"status", "epoch"}, {"epoch", epoch}, {"epochs", m_options.epochs},
-                        {"data", m_state.history[epoch - 1]}, {"recovered", true}});
+        json event = epoch_event(epoch, m_options.epochs, m_state.history[epoch - 1]);
+        event["recovered"] = true;
+        m_events->emit(event);
       }
     }
     result.train_samples = m_train.samples.size();
@@ -712,7 +719,7 @@ TrainResult Trainer::run() {
         ++m_state.since_best;
       }
       save_checkpoint(epoch + 1, is_best);
-      m_events->emit({{"status", "epoch"}, {"epoch", epoch + 1}, {"epochs", m_options.epochs}, {"data", data}});
+      m_events->emit(epoch_event(epoch + 1, m_options.epochs, data));
       std::string line = fmt::format("epoch {}/{}: loss {:.4f} accuracy {:.2f}%", epoch + 1, m_options.epochs,
                                      train.loss, 100 * train.accuracy);
       if (val.samples) line += fmt::format(", val_loss {:.4f} val_accuracy {:.2f}%", val.loss, 100 * val.accuracy);

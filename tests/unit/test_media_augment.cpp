@@ -34,6 +34,18 @@ double max_diff(const media::Tensor3& a, const media::Tensor3& b) {
   return worst;
 }
 
+// Writes `img` as a PNG at `path`; returns the path.
+std::string write_png(const std::filesystem::path& path, const cv::Mat& img) {
+  REQUIRE(cv::imwrite(path.string(), img));
+  return path.string();
+}
+
+// The image moments of a 1-channel tensor.
+cv::Moments moments_of(const media::Tensor3& t) {
+  const cv::Mat m(t.height, t.width, CV_32F, const_cast<float*>(t.data.data()));
+  return cv::moments(m);
+}
+
 }  // namespace
 
 TEST_SUITE("media::augment") {
@@ -99,13 +111,11 @@ TEST_SUITE("media::augment") {
       const int x = static_cast<int>(std::lround(10 + 0.4 * (y - 10)));
       img(cv::Rect(x - 1, y, 3, 1)).setTo(255);
     }
-    const std::string path = (dir / "bar.png").string();
-    cv::imwrite(path, img);
+    const std::string path = write_png(dir / "bar.png", img);
     config::Preprocess pre;
     pre.channels = 1;
     auto slant = [](const media::Tensor3& t) {
-      cv::Mat m(t.height, t.width, CV_32F, const_cast<float*>(t.data.data()));
-      const cv::Moments mo = cv::moments(m);
+      const cv::Moments mo = moments_of(t);
       return mo.mu11 / mo.mu02;
     };
     const auto before = media::load_image(path, pre, {});
@@ -123,15 +133,10 @@ TEST_SUITE("media::augment") {
     // A 6x14 bright bar at the centre of a 40x40 black image.
     cv::Mat img(40, 40, CV_8UC1, cv::Scalar(0));
     img(cv::Rect(17, 13, 6, 14)).setTo(255);
-    const std::string path = (dir / "bar.png").string();
-    cv::imwrite(path, img);
+    const std::string path = write_png(dir / "bar.png", img);
     config::Preprocess pre;
     pre.channels = 1;
-    auto moments = [](const media::Tensor3& t) {
-      cv::Mat m(t.height, t.width, CV_32F, const_cast<float*>(t.data.data()));
-      return cv::moments(m);
-    };
-    const cv::Moments plain = moments(media::load_image(path, pre, {}).input);
+    const cv::Moments plain = moments_of(media::load_image(path, pre, {}).input);
     const double x0 = plain.m10 / plain.m00, y0 = plain.m01 / plain.m00;
 
     config::Augment shift;
@@ -139,7 +144,7 @@ TEST_SUITE("media::augment") {
     shift.affine_translate = {0.25, 0.0};
     double largest = 0;
     for (uint64_t seed = 0; seed < 20; ++seed) {
-      const cv::Moments m = moments(media::load_image(path, pre, {}, &shift, seed).input);
+      const cv::Moments m = moments_of(media::load_image(path, pre, {}, &shift, seed).input);
       const double dx = m.m10 / m.m00 - x0, dy = m.m01 / m.m00 - y0;
       CAPTURE(dx);
       CHECK(std::abs(dx) <= 10.01);  // 0.25 of the width
@@ -151,7 +156,7 @@ TEST_SUITE("media::augment") {
     config::Augment shrink;
     shrink.random_affine = true;
     shrink.affine_scale = {0.5, 0.5};
-    const cv::Moments half = moments(media::load_image(path, pre, {}, &shrink, 1).input);
+    const cv::Moments half = moments_of(media::load_image(path, pre, {}, &shrink, 1).input);
     CHECK(half.m00 / plain.m00 == doctest::Approx(0.25).epsilon(0.1));
     CHECK(std::abs(half.m10 / half.m00 - x0) < 0.3);
 
@@ -160,7 +165,7 @@ TEST_SUITE("media::augment") {
     shear.affine_shear = 30;
     double steepest = 0;
     for (uint64_t seed = 0; seed < 20; ++seed) {
-      const cv::Moments m = moments(media::load_image(path, pre, {}, &shear, seed).input);
+      const cv::Moments m = moments_of(media::load_image(path, pre, {}, &shear, seed).input);
       const double slant = std::abs(m.mu11 / m.mu02);  // x shift per row: tan(shear)
       CHECK(slant <= std::tan(30 * CV_PI / 180) + 0.02);
       steepest = std::max(steepest, slant);
