@@ -23,13 +23,13 @@ import numpy as np
 import torch
 
 import zoo_reference as ref
+from test_architectures_reference import LOGIT_SCALE, randomise
 from test_weights_reference import save_safetensors
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "bench"))
 from baseline_train import SmallCNN  # noqa: E402
 
 TOL = 1e-4
-LOGIT_SCALE = 2.0
 CASES = [  # (label, entrypoint_args)
     ("stages 2", {"num_classes": 10, "in_channels": 1, "width": 32, "stages": 2, "dropout": 0.25}),
     ("stages 3", {"num_classes": 10, "in_channels": 1, "width": 32, "stages": 3, "dropout": 0.25}),
@@ -63,23 +63,13 @@ def inputs_for(paths, channels):
     return torch.from_numpy(np.stack(out))
 
 
-def randomise(model, x):
+def randomise_and_scale(model, x):
+    """test_architectures_reference.py's randomisation (BN statistics of
+    these digits, perturbed; random affine BN parameters and biases), then
+    the last Linear scaled so that the largest |logit| is LOGIT_SCALE."""
+    randomise(model, x)
+    last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
     with torch.no_grad():
-        model.train()
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.1, 0.1)
-                m.momentum = None
-        model(x)  # BN statistics of real digits
-        model.eval()
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.add_(torch.empty_like(m.running_mean).uniform_(-0.1, 0.1) * m.running_var.sqrt())
-                m.running_var.mul_(torch.empty_like(m.running_var).uniform_(0.8, 1.25))
-            elif isinstance(m, torch.nn.Linear):
-                m.bias.uniform_(-0.1, 0.1)
-        last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
         scale = LOGIT_SCALE / float(model(x).abs().max())
         last.weight.mul_(scale)
         last.bias.mul_(scale)
@@ -90,7 +80,7 @@ def check(out, label, args, paths):
     model = SmallCNN(num_classes=args["num_classes"], in_channels=args["in_channels"], width=args["width"],
                      stages=args["stages"], dropout=args["dropout"])
     x = inputs_for(paths, args["in_channels"])
-    randomise(model, x)
+    randomise_and_scale(model, x)
     with torch.no_grad():
         expected = model(x).numpy()
     stem = label.replace(" ", "_").replace(",", "")
