@@ -11,6 +11,7 @@
 #include "train/trainer.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace zoo::app {
 namespace {
@@ -47,13 +48,13 @@ int run_train(TrainArgs& args) {
     r = train::run_train(o, guard.flag());
   }
 
-  std::string summary = fmt::format("{} epochs in {:.1f} s on {} training images", r.epochs_done, r.seconds,
-                                    r.train_samples);
+  std::string summary = fmt::format("{} in {:.1f} s on {} training images", util::count_of(r.epochs_done, "epoch"),
+                                    r.seconds, r.train_samples);
   if (r.best_val_accuracy >= 0) {
     summary += fmt::format("; best val_accuracy {:.2f}% (epoch {}, {} validation images)", 100 * r.best_val_accuracy,
                            r.best_epoch, r.val_samples);
   }
-  if (r.bad_files) summary += fmt::format("; {} bad files skipped", r.bad_files);
+  if (r.bad_files) summary += fmt::format("; {} skipped", util::count_of(r.bad_files, "unreadable file"));
   if (r.early_stopped) summary += "; stopped early (--patience)";
   util::info(summary);
   if (r.interrupted) {

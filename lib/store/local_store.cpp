@@ -5,7 +5,6 @@
 // version and a kill at any moment leaves a store that loads (at worst an
 // orphaned blob or temp file).
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +20,7 @@
 
 #include "store/store.hpp"
 #include "util/error.hpp"
+#include "util/file_lock.hpp"
 #include "util/files.hpp"
 #include "util/sha256.hpp"
 #include "util/strings.hpp"
@@ -66,27 +66,6 @@ std::pair<std::string, int64_t> copy_hashing(std::istream& in, const std::string
   ::close(fd);
   return {"sha256:" + hash.hex_digest(), size};
 }
-
-// An exclusive lock on a file, released on destruction.
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) {
-    m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (m_fd < 0) throw Error(ErrorKind::store, "{}: cannot open lock file: {}", path, std::strerror(errno));
-    while (::flock(m_fd, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        ::close(m_fd);
-        throw Error(ErrorKind::store, "{}: cannot lock: {}", path, std::strerror(errno));
-      }
-    }
-  }
-  ~FileLock() { ::close(m_fd); }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int m_fd = -1;
-};
 
 class LocalStore final : public Store {
  public:
@@ -209,7 +188,7 @@ class LocalStore final : public Store {
   VersionEntry publish(const std::string& name, int version,
                        const std::function<std::string(int)>& make_manifest) override {
     ensure_layout();
-    FileLock lock((m_root / ".lock").string());
+    util::FileLock lock((m_root / ".lock").string());
     json index = read_index();
     int last = 0;
     for (const auto& entry : parse_entries(index)) {

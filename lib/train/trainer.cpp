@@ -25,6 +25,7 @@
 #include "models/model.hpp"
 #include "train/dataset.hpp"
 #include "util/error.hpp"
+#include "util/file_lock.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -215,6 +216,7 @@ class Trainer {
 
  private:
   void prepare_outdir();
+  void lock_outdir();  // held until the run ends; refuses a second run in OUTDIR
   void load_data();
   void build_model();
   void select_trainable();
@@ -241,6 +243,7 @@ class Trainer {
   std::set<std::string> m_bad;
   std::unique_ptr<Events> m_events;
   std::vector<int> m_current_labels;  // label of each item of the pipeline being consumed
+  util::FileLock m_lock;
 };
 
 void Trainer::prepare_outdir() {
@@ -250,6 +253,7 @@ void Trainer::prepare_outdir() {
     const fs::path saved = m_out / "train.json";
     std::ifstream in(saved);
     if (!in) throw Error(ErrorKind::usage, "{}: not a zoo train output folder (no train.json) to resume", m_out.string());
+    lock_outdir();
     json j;
     try {
       j = json::parse(in);
@@ -260,18 +264,32 @@ void Trainer::prepare_outdir() {
     return;
   }
   if (m_options.epochs <= 0) m_options.epochs = 10;
-  if (fs::exists(m_out / "train.json", ec)) {
-    throw Error(ErrorKind::usage, "{}: already holds a training run; continue it with --resume {} or choose another -o",
-                m_out.string(), m_out.string());
-  }
   fs::create_directories(m_out / "checkpoints", ec);
   if (ec) throw Error(ErrorKind::io, "{}: cannot create: {}", m_out.string(), ec.message());
+  lock_outdir();
+  if (fs::exists(m_out / "train.json", ec)) {
+    if (fs::exists(m_out / "checkpoints" / "last" / "state.json", ec)) {
+      throw Error(ErrorKind::usage, "{}: already holds a training run; continue it with --resume {} or choose another -o",
+                  m_out.string(), m_out.string());
+    }
+    // The run there stopped before its first checkpoint (bad data, a config
+    // error, a kill in epoch 1): there is nothing to keep, and a user who
+    // fixed the cause expects the same command to work now.
+    util::info(fmt::format("{}: the run there stopped before finishing an epoch; starting over", m_out.string()));
+    fs::remove(m_out / "events.jsonl", ec);
+  }
   // Absolute paths: a resume may run from another directory.
   for (std::string* path : {&m_options.model, &m_options.data, &m_options.val}) {
     if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
   }
   json j = {{"zoo_version", ZOO_VERSION}, {"options", options_to_json(m_options)}};
   write_file_atomic(m_out / "train.json", j.dump(2) + "\n");
+}
+
+void Trainer::lock_outdir() {
+  if (!util::FileLock::try_lock((m_out / ".lock").string(), m_lock)) {
+    throw Error(ErrorKind::io, "{}: another zoo train is running in this folder", m_out.string());
+  }
 }
 
 void Trainer::load_data() {
@@ -681,8 +699,9 @@ TrainResult Trainer::run() {
     json start_event = {{"status", "start"}, {"epochs", m_options.epochs}};
     if (m_state.epochs_done > 0) start_event["resumed_after_epoch"] = m_state.epochs_done;
     m_events->emit(start_event);
-    util::info(fmt::format("training {} on {} images ({} classes), validating on {}; {} epochs", m_entrypoint,
-                           m_train.samples.size(), m_train.classes.size(), m_val.samples.size(), m_options.epochs));
+    util::info(fmt::format("training {} on {} images ({} classes), validating on {}; {}", m_entrypoint,
+                           m_train.samples.size(), m_train.classes.size(), m_val.samples.size(),
+                           util::count_of(m_options.epochs, "epoch")));
 
     for (int epoch = m_state.epochs_done; epoch < m_options.epochs; ++epoch) {
       if (m_options.patience > 0 && m_state.since_best >= m_options.patience) {

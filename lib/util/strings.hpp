@@ -1,5 +1,6 @@
 // Small string helpers shared by every module: edit distance and "did you
-// mean" suggestions for misspelt keys and names, case folding, joining.
+// mean" suggestions for misspelt keys and names, case folding, joining,
+// counted nouns.
 #pragma once
 
 #include <string>
@@ -23,5 +24,9 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 std::string to_lower(std::string_view s);
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 bool ends_with(std::string_view s, std::string_view suffix);
+
+// "1 epoch", "2 epochs": the count and the noun, plural (an added s) unless
+// the count is 1.
+std::string count_of(long long count, std::string_view noun);
 
 }  // namespace zoo::util

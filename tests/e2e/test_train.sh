@@ -1,6 +1,7 @@
 # zoo train on a small real subset of OpenCV's digits: outputs, events,
 # accuracy above chance, zoo apply on the result, bit-identical reruns,
-# resume after kill -9 giving the same weights, bad files, CSV lists, errors.
+# resume after kill -9 giving the same weights, bad files, CSV lists, reruns
+# after an early failure, one run per folder, errors.
 source "$(dirname "$0")/lib.sh"
 
 /usr/bin/python3 "$ZOO_SOURCE_DIR/scripts/make-digits.py" digits 2> /dev/null
@@ -113,6 +114,30 @@ cmp -s run1/model.pt stale/model.pt || fail "the resumed run wrote other weights
 (cd small/train && for d in 0 1 2; do for f in $d/*; do echo "$f,digit$d"; done; done) > small/train/list.csv
 expect_exit 0 "$ZOO" train digits.yaml --data small/train/list.csv --val-split 0.2 --epochs 1 --threads 1 -o run4 -q
 [[ $(cat run4/labels.txt) == $'digit0\ndigit1\ndigit2' ]] || fail "CSV labels: $(cat run4/labels.txt)"
+
+# A run that fails before its first epoch (here a bad CSV line) leaves
+# nothing to keep: once the list is fixed, the same command works.
+cp small/train/list.csv small/train/fixed.csv
+echo "0/missing-label.png" >> small/train/list.csv
+expect_exit 1 "$ZOO" train digits.yaml --data small/train/list.csv --epochs 1 --threads 1 -o run8 -q 2> run8.err
+grep -q "list.csv:91: expected \`filepath,label\`" run8.err || { cat run8.err; fail "the bad CSV line was not named"; }
+jsonl_check run8/events.jsonl "records[-1]['status'] == 'error' and 'list.csv:91' in records[-1]['message']"
+expect_exit 0 "$ZOO" train digits.yaml --data small/train/fixed.csv --epochs 1 --threads 1 -o run8 2> run8.err
+grep -q "starting over" run8.err || { cat run8.err; fail "the rerun did not say it starts over"; }
+jsonl_check run8/events.jsonl "[r['status'] for r in records] == ['start', 'epoch', 'success']"
+
+# One run at a time in an output folder: a second one (new or --resume)
+# is refused while the first trains, and the first is not disturbed.
+"$ZOO" train digits.yaml --data small/train --epochs 500 --threads 1 -o busy -q &
+pid=$!
+for _ in $(seq 1 600); do grep -q '"status":"start"' busy/events.jsonl 2>/dev/null && break; sleep 0.05; done
+expect_exit 1 "$ZOO" train --resume busy -q 2> busy.err
+grep -q "busy: another zoo train is running in this folder" busy.err || { cat busy.err; fail "no lock message"; }
+expect_exit 1 "$ZOO" train digits.yaml --data small/train --epochs 1 -o busy -q
+kill -0 $pid || fail "the first run died"
+kill -INT $pid
+expect_exit 130 wait $pid
+jsonl_check busy/events.jsonl "records[-1]['status'] == 'error' and 'interrupted' in records[-1]['message']"
 
 # Fine-tuning: --freeze trains only the head; start from run1's weights.
 sed "s|^name: .*|name: finetune|" digits.yaml > finetune.yaml

@@ -19,4 +19,10 @@ TEST_SUITE("util::strings") {
     CHECK(did_you_mean("entrypiont", keys) == "; did you mean \"entrypoint\"?");
     CHECK(did_you_mean("zzzzzzzzzz", keys).empty());
   }
+
+  TEST_CASE("count_of writes the noun in the plural unless the count is 1") {
+    CHECK(count_of(1, "epoch") == "1 epoch");
+    CHECK(count_of(0, "epoch") == "0 epochs");
+    CHECK(count_of(45, "unreadable file") == "45 unreadable files");
+  }
 }
