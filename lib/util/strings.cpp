@@ -32,7 +32,10 @@ std::vector<std::string> closest(std::string_view word, const std::vector<std::s
     // A candidate that contains the word (or the reverse) is a good guess too.
     bool contains = !word.empty() && (candidate.find(word) != std::string::npos ||
                                       word.find(candidate) != std::string_view::npos);
-    if (d <= threshold || contains) scored.emplace_back(contains ? std::min(d, threshold) : d, candidate);
+    // A word that shares no letter in place with the candidate ("c" and
+    // "a") is not close, however short.
+    const bool near = d <= threshold && d < std::max(word.size(), candidate.size());
+    if (near || contains) scored.emplace_back(contains ? std::min(d, threshold) : d, candidate);
   }
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& x, const auto& y) { return x.first < y.first; });

@@ -18,6 +18,9 @@ TEST_SUITE("util::strings") {
     CHECK(did_you_mean("imge_size", keys) == "; did you mean \"image_size\"?");
     CHECK(did_you_mean("entrypiont", keys) == "; did you mean \"entrypoint\"?");
     CHECK(did_you_mean("zzzzzzzzzz", keys).empty());
+    // One-letter class names: "c" is no misspelling of "a" or "b".
+    CHECK(did_you_mean("c", {"a", "b"}).empty());
+    CHECK(did_you_mean("fx", {"fc", "ab"}) == "; did you mean \"fc\"?");
   }
 
   TEST_CASE("count_of writes the noun in the plural unless the count is 1") {
