@@ -268,13 +268,14 @@ void Trainer::prepare_outdir() {
   if (ec) throw Error(ErrorKind::io, "{}: cannot create: {}", m_out.string(), ec.message());
   lock_outdir();
   if (fs::exists(m_out / "train.json", ec)) {
-    if (fs::exists(m_out / "checkpoints" / "last" / "state.json", ec)) {
+    if (fs::exists(m_out / "checkpoints" / "last" / "state.json", ec) || fs::exists(m_out / "model.yaml", ec)) {
       throw Error(ErrorKind::usage, "{}: already holds a training run; continue it with --resume {} or choose another -o",
                   m_out.string(), m_out.string());
     }
     // The run there stopped before its first checkpoint (bad data, a config
     // error, a kill in epoch 1): there is nothing to keep, and a user who
-    // fixed the cause expects the same command to work now.
+    // fixed the cause expects the same command to work now. A finished run
+    // whose checkpoints were deleted still has its model: never taken over.
     util::info(fmt::format("{}: the run there stopped before finishing an epoch; starting over", m_out.string()));
     fs::remove(m_out / "events.jsonl", ec);
   }

@@ -154,6 +154,8 @@ PY
 
 # Errors: exit 2 with a message naming the problem.
 expect_exit 2 "$ZOO" train digits.yaml "${common[@]}" -o run1 -q            # OUTDIR holds a run
+rm -r run4/checkpoints
+expect_exit 2 "$ZOO" train digits.yaml "${common[@]}" -o run4 -q            # a finished run, checkpoints deleted
 expect_exit 2 "$ZOO" train digits.yaml "${common[@]}" --freeze-until featurs -o run6 -q
 printf 'entrypoint: torchscript\nweights: run1/model.pt\n' > ts.yaml
 expect_exit 2 "$ZOO" train ts.yaml "${common[@]}" -o run7 -q
