@@ -220,6 +220,7 @@ class Trainer {
   void load_data();
   void build_model();
   void select_trainable();
+  std::string head_layer() const;  // module path of the classifier head ("fc", "classifier.1")
   void build_optimizer();
   double lr_for_epoch(int epoch) const;
   EpochStats run_epoch(int epoch);
@@ -326,6 +327,16 @@ void Trainer::build_model() {
   m_module.train(true);
 }
 
+std::string Trainer::head_layer() const {
+  // The last layer with a 2-D (or larger) weight: its parameter name minus
+  // ".weight". Every built-in classifier has one.
+  std::string head;
+  for (const auto& p : m_module.named_parameters(true)) {
+    if (p.value.dim() >= 2) head = p.name.substr(0, p.name.rfind('.'));
+  }
+  return head;
+}
+
 void Trainer::select_trainable() {
   std::vector<std::pair<std::string, at::Tensor>> params;
   for (const auto& p : m_module.named_parameters(true)) params.emplace_back(p.name, p.value);
@@ -348,17 +359,10 @@ void Trainer::select_trainable() {
     first_trainable = last + 1;
   }
   if (m_options.freeze) {
-    // The head: the last layer with a 2-D (or larger) weight and its bias.
-    size_t head = params.size();
-    for (size_t i = params.size(); i-- > 0;) {
-      if (params[i].second.dim() >= 2) {
-        head = i;
-        break;
-      }
-    }
-    const std::string layer = params[head].first.substr(0, params[head].first.rfind('.') + 1);
-    first_trainable = head;
-    while (first_trainable > 0 && params[first_trainable - 1].first.rfind(layer, 0) == 0) --first_trainable;
+    // The head (see head_layer) and everything after it.
+    const std::string layer = head_layer() + ".";
+    first_trainable = 0;
+    while (first_trainable < params.size() && params[first_trainable].first.rfind(layer, 0) != 0) ++first_trainable;
   }
   for (size_t i = 0; i < params.size(); ++i) {
     const bool trainable = i >= first_trainable;
@@ -649,6 +653,9 @@ void Trainer::finish(const TrainResult& result) {
   out.strict = true;
   out.labels_path = (m_out / "labels.txt").string();
   out.classes = m_train.classes;
+  // `zoo embed OUTDIR` gives the features the head sees, as FiftyOne's zoo
+  // configs do ("<fc" for a ResNet), unless the config chose a layer.
+  if (out.embeddings_layer.empty()) out.embeddings_layer = "<" + head_layer();
   write_file_atomic(m_out / "model.yaml", config::to_yaml(out, m_out.string()));
 
   json history = m_state.history;

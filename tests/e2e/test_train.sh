@@ -45,6 +45,12 @@ PY
 expect_exit 0 "$ZOO" apply run1 small/val -q -o val.jsonl
 jsonl_check val.jsonl "len(records) == 100 and sum(r['predictions']['label'] == r['filepath'].split('/')[-2] for r in records) > 50"
 
+# zoo embed takes it too: by default the head's input (128 features for
+# small_cnn with 3 stages of width 32), one row per digit.
+grep -q '^embeddings_layer: "<classifier.1"$' run1/model.yaml || { cat run1/model.yaml; fail "model.yaml names no embeddings_layer"; }
+expect_exit 0 "$ZOO" embed run1 small/val -q -o val.npy
+/usr/bin/python3 -c "import numpy as np; a = np.load('val.npy'); assert a.shape == (100, 128), a.shape" || fail "embeddings shape"
+
 # Same seed, data, options and threads: bit-identical weights.
 expect_exit 0 "$ZOO" train digits.yaml "${common[@]}" -o run2 -q
 /usr/bin/python3 - run1/model.pt run2/model.pt <<'PY' || fail "two identical runs gave different weights"
