@@ -395,9 +395,11 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   if (pre.center_crop) size("center_crop", *pre.center_crop);
   // Shortest decimals that read back as the same floats ("0.485", not
   // "0.48500001430511475").
+  // One value per channel: a grayscale model's mean is [0.5], not
+  // [0.5, 0.5, 0.5].
   auto floats = [&](const char* key, const std::array<float, 3>& values) {
     out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (float v : values) out << fmt::format("{}", v);
+    for (int c = 0; c < pre.channels; ++c) out << fmt::format("{}", values[c]);
     out << YAML::EndSeq;
   };
   floats("image_mean", pre.mean);

@@ -31,11 +31,11 @@ Json size_json(const std::optional<config::Size>& size) {
 
 Json optional_int(int value) { return value > 0 ? Json(value) : Json(nullptr); }
 
-// Floats as the shortest decimals that read back to them (0.485, not
-// 0.48500001430511475).
-Json float_list(const std::array<float, 3>& values) {
+// The first `count` floats (one per image channel) as the shortest
+// decimals that read back to them (0.485, not 0.48500001430511475).
+Json float_list(const std::array<float, 3>& values, int count) {
   Json out = Json::array();
-  for (float v : values) out.push_back(std::stod(fmt::format("{}", v)));
+  for (int i = 0; i < count; ++i) out.push_back(std::stod(fmt::format("{}", values[i])));
   return out;
 }
 
@@ -101,8 +101,8 @@ Json preprocessing_json(const config::Preprocess& pre) {
   p["image_min_dim"] = optional_int(pre.image_min_dim);
   p["image_max_dim"] = optional_int(pre.image_max_dim);
   p["center_crop"] = size_json(pre.center_crop);
-  p["image_mean"] = float_list(pre.mean);
-  p["image_std"] = float_list(pre.std);
+  p["image_mean"] = float_list(pre.mean, pre.channels);
+  p["image_std"] = float_list(pre.std, pre.channels);
   p["channels"] = pre.channels;
   if (pre.deskew) p["deskew"] = true;
   return p;

@@ -442,6 +442,24 @@ TEST_SUITE("config::ModelConfig") {
     CHECK_MESSAGE(!contains(yaml, "1.1000000000000001"), yaml);
   }
 
+  TEST_CASE("to_yaml writes one mean and std value per channel: a grayscale model's read back equal") {
+    TempDir dir("config-gray");
+    const ModelConfig gray = parse_model_config(
+        "entrypoint: small_cnn\nimage_channels: 1\nimage_mean: [0.25]\nimage_std: [0.5]\n", "model.yaml",
+        dir.path().string());
+    const std::string yaml = to_yaml(gray, dir.path().string());
+    CHECK_MESSAGE(contains(yaml, "image_mean: [0.25]\n"), yaml);
+    CHECK_MESSAGE(contains(yaml, "image_std: [0.5]\n"), yaml);
+    const ModelConfig back = parse_model_config(yaml, "again.yaml", dir.path().string());
+    CHECK(back.preprocess.channels == 1);
+    CHECK(back.preprocess.mean == gray.preprocess.mean);
+    CHECK(back.preprocess.std == gray.preprocess.std);
+    const ModelConfig rgb = parse_model_config("entrypoint: resnet18\nimage_mean: [0.485, 0.456, 0.406]\n",
+                                               "model.yaml", dir.path().string());
+    CHECK_MESSAGE(contains(to_yaml(rgb, dir.path().string()), "image_mean: [0.485, 0.456, 0.406]\n"),
+                  to_yaml(rgb, dir.path().string()));
+  }
+
   TEST_CASE("an input: list config with FiftyOne's instance segmenter and its thresholds reads back equal") {
     TempDir dir("config-list");
     write_file(dir / "m.pt", "x");
