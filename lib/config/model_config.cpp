@@ -393,10 +393,9 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   if (pre.image_min_dim) out << YAML::Key << "image_min_dim" << YAML::Value << pre.image_min_dim;
   if (pre.image_max_dim) out << YAML::Key << "image_max_dim" << YAML::Value << pre.image_max_dim;
   if (pre.center_crop) size("center_crop", *pre.center_crop);
-  // Shortest decimals that read back as the same floats ("0.485", not
-  // "0.48500001430511475").
-  // One value per channel: a grayscale model's mean is [0.5], not
-  // [0.5, 0.5, 0.5].
+  // One value per channel (a grayscale model's mean is [0.5], not
+  // [0.5, 0.5, 0.5]), as the shortest decimals that read back as the same
+  // floats ("0.485", not "0.48500001430511475").
   auto floats = [&](const char* key, const std::array<float, 3>& values) {
     out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (int c = 0; c < pre.channels; ++c) out << fmt::format("{}", values[c]);

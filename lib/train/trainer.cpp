@@ -547,9 +547,6 @@ EpochStats Trainer::evaluate() {
   return stats;
 }
 
-// checkpoints/epoch-NNNN/{model.pt, optimizer.pt, state.json}, written to a
-// .tmp folder, synced and renamed; `last` and `best` are symlinks replaced
-// by rename, so a kill at any moment leaves a complete checkpoint behind.
 // Points the symlink DIR/LINK at the checkpoint folder NAME, atomically.
 void point_link(const fs::path& dir, const std::string& link, const std::string& name) {
   std::error_code ec;
@@ -562,6 +559,9 @@ void point_link(const fs::path& dir, const std::string& link, const std::string&
 
 std::string checkpoint_name(int epoch) { return fmt::format("epoch-{:04d}", epoch); }
 
+// checkpoints/epoch-NNNN/{model.pt, optimizer.pt, state.json}, written to a
+// .tmp folder, synced and renamed; `last` and `best` are symlinks replaced
+// by rename, so a kill at any moment leaves a complete checkpoint behind.
 void Trainer::save_checkpoint(int epoch, bool is_best) {
   const fs::path dir = m_out / "checkpoints";
   const std::string name = checkpoint_name(epoch);

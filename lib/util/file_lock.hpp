@@ -24,8 +24,6 @@ class FileLock {
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
-  bool held() const { return m_fd >= 0; }
-
  private:
   int m_fd = -1;
 };
