@@ -1,6 +1,7 @@
 #include "batch_options.hpp"
 
 #include <csignal>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -27,6 +28,10 @@ util::ProgressMode BatchArgs::begin_run() const {
     throw Error(ErrorKind::usage, "no inputs: give image or video files, folders or --files-from FILE");
   }
   return quiet ? util::ProgressMode::none : util::parse_progress_mode(progress);
+}
+
+inference::Shard parse_shard_arg(const std::string& text) {
+  return inference::parse_shard(text, [](const char* name) { return std::getenv(name); });
 }
 
 void add_batch_options(CLI::App& app, BatchArgs& args, const std::string& resume_help) {
@@ -56,6 +61,10 @@ void add_batch_options(CLI::App& app, BatchArgs& args, const std::string& resume
                             ->default_val(1)->check(CLI::PositiveNumber);
   app.add_option("--fps", args.fps, "Videos: take about F frames per second of video instead (default: every frame)")
       ->check(CLI::PositiveNumber)->excludes(stride);
+  app.add_option("--shard", args.shard,
+                 "Do shard K of N (K from 0) of the sorted inputs, into -o FILE's part FILE.part-K-of-N "
+                 "(resumed if there; a done marker when finished); `zoo merge FILE` joins the parts. auto = from "
+                 "a Slurm job array, auto/N = from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)");
 }
 
 InterruptGuard::InterruptGuard() {

@@ -10,9 +10,14 @@
 #include <CLI/CLI.hpp>
 
 #include "inference/batch_job.hpp"
+#include "inference/shard.hpp"
 #include "store_options.hpp"
 
 namespace zoo::app {
+
+// --shard's value as a Shard, with the job arrays' variables from the
+// environment (see inference::parse_shard).
+inference::Shard parse_shard_arg(const std::string& text);
 
 // The options every batch job takes, as parsed.
 struct BatchArgs {
@@ -30,6 +35,7 @@ struct BatchArgs {
   bool quiet = false;
   int64_t frame_stride = 1;
   double fps = 0;
+  std::string shard;  // --shard K/N | auto | auto/N ("" = not sharded)
   StoreArgs store;  // where a MODEL reference is resolved
 
   // Call before the run: applies --quiet, checks that there are inputs and
@@ -56,13 +62,14 @@ struct BatchArgs {
     o.optimize = !no_optimize;
     o.frames.stride = frame_stride;
     o.frames.fps = fps;
+    if (!shard.empty()) o.shard = parse_shard_arg(shard);
   }
 };
 
 // Adds INPUT..., --files-from, --resume (described by `resume_help`), -b,
 // --workers, --threads, --max-failures, --max-pixels, --precision,
-// --no-optimize, --progress, -q, the store options, --frame-stride and --fps
-// to `app`, bound to `args`.
+// --no-optimize, --progress, -q, the store options, --frame-stride, --fps
+// and --shard to `app`, bound to `args`.
 void add_batch_options(CLI::App& app, BatchArgs& args, const std::string& resume_help);
 
 // While alive, SIGINT and SIGTERM set flag() instead of killing the

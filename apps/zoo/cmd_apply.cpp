@@ -80,6 +80,7 @@ Examples:
   zoo apply model.yaml photos/ -o labels.jsonl --top-k 5
   find /data -name '*.jpg' | zoo apply model.yaml --files-from - -o labels.jsonl
   zoo apply model.yaml photos/ -o labels.jsonl --resume     # after a crash or Ctrl-C
+  zoo apply model.yaml photos/ -o labels.jsonl --shard 0/4   # one of 4 machines; then zoo merge labels.jsonl
   zoo apply configs/opencv-hog-people.yaml clip.avi --frame-stride 10 -o people.jsonl
   zoo apply configs/opencv-haar-face.yaml photos/ --format coco -o faces.json)");
   return [args] { return run_apply(*args); };

@@ -70,6 +70,7 @@ Examples:
   zoo embed model.yaml photos/ -o emb.npy --layer layer4 --pool max --normalize
   find /data -name '*.jpg' | zoo embed model.yaml --files-from - -o emb.npy --dtype float16
   zoo embed model.yaml photos/ -o emb.npy --resume     # after a crash or Ctrl-C
+  zoo embed model.yaml photos/ -o emb.npy --shard auto # a Slurm array task; then zoo merge emb.npy
   zoo embed model.yaml clip.mp4 -o emb.npy --fps 1      # one row per second; index lines clip.mp4#FRAME
   zoo inspect model.yaml                               # the layer names and shapes)");
   return [args, layer] { return run_embed(*args, layer); };

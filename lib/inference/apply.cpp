@@ -83,7 +83,17 @@ void write_document(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* interrupt) {
+ApplySummary run_apply(const ApplyOptions& given, const std::atomic<bool>* interrupt) {
+  ApplyOptions options = given;
+  if (options.shard) {
+    if (options.output == "-") {
+      throw Error(ErrorKind::usage, "--shard needs -o FILE: each shard writes its own part of FILE");
+    }
+    options.output = part_path(options.output, options.shard);
+    // A retried shard picks up its part where the last try stopped.
+    std::error_code ec;
+    if (options.format == "jsonl" && fs::exists(options.output, ec)) options.resume = true;
+  }
   if (options.batch_size < 1) throw Error(ErrorKind::usage, "--batch-size must be at least 1");
   if (options.format != "jsonl" && options.format != "coco") {
     throw Error(ErrorKind::usage, "--format: expected jsonl or coco, got \"{}\"", options.format);
@@ -102,6 +112,11 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
   std::vector<std::string> paths = gather_inputs(options.inputs, options.files_from);
 
   ApplySummary summary;
+  ShardRun shard;
+  if (options.shard) {
+    shard = begin_shard(options.shard, options.output, options.format, paths);
+    if (shard.finished) return finished_shard_summary(shard);
+  }
   io::ResumeState state;
   if (options.resume) {
     state = io::scan_for_resume(options.output);
@@ -229,6 +244,7 @@ ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* int
   }
   run_batches(paths, config.preprocess, *predictor, loop, interrupt, write, summary);
   if (coco) write_document(options.output, coco_results.to_json().dump());
+  if (options.shard) finish_shard(shard, summary);
   return summary;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "inference/batch_job.hpp"
+#include "inference/shard.hpp"
 #include "util/progress.hpp"
 
 namespace zoo::inference {
@@ -38,6 +39,7 @@ struct ApplyOptions {
                                       // (mask_path in the record); "" = inline (mask_png, base64)
   std::string format = "jsonl";       // jsonl (one record per image or frame) | coco (detectors: one COCO
                                       // results document, written at the end)
+  Shard shard;                        // set: label shard K of N of the inputs into output's part file
 };
 
 // Counts and times of a run (see batch_job.hpp).

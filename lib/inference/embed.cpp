@@ -136,9 +136,17 @@ void l2_normalize(float* row, size_t size) {
   for (size_t i = 0; i < size; ++i) row[i] = float(row[i] * scale);
 }
 
-EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* interrupt) {
+EmbedSummary run_embed(const EmbedOptions& given, const std::atomic<bool>* interrupt) {
+  EmbedOptions options = given;
   if (options.output.empty() || options.output == "-") {
     throw Error(ErrorKind::usage, "zoo embed needs an output file: -o FILE.npy");
+  }
+  if (options.shard) {
+    options.output = part_path(options.output, options.shard);
+    if (!options.index.empty()) options.index = part_path(options.index, options.shard);
+    // A retried shard picks up its part where the last try stopped.
+    std::error_code ec;
+    if (fs::exists(options.output, ec)) options.resume = true;
   }
   if (options.batch_size < 1) throw Error(ErrorKind::usage, "--batch-size must be at least 1");
   const Pool pool = parse_pool(options.pool);
@@ -173,6 +181,17 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
   summary.layer = layer.layer;
 
   std::vector<std::string> paths = gather_inputs(options.inputs, options.files_from);
+  ShardRun shard;
+  if (options.shard) {
+    shard = begin_shard(options.shard, options.output, "npy", paths);
+    if (shard.finished) {
+      static_cast<RunSummary&>(summary) = finished_shard_summary(shard);
+      const io::NpyHeader header = io::read_npy_header(options.output);
+      summary.rows = header.rows();
+      summary.dims = header.rows() > 0 ? header.cols() : 0;
+      return summary;
+    }
+  }
 
   Outputs out;
   IndexState index;           // resume: the rows kept
@@ -297,6 +316,7 @@ EmbedSummary run_embed(const EmbedOptions& options, const std::atomic<bool>* int
   }
   TorchPredictor predictor(*model, rows_from_output);
   run_batches(paths, config.preprocess, predictor, loop, interrupt, write, summary);
+  if (options.shard) finish_shard(shard, summary);
   summary.rows = out.npy->rows();
   summary.dims = out.npy->cols();
   return summary;

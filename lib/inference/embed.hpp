@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "inference/batch_job.hpp"
+#include "inference/shard.hpp"
 #include "util/progress.hpp"
 
 namespace zoo::inference {
@@ -37,6 +38,8 @@ struct EmbedOptions {
   util::ProgressMode progress = util::ProgressMode::automatic;
   int64_t max_pixels = 178956970;     // larger images are refused unread
   media::FrameSelection frames;       // which frames of video inputs are embedded (default: all)
+  Shard shard;                        // set: embed shard K of N of the inputs into output's (and index's)
+                                      // part files
 };
 
 struct EmbedSummary : RunSummary {

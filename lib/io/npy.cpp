@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -136,6 +137,24 @@ NpyHeader parse_npy_header(const std::string& bytes, const std::string& path) {
   header.shape = parse_shape(dict_value(dict, "shape", path), path);
   if (header.shape.empty() || header.shape.size() > 2) {
     throw Error(ErrorKind::io, "{}: NPY array has {} dimensions; expected 1 or 2", path, header.shape.size());
+  }
+  return header;
+}
+
+NpyHeader read_npy_header(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, "{}: cannot read: {}", path, std::strerror(errno));
+  std::string head(65536, '\0');  // the largest v1.0 header; later versions are not written here
+  in.read(head.data(), std::streamsize(head.size()));
+  head.resize(size_t(in.gcount()));
+  NpyHeader header = parse_npy_header(head, path);
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  const uint64_t data_bytes =
+      checked_product(checked_product(header.rows(), header.cols(), path), npy_item_size(header.dtype), path);
+  if (ec || size - header.header_bytes < data_bytes) {
+    throw Error(ErrorKind::io, "{}: NPY file holds {} data bytes but its shape needs {}", path,
+                size - header.header_bytes, data_bytes);
   }
   return header;
 }

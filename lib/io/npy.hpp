@@ -50,6 +50,10 @@ std::string encode_npy_header(NpyDtype dtype, uint64_t rows, uint64_t cols);
 // zoo::Error(io) naming `path` if the header is not one of those.
 NpyHeader parse_npy_header(const std::string& bytes, const std::string& path);
 
+// Reads the header of the NPY file at `path` and checks that the file holds
+// the data it promises. Throws zoo::Error(io) naming the file.
+NpyHeader read_npy_header(const std::string& path);
+
 // Reads a whole NPY file written as above, values converted to float32.
 struct NpyArray {
   NpyHeader header;
