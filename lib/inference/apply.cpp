@@ -19,6 +19,7 @@
 #include "models/list_model.hpp"
 #include "models/model.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/log.hpp"
 
 namespace fs = std::filesystem;
@@ -60,8 +61,8 @@ void check_model_kind(const config::ModelConfig& config, const ApplyOptions& opt
   }
 }
 
-// Writes `text` to `path` ("-" = stdout) as a whole: a temporary file
-// beside it, renamed over it, so a reader never sees half a document.
+// Writes `text` to `path` ("-" = stdout) as a whole (util::write_file_atomic),
+// so a reader never sees half a document.
 void write_document(const std::string& path, const std::string& text) {
   if (path == "-") {
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fputc('\n', stdout) == EOF ||
@@ -70,15 +71,7 @@ void write_document(const std::string& path, const std::string& text) {
     }
     return;
   }
-  const std::string temp = path + ".tmp";
-  {
-    io::JsonlWriter out(temp, false);
-    out.write(text);
-    out.flush();
-  }
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) throw Error(ErrorKind::io, "{}: cannot write: {}", path, ec.message());
+  util::write_file_atomic(path, text + "\n");
 }
 
 }  // namespace

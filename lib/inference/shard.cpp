@@ -1,8 +1,5 @@
 #include "inference/shard.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -85,76 +82,35 @@ NameParts split_name(const std::string& path) {
   return {p.parent_path(), name.substr(0, dot), name.substr(dot)};
 }
 
-// Writes a file under a temporary name and renames it over the target once
-// it is complete and synced, so a reader sees the old file or the new one.
-class AtomicOutput {
- public:
-  explicit AtomicOutput(std::string path) : m_path(std::move(path)), m_temp(util::temp_path_beside(m_path)) {
-    m_fd = ::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (m_fd < 0) throw Error(ErrorKind::io, "{}: cannot write: {}", m_path, std::strerror(errno));
-  }
-  ~AtomicOutput() {
-    if (m_fd >= 0) ::close(m_fd);
-    if (!m_committed) ::unlink(m_temp.c_str());
-  }
-  AtomicOutput(const AtomicOutput&) = delete;
-  AtomicOutput& operator=(const AtomicOutput&) = delete;
-
-  void write(const char* data, size_t size) {
-    while (size > 0) {
-      const ssize_t n = ::write(m_fd, data, size);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw Error(ErrorKind::io, "{}: cannot write: {}", m_path, std::strerror(errno));
-      data += n;
-      size -= size_t(n);
-    }
-  }
-  void write(const std::string& text) { write(text.data(), text.size()); }
-
-  // Appends `bytes` bytes of `path` from `offset` (all that follow if
-  // bytes is -1); returns how many were copied and sets `last` to the last
-  // byte ('\0' if none).
-  uint64_t copy_from(const std::string& path, uint64_t offset, int64_t bytes, char& last) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorKind::io, "{}: cannot read: {}", path, std::strerror(errno));
-    in.seekg(std::streamoff(offset));
-    std::vector<char> buffer(1 << 20);
-    uint64_t copied = 0;
-    last = '\0';
-    while (bytes < 0 || copied < uint64_t(bytes)) {
-      size_t want = buffer.size();
-      if (bytes >= 0) want = size_t(std::min<uint64_t>(want, uint64_t(bytes) - copied));
-      in.read(buffer.data(), std::streamsize(want));
-      const size_t got = size_t(in.gcount());
-      if (got == 0) break;
-      write(buffer.data(), got);
-      last = buffer[got - 1];
-      copied += got;
-    }
-    if (in.bad()) throw Error(ErrorKind::io, "{}: read error", path);
-    return copied;
-  }
-
-  void commit() {
-    if (::fsync(m_fd) != 0 || ::close(m_fd) != 0) {
-      m_fd = -1;
-      throw Error(ErrorKind::io, "{}: cannot write: {}", m_path, std::strerror(errno));
-    }
-    m_fd = -1;
-    if (::rename(m_temp.c_str(), m_path.c_str()) != 0) {
-      throw Error(ErrorKind::io, "{}: cannot write: {}", m_path, std::strerror(errno));
-    }
-    m_committed = true;
-    const fs::path parent = fs::path(m_path).parent_path();
-    util::fsync_path(parent.empty() ? "." : parent.string());
-  }
-
- private:
-  std::string m_path;
-  std::string m_temp;
-  int m_fd = -1;
-  bool m_committed = false;
+// What append_file copied.
+struct Copied {
+  uint64_t bytes = 0;
+  uint64_t lines = 0;  // newlines among them
+  char last = '\0';    // the last byte ('\0' if none)
 };
+
+// Appends `bytes` bytes of the file at `path` from `offset` to `out` (all
+// that follow if bytes is -1).
+Copied append_file(util::AtomicFile& out, const std::string& path, uint64_t offset, int64_t bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, "{}: cannot read: {}", path, std::strerror(errno));
+  in.seekg(std::streamoff(offset));
+  std::vector<char> buffer(1 << 20);
+  Copied copied;
+  while (bytes < 0 || copied.bytes < uint64_t(bytes)) {
+    size_t want = buffer.size();
+    if (bytes >= 0) want = size_t(std::min<uint64_t>(want, uint64_t(bytes) - copied.bytes));
+    in.read(buffer.data(), std::streamsize(want));
+    const size_t got = size_t(in.gcount());
+    if (got == 0) break;
+    out.write(buffer.data(), got);
+    copied.lines += uint64_t(std::count(buffer.data(), buffer.data() + got, '\n'));
+    copied.last = buffer[got - 1];
+    copied.bytes += got;
+  }
+  if (in.bad()) throw Error(ErrorKind::io, "{}: read error", path);
+  return copied;
+}
 
 // Lines (newlines) in a file.
 uint64_t count_lines(const std::string& path) {
@@ -165,14 +121,14 @@ uint64_t count_lines(const std::string& path) {
 
 // Concatenates text files of whole lines into `out`; returns the lines.
 uint64_t concatenate_lines(const std::vector<std::string>& parts, const std::string& output) {
-  AtomicOutput out(output);
+  util::AtomicFile out(output);
   uint64_t lines = 0;
   for (const auto& part : parts) {
-    char last = '\0';
-    if (out.copy_from(part, 0, -1, last) > 0 && last != '\n') {
+    const Copied copied = append_file(out, part, 0, -1);
+    if (copied.bytes > 0 && copied.last != '\n') {
       throw Error(ErrorKind::data, "{}: the last line is cut off: this part was not finished", part);
     }
-    lines += count_lines(part);
+    lines += copied.lines;
   }
   out.commit();
   return lines;
@@ -220,7 +176,7 @@ uint64_t merge_coco(const std::vector<std::string>& parts, const std::string& ou
   }
   nlohmann::ordered_json category_list = nlohmann::ordered_json::array();
   for (const auto& [id, name] : categories) category_list.push_back({{"id", id}, {"name", name}});
-  AtomicOutput out(output);
+  util::AtomicFile out(output);
   out.write(nlohmann::ordered_json{{"images", images}, {"categories", category_list}, {"annotations", annotations}}
                 .dump() + "\n");
   out.commit();
@@ -254,12 +210,11 @@ uint64_t merge_npy(const std::vector<std::string>& parts, const std::vector<std:
     }
     rows += h.rows();
   }
-  AtomicOutput out(options.output);
+  util::AtomicFile out(options.output);
   out.write(io::encode_npy_header(*dtype, rows, cols));
   for (size_t i = 0; i < parts.size(); ++i) {
     const auto& h = headers[i];
-    char last = '\0';
-    out.copy_from(parts[i], h.header_bytes, int64_t(h.rows() * h.cols() * io::npy_item_size(h.dtype)), last);
+    append_file(out, parts[i], h.header_bytes, int64_t(h.rows() * h.cols() * io::npy_item_size(h.dtype)));
   }
   concatenate_lines(indexes, index);
   std::vector<std::string> error_logs;

@@ -150,9 +150,10 @@ NpyHeader read_npy_header(const std::string& path) {
   NpyHeader header = parse_npy_header(head, path);
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot read: {}", path, ec.message());
   const uint64_t data_bytes =
       checked_product(checked_product(header.rows(), header.cols(), path), npy_item_size(header.dtype), path);
-  if (ec || size - header.header_bytes < data_bytes) {
+  if (size - header.header_bytes < data_bytes) {
     throw Error(ErrorKind::io, "{}: NPY file holds {} data bytes but its shape needs {}", path,
                 size - header.header_bytes, data_bytes);
   }

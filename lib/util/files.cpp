@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "util/error.hpp"
 
@@ -38,34 +39,46 @@ void fsync_path(const std::string& path) {
   }
 }
 
-void write_file_atomic(const std::string& path, const std::string& data) {
-  const std::string tmp = temp_path_beside(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(ErrorKind::io, "{}: cannot write: {}", path, std::strerror(errno));
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+AtomicFile::AtomicFile(std::string path) : m_path(std::move(path)), m_temp(temp_path_beside(m_path)) {
+  m_fd = ::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (m_fd < 0) throw Error(ErrorKind::io, "{}: cannot write: {}", m_path, std::strerror(errno));
+}
+
+AtomicFile::~AtomicFile() {
+  if (m_fd >= 0) ::close(m_fd);
+  if (!m_committed) ::unlink(m_temp.c_str());
+}
+
+void AtomicFile::write(const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(m_fd, data, size);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(ErrorKind::io, "{}: cannot write: {}", path, std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
+    if (n <= 0) throw Error(ErrorKind::io, "{}: cannot write: {}", m_path, std::strerror(errno));
+    data += n;
+    size -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(ErrorKind::io, "{}: cannot write: {}", path, std::strerror(err));
+}
+
+void AtomicFile::commit() {
+  const bool synced = ::fsync(m_fd) == 0;
+  const int fsync_error = errno;
+  const bool closed = ::close(m_fd) == 0;
+  m_fd = -1;
+  if (!synced || !closed) {
+    throw Error(ErrorKind::io, "{}: cannot write: {}", m_path, std::strerror(synced ? errno : fsync_error));
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(ErrorKind::io, "{}: cannot write: {}", path, std::strerror(err));
+  if (::rename(m_temp.c_str(), m_path.c_str()) != 0) {
+    throw Error(ErrorKind::io, "{}: cannot write: {}", m_path, std::strerror(errno));
   }
-  const fs::path parent = fs::path(path).parent_path();
+  m_committed = true;
+  const fs::path parent = fs::path(m_path).parent_path();
   fsync_path(parent.empty() ? "." : parent.string());
+}
+
+void write_file_atomic(const std::string& path, const std::string& data) {
+  AtomicFile file(path);
+  file.write(data);
+  file.commit();
 }
 
 }  // namespace zoo::util

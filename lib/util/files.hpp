@@ -3,6 +3,7 @@
 // new, never a torn file.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace zoo::util {
@@ -10,9 +11,31 @@ namespace zoo::util {
 // The file's bytes. Throws zoo::Error(io) naming the file.
 std::string read_file(const std::string& path);
 
-// Replaces `path` with `data`: writes PATH.tmp.<pid>.<n>, fsyncs it, renames it
-// over `path` and fsyncs the folder. Throws zoo::Error(io) naming the file.
+// Replaces `path` with `data` (see AtomicFile). Throws zoo::Error(io)
+// naming the file.
 void write_file_atomic(const std::string& path, const std::string& data);
+
+// A file written piece by piece that replaces `path` whole: the pieces go to
+// PATH.tmp.<pid>.<n>; commit() fsyncs it, renames it over `path` and fsyncs
+// the folder. Destroyed without commit(), it removes the temporary file and
+// leaves `path` as it was. Errors throw zoo::Error(io) naming `path`.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const char* data, size_t size);
+  void write(const std::string& data) { write(data.data(), data.size()); }
+  void commit();
+
+ private:
+  std::string m_path;
+  std::string m_temp;
+  int m_fd = -1;
+  bool m_committed = false;
+};
 
 // fsync a file or folder by path (errors ignored: best effort durability).
 void fsync_path(const std::string& path);

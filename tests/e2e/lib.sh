@@ -25,6 +25,19 @@ fail() {
   exit 1
 }
 
+# photos_twice DIR: DIR holds every opencv-doc JPEG twice, numbered in
+# order (001_baboon.jpg, 002_baboon.jpg, ...).
+photos_twice() {
+  mkdir "$1"
+  local n=0 f copy
+  for f in "$PHOTOS"/*.jpg; do
+    for copy in 1 2; do
+      n=$((n + 1))
+      cp "$f" "$1/$(printf '%03d' $n)_$(basename "$f")"
+    done
+  done
+}
+
 # expect_exit CODE CMD...: runs CMD, fails the test unless it exits CODE.
 expect_exit() {
   local want=$1

@@ -2,14 +2,7 @@
 # exactly once, a torn last line is dropped, the file stays valid JSONL.
 source "$(dirname "$0")/lib.sh"
 
-mkdir photos
-n=0
-for f in "$PHOTOS"/*.jpg; do
-  for copy in 1 2; do
-    n=$((n + 1))
-    cp "$f" "photos/$(printf '%03d' $n)_$(basename "$f")"
-  done
-done
+photos_twice photos
 total=$(ls photos | wc -l)
 # A larger input makes each batch take long enough to kill mid-run.
 sed -i 's/image_size: \[64, 64\]/image_size: [320, 320]/' model.yaml

@@ -19,14 +19,7 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-mkdir photos
-n=0
-for f in "$PHOTOS"/*.jpg; do
-  for copy in 1 2; do
-    n=$((n + 1))
-    cp "$f" "photos/$(printf '%03d' $n)_$(basename "$f")"
-  done
-done
+photos_twice photos
 total=$(ls photos | wc -l)
 
 # A clean run: one row per photo, in order; the index lists them.

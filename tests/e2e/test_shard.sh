@@ -6,14 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 # The opencv-doc photos, twice, and one corrupt JPEG among them.
-mkdir photos
-n=0
-for f in "$PHOTOS"/*.jpg; do
-  for copy in 1 2; do
-    n=$((n + 1))
-    cp "$f" "photos/$(printf '%03d' $n)_$(basename "$f")"
-  done
-done
+photos_twice photos
 head -c 3000 "$PHOTOS/fruits.jpg" > photos/050_cut.jpg
 total=$(ls photos | wc -l)
 

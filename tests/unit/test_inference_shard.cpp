@@ -208,6 +208,11 @@ TEST_CASE("merge_parts: JSON Lines in shard order; missing shards named; mixed l
   // A part whose last line is cut off.
   finished_part(out, 1, 2, "y", "jsonl");
   CHECK(contains(catch_error([&] { merge_parts(options); }).message, "cut off"));
+  // The failed merge left the earlier output as it was, and no temporary file.
+  CHECK(read_text(out) == "x\ny\n");
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    CHECK_FALSE(contains(entry.path().filename().string(), ".tmp."));
+  }
 
   // Markers of different input lists.
   finished_part(out, 1, 2, "y\n", "jsonl");
