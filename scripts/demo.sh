@@ -2,7 +2,8 @@
 # Installs what is missing, builds, and shows the main job twice:
 #  1. with a model zoo trains itself: the small CNN on OpenCV's handwritten
 #     digits (45 epochs, about 2 minutes; trained once and then reused from models/digits-cnn),
-#     applied to the 2500 test digits, with a few labels and the accuracy;
+#     applied to the 2500 test digits, with a few labels and zoo eval's
+#     accuracy, per-class scores and mistakes;
 #  2. on the real photos of Debian's opencv-doc with a resnet18 (seeded
 #     random weights: nothing can be downloaded here, so those labels only
 #     show the pipeline, not a trained network).
@@ -27,10 +28,9 @@ records = [json.loads(line) for line in open(sys.argv[1])]
 for r in records[::250]:
     p = r["predictions"]
     print(f"{r['filepath']:36s} -> {p['label']}  ({p['confidence']:.3f})")
-right = sum(r["predictions"]["label"] == r["filepath"].split("/")[-2] for r in records)
-print(f"test accuracy: {right}/{len(records)} = {100 * right / len(records):.2f}% "
-      f"(OpenCV's kNN tutorial on this split: 91.76%)")
 PY
+echo "== zoo eval demo-digits.jsonl --truth build/digits/test (OpenCV's kNN tutorial on this split: 91.76%)" >&2
+"$zoo" eval demo-digits.jsonl --truth build/digits/test --mistakes 5
 
 if [[ ! -f models/resnet18-demo.pt ]]; then
   /usr/bin/python3 scripts/make-demo-model.py models/resnet18-demo.pt

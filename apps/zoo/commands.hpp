@@ -14,6 +14,7 @@ using Runner = std::function<int()>;
 Runner register_apply(CLI::App& app);
 Runner register_bench(CLI::App& app);
 Runner register_embed(CLI::App& app);
+Runner register_eval(CLI::App& app);
 Runner register_inspect(CLI::App& app);
 Runner register_load(CLI::App& app);
 Runner register_ls(CLI::App& app);

@@ -18,11 +18,9 @@ epochs=${EPOCHS:-5}
 mkdir -p "$work"
 ./scripts/make-digits.sh "$build/digits"
 
-accuracy() {  # accuracy LABELS.jsonl
-  /usr/bin/python3 -c "
-import json, sys
-r = [json.loads(l) for l in open(sys.argv[1])]
-print(sum(x['predictions']['label'] == x['filepath'].split('/')[-2] for x in r) / len(r))" "$1"
+accuracy() {  # accuracy LABELS.jsonl: the test accuracy zoo eval reports, as a fraction
+  "$zoo" eval "$1" --truth "$build/digits/test" -q -o - |
+    /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['accuracy'])"
 }
 
 sed -e '/^augment:/,$d' -e '/^deskew:/d' configs/digits-cnn.yaml > "$work/noaug.yaml"

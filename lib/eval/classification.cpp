@@ -1,0 +1,502 @@
+#include "eval/classification.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "train/dataset.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace zoo::eval {
+namespace {
+
+// The key two spellings of one file share: absolute, with `.` and `..`
+// folded, without touching the disk (the images need not exist any more).
+std::string path_key(const std::string& path) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(fs::path(path), ec);
+  if (ec) absolute = fs::path(path);
+  return absolute.lexically_normal().string();
+}
+
+double ratio(int64_t part, int64_t whole) { return whole > 0 ? double(part) / double(whole) : 0.0; }
+
+// Fractions in the report: 6 decimals, so files compare and diff cleanly.
+double rounded(double value) { return std::round(value * 1e6) / 1e6; }
+
+std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
+
+// A gate's rate with all the digits the comparison used: 98.996%, not 99.00%.
+std::string exact_percent(double fraction) {
+  std::string text = fmt::format("{:.4f}", 100.0 * rounded(fraction));
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  return text + "%";
+}
+
+const std::vector<std::string>& rate_metrics() {
+  static const std::vector<std::string> names = {"accuracy", "top_k_accuracy", "macro_precision", "macro_recall",
+                                                 "macro_f1"};
+  return names;
+}
+const std::vector<std::string>& count_metrics() {
+  static const std::vector<std::string> names = {"correct", "wrong", "failed", "missing", "fixed", "broken"};
+  return names;
+}
+const std::vector<std::string>& class_metrics() {
+  static const std::vector<std::string> names = {"precision", "recall", "f1"};
+  return names;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Reads one Classification / Classifications label (or null: nothing
+// above the confidence threshold) into `out`.
+void read_label(const json& value, const std::string& where, const std::string& field, Prediction& out) {
+  if (value.is_null()) return;  // no label: the model abstained
+  if (!value.is_object()) throw Error(ErrorKind::data, "{}: \"{}\" is not a label object", where, field);
+  const std::string kind = value.value("_cls", std::string());
+  auto read_one = [&](const json& label) {
+    if (!label.is_object() || !label.contains("label") || !label["label"].is_string()) {
+      throw Error(ErrorKind::data, "{}: a Classification in \"{}\" has no string \"label\"", where, field);
+    }
+    return label;
+  };
+  if (kind == "Classification") {
+    const json& label = read_one(value);
+    out.label = label["label"].get<std::string>();
+    out.confidence = label.value("confidence", 0.0);
+    out.top_k = {out.label};
+  } else if (kind == "Classifications") {
+    if (!value.contains("classifications") || !value["classifications"].is_array()) {
+      throw Error(ErrorKind::data, "{}: \"{}\" is Classifications without a \"classifications\" list", where, field);
+    }
+    for (const auto& item : value["classifications"]) {
+      const json& label = read_one(item);
+      out.top_k.push_back(label["label"].get<std::string>());
+      if (out.top_k.size() == 1) out.confidence = label.value("confidence", 0.0);
+    }
+    if (!out.top_k.empty()) out.label = out.top_k.front();
+  } else {
+    throw Error(ErrorKind::data,
+                "{}: \"{}\" is a {} label; zoo eval scores classifications (Classification or Classifications)",
+                where, field, kind.empty() ? "non-FiftyOne" : kind);
+  }
+}
+
+}  // namespace
+
+Truth load_truth(const std::string& path) {
+  const train::Dataset dataset = train::load_dataset(path);
+  Truth truth;
+  truth.source = path;
+  truth.classes = dataset.classes;
+  std::unordered_map<std::string, size_t> seen;
+  for (const auto& sample : dataset.samples) {
+    if (!seen.emplace(path_key(sample.path), truth.paths.size()).second) {
+      throw Error(ErrorKind::data, "{}: {} is listed twice", path, sample.path);
+    }
+    truth.paths.push_back(sample.path);
+    truth.labels.push_back(sample.label);
+  }
+  return truth;
+}
+
+LabelRecords read_labels(const std::string& file, const std::string& field) {
+  std::ifstream in(file);
+  if (!in) throw Error(ErrorKind::io, "{}: cannot read labels file", file);
+  LabelRecords records;
+  std::unordered_map<std::string, size_t> line_of;
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = fmt::format("{}:{}", file, number);
+    json record;
+    try {
+      record = json::parse(line);
+    } catch (const json::exception&) {
+      throw Error(ErrorKind::data, "{}: not a JSON object (zoo eval reads the JSON Lines zoo apply writes)", where);
+    }
+    if (!record.is_object() || !record.contains("filepath") || !record["filepath"].is_string()) {
+      throw Error(ErrorKind::data, "{}: a record needs a string \"filepath\"", where);
+    }
+    if (record.contains("frame_number")) {
+      throw Error(ErrorKind::data, "{}: a video frame record; zoo eval scores one label per image file", where);
+    }
+    const std::string path = record["filepath"].get<std::string>();
+    Prediction prediction;
+    if (record.contains("error")) {
+      prediction.error = record["error"].is_string() ? record["error"].get<std::string>() : record["error"].dump();
+    } else if (!record.contains(field)) {
+      throw Error(ErrorKind::data, "{}: the record has neither \"{}\" nor \"error\"{}", where, field,
+                  field == "predictions" ? " (was the labels file written with --label-field?)" : "");
+    } else {
+      read_label(record[field], where, field, prediction);
+    }
+    auto [it, inserted] = line_of.emplace(path_key(path), number);
+    if (!inserted) {
+      throw Error(ErrorKind::data, "{}: {} already has a record on line {}", where, path, it->second);
+    }
+    records.paths.push_back(path);
+    records.predictions.push_back(std::move(prediction));
+  }
+  if (records.paths.empty()) throw Error(ErrorKind::data, "{}: no label records", file);
+  return records;
+}
+
+Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file) {
+  Score s;
+  s.labels_file = labels_file;
+  s.records = int64_t(labels.paths.size());
+  s.samples = int64_t(truth.paths.size());
+
+  std::unordered_map<std::string, size_t> truth_index;
+  for (size_t i = 0; i < truth.paths.size(); ++i) truth_index.emplace(path_key(truth.paths[i]), i);
+  std::vector<const Prediction*> by_sample(truth.paths.size(), nullptr);
+  for (size_t r = 0; r < labels.paths.size(); ++r) {
+    auto it = truth_index.find(path_key(labels.paths[r]));
+    if (it == truth_index.end()) {
+      ++s.unmatched;
+    } else {
+      by_sample[it->second] = &labels.predictions[r];
+    }
+  }
+  if (s.unmatched == s.records && s.samples > 0) {
+    throw Error(ErrorKind::data,
+                "{}: none of its {} match a sample of {} (e.g. \"{}\" against \"{}\"; paths are compared as "
+                "files from the current folder, so run zoo eval where zoo apply ran)",
+                labels_file, util::count_of(s.records, "record"), truth.source, labels.paths.front(),
+                truth.paths.front());
+  }
+
+  // Classes: the truth's, then any other label the model gave, sorted.
+  std::vector<std::string> names = truth.classes;
+  std::map<std::string, size_t> index;
+  for (size_t c = 0; c < names.size(); ++c) index[names[c]] = c;
+  std::set<std::string> extra;
+  for (const Prediction* p : by_sample) {
+    if (p && !p->label.empty() && !index.count(p->label)) extra.insert(p->label);
+  }
+  for (const auto& name : extra) {
+    index[name] = names.size();
+    names.push_back(name);
+  }
+  s.classes.resize(names.size());
+  for (size_t c = 0; c < names.size(); ++c) s.classes[c].name = names[c];
+  s.confusion.assign(truth.classes.size(), std::vector<int64_t>(names.size(), 0));
+  s.right.assign(truth.paths.size(), false);
+
+  for (size_t i = 0; i < truth.paths.size(); ++i) {
+    const int t = truth.labels[i];
+    const std::string& truth_name = truth.classes[t];
+    ++s.classes[t].support;
+    const Prediction* p = by_sample[i];
+    if (!p) {
+      ++s.missing;
+      s.mistakes.push_back({truth.paths[i], truth_name, "", 0, "no label record"});
+      continue;
+    }
+    if (!p->error.empty()) {
+      ++s.failed;
+      s.mistakes.push_back({truth.paths[i], truth_name, "", 0, p->error, true});
+      continue;
+    }
+    s.top_k = std::max(s.top_k, int(p->top_k.size()));
+    if (std::find(p->top_k.begin(), p->top_k.end(), truth_name) != p->top_k.end()) ++s.top_k_correct;
+    if (p->label.empty()) {
+      s.mistakes.push_back({truth.paths[i], truth_name, "", 0, "no label (below the confidence threshold)"});
+      continue;
+    }
+    const size_t predicted = index.at(p->label);
+    ++s.confusion[t][predicted];
+    ++s.classes[predicted].predicted;
+    if (int(predicted) == t) {
+      ++s.classes[t].correct;
+      ++s.correct;
+      s.right[i] = true;
+    } else {
+      s.mistakes.push_back({truth.paths[i], truth_name, p->label, p->confidence, ""});
+    }
+  }
+
+  for (auto& c : s.classes) {
+    c.precision = ratio(c.correct, c.predicted);
+    c.recall = ratio(c.correct, c.support);
+    c.f1 = c.precision + c.recall > 0 ? 2 * c.precision * c.recall / (c.precision + c.recall) : 0.0;
+  }
+  // Macro averages over the truth classes: a label the truth never uses
+  // has no recall to average.
+  const size_t k = truth.classes.size();
+  for (size_t c = 0; c < k; ++c) {
+    s.macro_precision += s.classes[c].precision / double(k);
+    s.macro_recall += s.classes[c].recall / double(k);
+    s.macro_f1 += s.classes[c].f1 / double(k);
+  }
+  s.accuracy = ratio(s.correct, s.samples);
+  s.top_k_accuracy = ratio(s.top_k_correct, s.samples);
+  return s;
+}
+
+Comparison compare(const Truth& truth, const Score& candidate, const Score& baseline) {
+  Comparison c;
+  c.baseline_file = baseline.labels_file;
+  c.baseline_accuracy = baseline.accuracy;
+  for (size_t i = 0; i < truth.paths.size(); ++i) {
+    if (candidate.right[i] && !baseline.right[i]) c.fixed.push_back(truth.paths[i]);
+    if (!candidate.right[i] && baseline.right[i]) c.broken.push_back(truth.paths[i]);
+  }
+  return c;
+}
+
+Gate parse_gate(const std::string& text, bool at_least) {
+  const std::string flag = at_least ? "--min" : "--max";
+  const size_t eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
+    throw Error(ErrorKind::usage, "{} {}: expected METRIC=VALUE, e.g. {} accuracy=0.99", flag, text, flag);
+  }
+  Gate gate;
+  gate.metric = text.substr(0, eq);
+  gate.at_least = at_least;
+  std::string value = text.substr(eq + 1);
+  const size_t colon = gate.metric.find(':');
+  const std::string family = gate.metric.substr(0, colon);
+  const bool is_rate = colon == std::string::npos ? contains(rate_metrics(), family) : contains(class_metrics(), family);
+  const bool is_count = colon == std::string::npos && contains(count_metrics(), family);
+  if (!is_rate && !is_count) {
+    std::vector<std::string> known = rate_metrics();
+    known.insert(known.end(), count_metrics().begin(), count_metrics().end());
+    for (const auto& m : class_metrics()) known.push_back(m + ":CLASS");
+    throw Error(ErrorKind::usage, "{} {}: unknown metric \"{}\" (known: {}){}", flag, text, gate.metric,
+                util::join(known, ", "), util::did_you_mean(gate.metric, known));
+  }
+  if (colon != std::string::npos && colon + 1 == gate.metric.size()) {
+    throw Error(ErrorKind::usage, "{} {}: name the class after \"{}:\"", flag, text, family);
+  }
+  const bool is_percent = !value.empty() && value.back() == '%';
+  if (is_percent) value.pop_back();
+  size_t used = 0;
+  try {
+    gate.value = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || !std::isfinite(gate.value)) {
+    throw Error(ErrorKind::usage, "{} {}: \"{}\" is not a number", flag, text, text.substr(eq + 1));
+  }
+  if (is_rate) {
+    if (is_percent) gate.value /= 100.0;
+    if (gate.value < 0 || gate.value > 1) {
+      throw Error(ErrorKind::usage, "{} {}: {} is a fraction from 0 to 1 (or a percentage such as 99%)", flag,
+                  text, gate.metric);
+    }
+  } else if (is_percent || gate.value < 0 || gate.value != std::floor(gate.value)) {
+    throw Error(ErrorKind::usage, "{} {}: {} is a count of inputs (a whole number)", flag, text, gate.metric);
+  }
+  gate.text = fmt::format("{}{}{}", gate.metric, at_least ? ">=" : "<=", text.substr(eq + 1));
+  return gate;
+}
+
+std::vector<GateResult> check_gates(const std::vector<Gate>& gates, const Score& s,
+                                    const std::optional<Comparison>& comparison) {
+  std::vector<GateResult> results;
+  for (const auto& gate : gates) {
+    double actual = 0;
+    const size_t colon = gate.metric.find(':');
+    if (colon != std::string::npos) {
+      const std::string family = gate.metric.substr(0, colon), name = gate.metric.substr(colon + 1);
+      auto it = std::find_if(s.classes.begin(), s.classes.end(), [&](const ClassScore& c) { return c.name == name; });
+      if (it == s.classes.end()) {
+        std::vector<std::string> known;
+        for (const auto& c : s.classes) known.push_back(c.name);
+        throw Error(ErrorKind::usage, "gate {}: no class \"{}\" in the truth or the labels{}", gate.text, name,
+                    util::did_you_mean(name, known));
+      }
+      actual = family == "precision" ? it->precision : family == "recall" ? it->recall : it->f1;
+    } else if (gate.metric == "accuracy") {
+      actual = s.accuracy;
+    } else if (gate.metric == "top_k_accuracy") {
+      actual = s.top_k_accuracy;
+    } else if (gate.metric == "macro_precision") {
+      actual = s.macro_precision;
+    } else if (gate.metric == "macro_recall") {
+      actual = s.macro_recall;
+    } else if (gate.metric == "macro_f1") {
+      actual = s.macro_f1;
+    } else if (gate.metric == "correct") {
+      actual = double(s.correct);
+    } else if (gate.metric == "wrong") {
+      actual = double(s.samples - s.correct);
+    } else if (gate.metric == "failed") {
+      actual = double(s.failed);
+    } else if (gate.metric == "missing") {
+      actual = double(s.missing);
+    } else {  // fixed, broken
+      if (!comparison) throw Error(ErrorKind::usage, "gate {}: {} needs --baseline LABELS", gate.text, gate.metric);
+      actual = double(gate.metric == "fixed" ? comparison->fixed.size() : comparison->broken.size());
+    }
+    // Rates compare at the report's precision, so a gate of 0.99 passes
+    // on exactly 2475 of 2500 however the division rounds.
+    const double a = colon != std::string::npos || contains(rate_metrics(), gate.metric) ? rounded(actual) : actual;
+    results.push_back({gate, actual, gate.at_least ? a >= gate.value : a <= gate.value});
+  }
+  return results;
+}
+
+std::string report_json(const Truth& truth, const Score& s, const std::optional<Comparison>& comparison,
+                        const std::vector<GateResult>& gates) {
+  json report = {{"labels", s.labels_file},
+                 {"truth", truth.source},
+                 {"samples", s.samples},
+                 {"records", s.records},
+                 {"correct", s.correct},
+                 {"wrong", s.samples - s.correct},
+                 {"failed", s.failed},
+                 {"missing", s.missing},
+                 {"unmatched", s.unmatched},
+                 {"accuracy", rounded(s.accuracy)}};
+  if (s.top_k > 1) {
+    report["top_k"] = s.top_k;
+    report["top_k_accuracy"] = rounded(s.top_k_accuracy);
+  }
+  report["macro_precision"] = rounded(s.macro_precision);
+  report["macro_recall"] = rounded(s.macro_recall);
+  report["macro_f1"] = rounded(s.macro_f1);
+  json classes = json::array(), per_class = json::array();
+  for (const auto& c : s.classes) {
+    classes.push_back(c.name);
+    per_class.push_back({{"label", c.name},
+                         {"support", c.support},
+                         {"predicted", c.predicted},
+                         {"correct", c.correct},
+                         {"precision", rounded(c.precision)},
+                         {"recall", rounded(c.recall)},
+                         {"f1", rounded(c.f1)}});
+  }
+  report["classes"] = classes;
+  report["per_class"] = per_class;
+  report["confusion_matrix"] = s.confusion;
+  json mistakes = json::array();
+  for (const auto& m : s.mistakes) {
+    json item = {{"filepath", m.filepath}, {"truth", m.truth}};
+    if (!m.predicted.empty()) {
+      item["predicted"] = m.predicted;
+      item["confidence"] = rounded(m.confidence);
+    }
+    if (!m.error.empty()) item["error"] = m.error;
+    mistakes.push_back(item);
+  }
+  report["mistakes"] = mistakes;
+  if (comparison) {
+    report["baseline"] = {{"labels", comparison->baseline_file},
+                          {"accuracy", rounded(comparison->baseline_accuracy)},
+                          {"fixed", comparison->fixed},
+                          {"broken", comparison->broken}};
+  }
+  if (!gates.empty()) {
+    json items = json::array();
+    bool passed = true;
+    for (const auto& g : gates) {
+      items.push_back({{"gate", g.gate.text}, {"actual", rounded(g.actual)}, {"passed", g.passed}});
+      passed = passed && g.passed;
+    }
+    report["gates"] = items;
+    report["passed"] = passed;
+  }
+  return report.dump(2) + "\n";
+}
+
+std::string report_text(const Truth& truth, const Score& s, const std::optional<Comparison>& comparison,
+                        const std::vector<GateResult>& gates, size_t mistakes) {
+  std::string out;
+  auto line = [&out](const std::string& text) { out += text + "\n"; };
+  line(fmt::format("labels: {} ({})", s.labels_file, util::count_of(s.records, "record")));
+  line(fmt::format("truth:  {} ({}, {} {})", truth.source, util::count_of(s.samples, "sample"),
+                   truth.classes.size(), truth.classes.size() == 1 ? "class" : "classes"));
+  std::string notes = fmt::format("{} failed, {} missing", s.failed, s.missing);
+  if (s.unmatched) notes += fmt::format(", {} not in the truth, ignored", util::count_of(s.unmatched, "record"));
+  line(fmt::format("accuracy        {:>8}  ({} of {}; {})", percent(s.accuracy), s.correct, s.samples, notes));
+  if (s.top_k > 1) {
+    line(fmt::format("top-{} accuracy  {:>8}  ({} of {})", s.top_k, percent(s.top_k_accuracy), s.top_k_correct,
+                     s.samples));
+  }
+  line(fmt::format("macro F1        {:>8}  (precision {}, recall {})", percent(s.macro_f1),
+                   percent(s.macro_precision), percent(s.macro_recall)));
+
+  size_t width = 5;
+  for (const auto& c : s.classes) width = std::max(width, c.name.size());
+  width = std::min<size_t>(width, 40);
+  line("");
+  line(fmt::format("{:<{}}  {:>7}  {:>9}  {:>8}  {:>8}", "class", width, "support", "precision", "recall", "F1"));
+  for (const auto& c : s.classes) {
+    line(fmt::format("{:<{}}  {:>7}  {:>9}  {:>8}  {:>8}", c.name, width, c.support, percent(c.precision),
+                     c.support ? percent(c.recall) : "-", c.support ? percent(c.f1) : "-"));
+  }
+
+  // The most frequent confusions, largest first (ties in class order).
+  struct Pair {
+    size_t truth, predicted;
+    int64_t count;
+  };
+  std::vector<Pair> pairs;
+  for (size_t t = 0; t < s.confusion.size(); ++t) {
+    for (size_t p = 0; p < s.confusion[t].size(); ++p) {
+      if (p != t && s.confusion[t][p] > 0) pairs.push_back({t, p, s.confusion[t][p]});
+    }
+  }
+  std::stable_sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.count > b.count; });
+  if (!pairs.empty()) {
+    std::vector<std::string> items;
+    for (size_t i = 0; i < pairs.size() && i < 8; ++i) {
+      items.push_back(fmt::format("{} as {} ({})", s.classes[pairs[i].truth].name,
+                                  s.classes[pairs[i].predicted].name, pairs[i].count));
+    }
+    line("");
+    line("most confused: " + util::join(items, ", "));
+  }
+  if (mistakes > 0 && !s.mistakes.empty()) {
+    line("");
+    line(fmt::format("mistakes ({} of {}):", std::min(mistakes, s.mistakes.size()), s.mistakes.size()));
+    for (size_t i = 0; i < s.mistakes.size() && i < mistakes; ++i) {
+      const Mistake& m = s.mistakes[i];
+      line(m.predicted.empty()
+               ? fmt::format("  {}  truth {}, {}{}", m.filepath, m.truth, m.failed ? "failed: " : "", m.error)
+               : fmt::format("  {}  truth {}, predicted {} ({:.3f})", m.filepath, m.truth, m.predicted, m.confidence));
+    }
+  }
+  if (comparison) {
+    line("");
+    line(fmt::format("baseline {}: accuracy {} -> {} ({} fixed, {} broken)", comparison->baseline_file,
+                     percent(comparison->baseline_accuracy), percent(s.accuracy), comparison->fixed.size(),
+                     comparison->broken.size()));
+    for (size_t i = 0; i < comparison->broken.size() && i < mistakes; ++i) {
+      line("  broken: " + comparison->broken[i]);
+    }
+  }
+  if (!gates.empty()) {
+    line("");
+    for (const auto& g : gates) {
+      const bool is_rate = g.gate.metric.find(':') != std::string::npos || contains(rate_metrics(), g.gate.metric);
+      line(fmt::format("gate {:<24} {}  ({})", g.gate.text, g.passed ? "passed" : "FAILED",
+                       is_rate ? exact_percent(g.actual)
+                               : fmt::format("{}", (long long)g.actual)));
+    }
+  }
+  return out;
+}
+
+}  // namespace zoo::eval

@@ -1,0 +1,141 @@
+// zoo eval: scores the labels a classifier wrote (zoo apply's JSON Lines)
+// against ground truth, the way Kolena evaluates a model on a test set:
+// accuracy, top-k accuracy, per-class precision, recall and F1, the
+// confusion matrix, every mistake, and a comparison with a baseline run.
+// Gates (`accuracy>=0.99`, `broken<=0`) turn the report into a CI check.
+// No Torch here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zoo::eval {
+
+// One predicted input, as read from a labels file.
+struct Prediction {
+  std::string label;               // top-1 label; empty for an error record
+  double confidence = 0;           // of the top-1 label (0 when absent)
+  std::vector<std::string> top_k;  // all labels of a top-k record, best first (just `label` otherwise)
+  std::string error;               // the record's "error", if it failed
+};
+
+struct ClassScore {
+  std::string name;
+  int64_t support = 0;    // truth samples of this class
+  int64_t predicted = 0;  // inputs predicted as this class
+  int64_t correct = 0;
+  double precision = 0;   // correct / predicted (0 when nothing was predicted)
+  double recall = 0;      // correct / support
+  double f1 = 0;
+};
+
+struct Mistake {
+  std::string filepath;
+  std::string truth;
+  std::string predicted;  // empty when the input failed or has no record
+  double confidence = 0;
+  std::string error;      // the failure, or why there is no prediction ("no label record")
+  bool failed = false;    // the input's record is an error
+};
+
+// The score of one labels file over the truth set.
+struct Score {
+  std::string labels_file;
+  int64_t records = 0;       // label records read (error records included)
+  int64_t samples = 0;       // truth samples: every rate below is over these
+  int64_t correct = 0;
+  int64_t failed = 0;        // truth samples whose record is an error (counted wrong)
+  int64_t missing = 0;       // truth samples with no record (counted wrong)
+  int64_t unmatched = 0;     // records whose filepath is not in the truth (ignored)
+  int top_k = 1;             // the most labels any record gave
+  int64_t top_k_correct = 0; // truth among the record's labels
+  double accuracy = 0;
+  double top_k_accuracy = 0;
+  double macro_precision = 0, macro_recall = 0, macro_f1 = 0;
+  std::vector<ClassScore> classes;           // the truth classes, then predicted labels that are not one
+  std::vector<std::vector<int64_t>> confusion;  // [truth class][predicted class], records that have a label
+  std::vector<Mistake> mistakes;             // in truth order
+  std::vector<bool> right;                   // per truth sample, in truth order
+};
+
+// Ground truth: (filepath, label) in a stable order.
+struct Truth {
+  std::string source;
+  std::vector<std::string> classes;  // sorted
+  std::vector<std::string> paths;    // as read (relative paths resolved against a list file's folder)
+  std::vector<int> labels;           // index into classes
+};
+
+// Reads ground truth from a class-per-folder tree, a CSV of
+// `filepath,label` or a JSONL of {"filepath","label"} (train::load_dataset).
+// Throws zoo::Error(data) naming the file and line.
+Truth load_truth(const std::string& path);
+
+// Reads a zoo apply JSON Lines file: one record per input with
+// "filepath" and either `field` (a Classification or Classifications
+// label) or "error". Throws zoo::Error(data) naming FILE:LINE for a line
+// that is not such a record, a duplicate filepath, a video frame record
+// or a label of another kind (detections, ...).
+struct LabelRecords {
+  std::vector<std::string> paths;
+  std::vector<Prediction> predictions;
+};
+LabelRecords read_labels(const std::string& file, const std::string& field = "predictions");
+
+// Scores `labels` against `truth`. Filepaths match when they name the same
+// file relative to the current folder (`a/./b.png` = `a/b.png`, relative =
+// absolute). Throws zoo::Error(data) when no record matches any truth
+// sample, with an example of each side.
+Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file);
+
+// A comparison with a baseline run on the same truth (Kolena's regression
+// view): inputs the candidate gets right that the baseline got wrong, and
+// the other way round.
+struct Comparison {
+  std::string baseline_file;
+  double baseline_accuracy = 0;
+  std::vector<std::string> fixed;   // wrong in the baseline, right now
+  std::vector<std::string> broken;  // right in the baseline, wrong now
+};
+Comparison compare(const Truth& truth, const Score& candidate, const Score& baseline);
+
+// A gate, from `--min METRIC=VALUE` (at_least) or `--max METRIC=VALUE`.
+// Metrics: accuracy, top_k_accuracy, macro_precision, macro_recall,
+// macro_f1 (fractions; "99%" means 0.99), precision:CLASS, recall:CLASS,
+// f1:CLASS, and the counts correct, wrong (failed and missing included),
+// failed, missing, fixed, broken (the last two need a baseline).
+struct Gate {
+  std::string text;  // for reports: "accuracy>=0.99"
+  std::string metric;
+  bool at_least = true;  // >= (else <=)
+  double value = 0;      // a fraction for rates, a count for counts
+};
+
+// Parses METRIC=VALUE; throws zoo::Error(usage) naming the text, with the
+// metrics it knows.
+Gate parse_gate(const std::string& text, bool at_least);
+
+struct GateResult {
+  Gate gate;
+  double actual = 0;
+  bool passed = false;
+};
+
+// Checks the gates. Throws zoo::Error(usage) for a class that is not in
+// the score, or fixed/broken without a comparison.
+std::vector<GateResult> check_gates(const std::vector<Gate>& gates, const Score& score,
+                                    const std::optional<Comparison>& comparison);
+
+// The report as JSON text (pretty-printed, ends in a newline).
+std::string report_json(const Truth& truth, const Score& score, const std::optional<Comparison>& comparison,
+                        const std::vector<GateResult>& gates);
+
+// The report for a terminal: summary, per-class table, the most frequent
+// confusions, the comparison and the gates. `mistakes` caps the list of
+// mistakes printed (0: none).
+std::string report_text(const Truth& truth, const Score& score, const std::optional<Comparison>& comparison,
+                        const std::vector<GateResult>& gates, size_t mistakes);
+
+}  // namespace zoo::eval
