@@ -1,22 +1,30 @@
-// zoo eval LABELS --truth DATA: scores a classifier's labels (zoo apply's
-// JSON Lines) against ground truth, optionally against a baseline run, and
-// checks CI gates (see eval/classification.hpp).
+// zoo eval LABELS|MODEL --truth DATA: scores a classifier's labels (zoo
+// apply's JSON Lines, or what MODEL gives for the truth's files) against
+// ground truth, optionally against a baseline run, and checks CI gates
+// (see eval/classification.hpp).
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "batch_options.hpp"
 #include "commands.hpp"
 #include "eval/classification.hpp"
+#include "inference/apply.hpp"
+#include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace zoo::app {
 namespace {
 
 struct EvalOptions {
-  std::string labels;
+  std::string labels;                   // a .jsonl labels file, or a MODEL to run over the truth first
   std::string truth;
   std::string baseline;                 // empty: no comparison
   std::string label_field = "predictions";
@@ -25,7 +33,57 @@ struct EvalOptions {
   std::string output;                   // JSON report; "-" = stdout
   size_t mistakes = 10;                 // mistakes listed in the text report
   bool quiet = false;
+  // MODEL runs only:
+  std::string save_labels;              // keep the labels here ("" = a temporary file)
+  int batch_size = 16;
+  int threads = 0;
+  int workers = 0;
+  int top_k = 0;
+  StoreArgs store;
 };
+
+// The labels file of a MODEL run: --save-labels, or a temporary file
+// removed at the end.
+class LabelsFile {
+ public:
+  explicit LabelsFile(const std::string& keep)
+      : m_path(keep.empty() ? (std::filesystem::temp_directory_path() /
+                               fmt::format("zoo-eval-{}.jsonl", ::getpid())).string()
+                            : keep),
+        m_temporary(keep.empty()) {}
+  ~LabelsFile() {
+    std::error_code ec;
+    if (m_temporary) std::filesystem::remove(m_path, ec);
+  }
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+  bool m_temporary;
+};
+
+// Runs MODEL over the truth's files into `labels` (zoo apply). Returns 0,
+// or 130 when interrupted.
+int label_truth(const EvalOptions& o, const eval::Truth& truth, const std::string& labels) {
+  inference::ApplyOptions a;
+  a.model = resolve_model_arg(o.labels, o.store);
+  a.inputs = truth.paths;
+  a.output = labels;
+  a.batch_size = o.batch_size;
+  a.threads = o.threads;
+  a.workers = o.workers;
+  a.top_k = o.top_k;
+  a.label_field = o.label_field;
+  a.progress = o.quiet ? util::ProgressMode::none : util::ProgressMode::automatic;
+  InterruptGuard guard;
+  const inference::ApplySummary summary = inference::run_apply(a, guard.flag());
+  util::info(inference::format_summary(summary));
+  if (summary.interrupted) {
+    util::warn("interrupted: nothing was scored");
+    return 130;
+  }
+  return 0;
+}
 
 int run_eval(const EvalOptions& o) {
   util::set_quiet(o.quiet);
@@ -34,7 +92,16 @@ int run_eval(const EvalOptions& o) {
   for (const auto& text : o.at_most) gates.push_back(eval::parse_gate(text, false));
 
   const eval::Truth truth = eval::load_truth(o.truth);
-  const eval::Score score = eval::score(truth, eval::read_labels(o.labels, o.label_field), o.labels);
+  const bool run_model = !util::ends_with(util::to_lower(o.labels), ".jsonl");
+  if (!run_model && (o.top_k || !o.save_labels.empty())) {
+    throw Error(ErrorKind::usage, "--top-k and --save-labels are for a MODEL; {} is a labels file", o.labels);
+  }
+  LabelsFile labels(run_model ? o.save_labels : o.labels);
+  if (run_model) {
+    if (const int code = label_truth(o, truth, labels.path()); code != 0) return code;
+  }
+  // The report names what was scored: the labels file, or the model.
+  const eval::Score score = eval::score(truth, eval::read_labels(labels.path(), o.label_field), o.labels);
   std::optional<eval::Comparison> comparison;
   if (!o.baseline.empty()) {
     const eval::Score base = eval::score(truth, eval::read_labels(o.baseline, o.label_field), o.baseline);
@@ -67,7 +134,9 @@ int run_eval(const EvalOptions& o) {
 
 Runner register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  app.add_option("LABELS", o->labels, "Labels zoo apply wrote (JSON Lines, Classification or top-k Classifications)")
+  app.add_option("LABELS|MODEL", o->labels,
+                 "Labels zoo apply wrote (a .jsonl file), or a model (config, folder or store reference) to run "
+                 "over the truth's files first")
       ->required();
   app.add_option("--truth", o->truth,
                  "Ground truth: a class-per-folder tree, or a CSV/JSONL of filepath,label (as zoo train reads)")
@@ -83,7 +152,17 @@ Runner register_eval(CLI::App& app) {
   app.add_option("-o,--output", o->output, "Also write the report as JSON to FILE ('-': stdout, the text to stderr)");
   app.add_option("--mistakes", o->mistakes, "How many mistakes the text report lists")->capture_default_str();
   app.add_flag("-q,--quiet", o->quiet, "No text report: only errors and failed gates");
-  app.footer(R"(Every truth sample counts: an input whose record is an error, or that has no
+  app.add_option("--save-labels", o->save_labels, "MODEL: keep the labels it gave in FILE (JSON Lines)");
+  app.add_option("-b,--batch-size", o->batch_size, "MODEL: images per batch")->capture_default_str();
+  app.add_option("--threads", o->threads, "MODEL: Torch threads (default: all cores)");
+  app.add_option("--workers", o->workers, "MODEL: decode threads (default: all cores)");
+  app.add_option("-k,--top-k", o->top_k, "MODEL: label the top K classes, for top_k_accuracy")
+      ->check(CLI::NonNegativeNumber);
+  add_store_options(app, o->store, "Store a MODEL reference is resolved in");
+  app.footer(R"(LABELS is a .jsonl file zoo apply wrote. Anything else is a MODEL, which
+zoo eval first runs over every file of the truth (as zoo apply would).
+
+Every truth sample counts: an input whose record is an error, or that has no
 record, is counted wrong (and reported as failed or missing). Records of
 files the truth does not list are ignored. Filepaths match when they name
 the same file from the current folder, so run zoo eval where zoo apply ran.
@@ -94,11 +173,12 @@ with %); correct, wrong, failed, missing, fixed, broken (counts; fixed and
 broken need --baseline).
 
 Exit codes: 0 scored, every gate passed; 1 a gate failed, or a file could
-not be read; 2 usage error.
+not be read; 2 usage error; 130 interrupted while MODEL ran.
 
 Examples:
   zoo apply model.yaml data/test -o labels.jsonl
   zoo eval labels.jsonl --truth data/test
+  zoo eval model.yaml --truth data/test --top-k 5 --save-labels labels.jsonl
   zoo eval labels.jsonl --truth data/test --min accuracy=0.99 --max failed=0 -o report.json
   zoo eval new.jsonl --truth test.csv --baseline old.jsonl --max broken=0)");
   return [o] { return run_eval(*o); };

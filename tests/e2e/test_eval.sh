@@ -106,6 +106,20 @@ expect_exit 0 "$ZOO" eval new.jsonl --truth truth.csv -o csv.json -q
 import json; a, b = json.load(open('csv.json')), json.load(open('report.json'))
 assert a['correct'] == b['correct'] and a['confusion_matrix'] == b['confusion_matrix']" || fail "CSV truth"
 
+# A MODEL instead of labels: zoo eval runs it over the truth's files first.
+expect_exit 0 "$ZOO" eval model6 --truth test --save-labels saved.jsonl -o model.json -q --threads 1
+cmp saved.jsonl new.jsonl || fail "--save-labels differs from zoo apply's labels"
+/usr/bin/python3 -c "
+import json; a, b = json.load(open('model.json')), json.load(open('report.json'))
+assert a['labels'] == 'model6' and a['failed'] == 1, (a['labels'], a['failed'])
+for k in ('correct', 'confusion_matrix', 'per_class', 'mistakes'): assert a[k] == b[k], k" || fail "zoo eval MODEL"
+expect_exit 0 "$ZOO" eval model6 --truth test -k 3 -o model3.json -q
+/usr/bin/python3 -c "
+import json; a, b = json.load(open('model3.json')), json.load(open('top3.report.json'))
+assert a['top_k'] == 3 and a['top_k_accuracy'] == b['top_k_accuracy']" || fail "zoo eval MODEL --top-k"
+ls "${TMPDIR:-/tmp}"/zoo-eval-*.jsonl 2> /dev/null && fail "the temporary labels file was left behind"
+expect_exit 2 "$ZOO" eval new.jsonl --truth test --top-k 3 2> /dev/null
+
 # Errors: usage (2), unreadable or foreign files (1), each naming the culprit.
 expect_exit 2 "$ZOO" eval new.jsonl --truth test --min acuracy=0.9 2> err.txt
 grep -q 'did you mean "accuracy"' err.txt || fail "no suggestion for a misspelt metric"
