@@ -64,9 +64,11 @@ Runner register_apply(CLI::App& app) {
                  "instance_segmenter, segmenter: write the masks as PNG files in DIR (mask_path in the record) "
                  "instead of inline (mask_png, base64 PNG)");
   app.add_option("--format", o.format,
-                 "jsonl: one record per image or video frame; coco: detections as one COCO results document "
-                 "(images, categories, annotations with absolute bbox and score), written at the end")
-      ->default_val("jsonl")->check(CLI::IsMember({"jsonl", "coco"}));
+                 "jsonl: one record per image or video frame; csv: classifiers, one row per image or frame "
+                 "(filepath,frame_number,label,confidence,error; label_K,confidence_K with --top-k); coco: "
+                 "detections as one COCO results document (images, categories, annotations with absolute bbox "
+                 "and score), written at the end")
+      ->default_val("jsonl")->check(CLI::IsMember({"jsonl", "csv", "coco"}));
   app.footer(R"(Output: one JSON object per input, in input order, flushed batch by batch:
   {"filepath":"photos/cat.jpg","width":640,"height":480,"predictions":{"_cls":"Classification","label":"tabby","confidence":0.81}}
   {"filepath":"photos/bad.jpg","error":"cannot decode image: corrupt jpeg data"}
@@ -78,6 +80,7 @@ Exit codes: 0 all inputs labelled; 1 the run failed; 2 usage or config error;
 Examples:
   zoo apply configs/resnet18.yaml photos/ > labels.jsonl
   zoo apply model.yaml photos/ -o labels.jsonl --top-k 5
+  zoo apply model.yaml photos/ --format csv --top-k 3 -o labels.csv
   find /data -name '*.jpg' | zoo apply model.yaml --files-from - -o labels.jsonl
   zoo apply model.yaml photos/ -o labels.jsonl --resume     # after a crash or Ctrl-C
   zoo apply model.yaml photos/ -o labels.jsonl --shard 0/4   # one of 4 machines; then zoo merge labels.jsonl

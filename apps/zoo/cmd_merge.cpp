@@ -38,7 +38,7 @@ Runner register_merge(CLI::App& app) {
   app.add_flag("-q,--quiet", *quiet, "Print only errors");
   app.footer(R"(Every shard must be done (its done marker written): merge names the
 missing ones otherwise, and refuses parts made from different input lists.
-The result is what one unsharded run would have written: JSON Lines records
+The result is what one unsharded run would have written: JSON Lines, CSV
 or a COCO document (zoo apply), or the .npy with its index and error log
 (zoo embed). FILE is replaced whole; the parts stay unless --remove-parts.
 

@@ -15,6 +15,7 @@
 #include "inference/list_predictor.hpp"
 #include "inference/spatial_labels.hpp"
 #include "inference/opencv_detectors.hpp"
+#include "io/csv.hpp"
 #include "io/jsonl_writer.hpp"
 #include "models/list_model.hpp"
 #include "models/model.hpp"
@@ -52,6 +53,13 @@ void check_model_kind(const config::ModelConfig& config, const ApplyOptions& opt
     throw Error(ErrorKind::config, "{}: output_processor \"{}\" is not supported by zoo apply", config.source,
                 processor);
   }
+  if (options.format == "csv" && processor != "classifier") {
+    throw Error(ErrorKind::usage, "--format csv writes classifications; {} is a {} (use --format jsonl{})",
+                config.source, processor, boxes ? " or coco" : "");
+  }
+  if (options.format == "csv" && (options.store_logits || config.store_logits)) {
+    throw Error(ErrorKind::usage, "--format csv has no column for logits: use --format jsonl with --store-logits");
+  }
   if (options.format == "coco" && !boxes) {
     throw Error(ErrorKind::usage, "--format coco writes detections; {} is a {} (use --format jsonl)", config.source,
                 processor);
@@ -74,6 +82,26 @@ void write_document(const std::string& path, const std::string& text) {
   util::write_file_atomic(path, text + "\n");
 }
 
+// The CSV row of one input (io/csv.hpp): its classification label (a
+// Classification, Classifications or null) as label/confidence pairs, or
+// its error.
+std::vector<std::string> csv_row(const std::string& path, int64_t frame_number, const std::string& error,
+                                 const nlohmann::ordered_json& label, size_t columns) {
+  std::vector<std::string> row = {path, frame_number > 0 ? std::to_string(frame_number) : ""};
+  auto add = [&row](const nlohmann::ordered_json& one) {
+    row.push_back(one["label"].get<std::string>());
+    row.push_back(one["confidence"].dump());
+  };
+  if (label.is_object() && label.contains("classifications")) {
+    for (const auto& one : label["classifications"]) add(one);
+  } else if (label.is_object()) {
+    add(label);
+  }
+  row.resize(columns - 1);  // empty label cells below the threshold, or for an error
+  row.push_back(error);
+  return row;
+}
+
 }  // namespace
 
 ApplySummary run_apply(const ApplyOptions& given, const std::atomic<bool>* interrupt) {
@@ -85,18 +113,21 @@ ApplySummary run_apply(const ApplyOptions& given, const std::atomic<bool>* inter
     options.output = part_path(options.output, options.shard);
     // A retried shard picks up its part where the last try stopped.
     std::error_code ec;
-    if (options.format == "jsonl" && fs::exists(options.output, ec)) options.resume = true;
+    if (options.format != "coco" && fs::exists(options.output, ec)) options.resume = true;
   }
   if (options.batch_size < 1) throw Error(ErrorKind::usage, "--batch-size must be at least 1");
-  if (options.format != "jsonl" && options.format != "coco") {
-    throw Error(ErrorKind::usage, "--format: expected jsonl or coco, got \"{}\"", options.format);
+  if (options.format != "jsonl" && options.format != "coco" && options.format != "csv") {
+    throw Error(ErrorKind::usage, "--format: expected jsonl, csv or coco, got \"{}\"", options.format);
   }
   const bool coco = options.format == "coco";
+  const bool csv = options.format == "csv";
+  const std::vector<std::string> csv_header = io::classifier_csv_header(options.top_k);
   if (options.resume && options.output == "-") {
     throw Error(ErrorKind::usage, "--resume needs an output file (-o FILE): it reads what an earlier run wrote there");
   }
   if (options.resume && coco) {
-    throw Error(ErrorKind::usage, "--resume works with --format jsonl: a COCO file is one document written at the end");
+    throw Error(ErrorKind::usage,
+                "--resume works with --format jsonl and csv: a COCO file is one document written at the end");
   }
   const config::ModelConfig config = config::load_model_config(options.model);
   check_model_kind(config, options);
@@ -112,7 +143,7 @@ ApplySummary run_apply(const ApplyOptions& given, const std::atomic<bool>* inter
   }
   io::ResumeState state;
   if (options.resume) {
-    state = io::scan_for_resume(options.output);
+    state = csv ? io::scan_csv_for_resume(options.output, csv_header) : io::scan_for_resume(options.output);
     if (state.torn_bytes > 0) {
       util::warn(fmt::format("{}: dropped a torn last line ({} bytes) left by an interrupted run", options.output,
                              state.torn_bytes));
@@ -135,6 +166,11 @@ ApplySummary run_apply(const ApplyOptions& given, const std::atomic<bool>* inter
 
   std::optional<io::JsonlWriter> writer;
   if (!coco) writer.emplace(options.output, options.resume);
+  // A CSV starts with its header (a resumed one has it unless it was empty).
+  std::error_code size_ec;
+  if (csv && (!options.resume || options.output == "-" || fs::file_size(options.output, size_ec) == 0 || size_ec)) {
+    writer->write(io::csv_line(csv_header));
+  }
 
   const size_t classes = config.classes.size();
   const RowsFromOutput logits = [classes](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
@@ -204,6 +240,13 @@ ApplySummary run_apply(const ApplyOptions& given, const std::atomic<bool>* inter
                            media::input_geometry(item.image.width, item.image.height, config.preprocess),
                            detection_part(rows[i], *spatial), detections);
         }
+        continue;
+      }
+      if (csv) {
+        writer->write(io::csv_line(csv_row(item.path, item.frame_number, errors[i],
+                                           errors[i].empty() ? classify(rows[i].data(), rows[i].size(), classifier)
+                                                             : nullptr,
+                                           csv_header.size())));
         continue;
       }
       nlohmann::ordered_json record;

@@ -37,7 +37,8 @@ struct ApplyOptions {
   media::FrameSelection frames;       // which frames of video inputs are labelled (default: all)
   std::string masks_dir;               // instance_segmenter, segmenter: write masks as PNG files here
                                       // (mask_path in the record); "" = inline (mask_png, base64)
-  std::string format = "jsonl";       // jsonl (one record per image or frame) | coco (detectors: one COCO
+  std::string format = "jsonl";       // jsonl (one record per image or frame) | csv (classifiers: one row
+                                      // per image or frame, io/csv.hpp) | coco (detectors: one COCO
                                       // results document, written at the end)
   Shard shard;                        // set: label shard K of N of the inputs into output's part file
 };

@@ -119,12 +119,31 @@ uint64_t count_lines(const std::string& path) {
   return uint64_t(std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
 }
 
-// Concatenates text files of whole lines into `out`; returns the lines.
-uint64_t concatenate_lines(const std::vector<std::string>& parts, const std::string& output) {
+// Concatenates text files of whole lines into `output`; returns the lines.
+// With `header` (CSV), each part starts with the same header line, which
+// `output` gets once and the count leaves out.
+uint64_t concatenate_lines(const std::vector<std::string>& parts, const std::string& output, bool header = false) {
   util::AtomicFile out(output);
   uint64_t lines = 0;
+  std::string first_header;
   for (const auto& part : parts) {
-    const Copied copied = append_file(out, part, 0, -1);
+    uint64_t offset = 0;
+    if (header) {
+      std::ifstream in(part, std::ios::binary);
+      std::string line;
+      if (!in || !std::getline(in, line) || in.eof()) {
+        throw Error(ErrorKind::data, "{}: no header line: this part was not started", part);
+      }
+      if (first_header.empty()) {
+        first_header = line;
+        out.write(line.data(), line.size());
+        out.write("\n", 1);
+      } else if (line != first_header) {
+        throw Error(ErrorKind::data, "{}: the header `{}` differs from the first part's `{}`", part, line, first_header);
+      }
+      offset = line.size() + 1;
+    }
+    const Copied copied = append_file(out, part, offset, -1);
     if (copied.bytes > 0 && copied.last != '\n') {
       throw Error(ErrorKind::data, "{}: the last line is cut off: this part was not finished", part);
     }
@@ -467,8 +486,8 @@ MergeSummary merge_parts(const MergeOptions& options) {
   } else if (summary.format == "coco") {
     summary.records = merge_coco(parts, options.output);
     summary.written = {options.output};
-  } else if (summary.format == "jsonl") {
-    summary.records = concatenate_lines(parts, options.output);
+  } else if (summary.format == "jsonl" || summary.format == "csv") {
+    summary.records = concatenate_lines(parts, options.output, summary.format == "csv");
     summary.written = {options.output};
   } else {
     throw Error(ErrorKind::data, "{}: unknown format \"{}\"", done_marker_path(parts[0]), summary.format);

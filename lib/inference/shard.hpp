@@ -59,7 +59,7 @@ std::string inputs_digest(const std::vector<std::string>& paths);
 // What a done marker says (JSON, one object).
 struct ShardDone {
   Shard shard;
-  std::string format;         // what the part holds: jsonl | coco | npy
+  std::string format;         // what the part holds: jsonl | csv | coco | npy
   uint64_t inputs = 0;        // inputs of this shard
   uint64_t all_inputs = 0;    // inputs of the whole job
   std::string inputs_sha256;  // inputs_digest of the whole job's list
@@ -112,11 +112,11 @@ struct MergeOptions {
 
 struct MergeSummary {
   Shard shard;                         // count = the shards merged
-  std::string format;                  // jsonl | coco | npy
+  std::string format;                  // jsonl | csv | coco | npy
   uint64_t inputs = 0;                 // of the whole job
   uint64_t ok = 0;
   uint64_t failed = 0;
-  uint64_t records = 0;                // jsonl lines, COCO images, or .npy rows
+  uint64_t records = 0;                // jsonl lines, csv rows, COCO images, or .npy rows
   std::vector<std::string> written;    // the files written
   std::vector<std::string> removed;    // with remove_parts
 };

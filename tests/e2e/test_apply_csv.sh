@@ -1,0 +1,72 @@
+# zoo apply --format csv: the same labels and confidences as the JSON Lines
+# records, top-k columns, error rows, awkward file names, resume after
+# kill -9, shards merged, and the usage errors.
+source "$(dirname "$0")/lib.sh"
+
+photos_twice photos
+head -c 2000 "$PHOTOS/fruits.jpg" > photos/000_truncated.jpg
+cp "$PHOTOS/baboon.jpg" 'photos/zz, "quoted" name.jpg'
+total=$(ls photos | wc -l)
+
+expect_exit 3 "$ZOO" apply model.yaml photos -q -o labels.jsonl
+expect_exit 3 "$ZOO" apply model.yaml photos -q --format csv -o labels.csv
+expect_exit 3 "$ZOO" apply model.yaml photos -q --top-k 3 -o top3.jsonl
+expect_exit 3 "$ZOO" apply model.yaml photos -q --top-k 3 --format csv -o top3.csv
+/usr/bin/python3 - "$total" <<'PY' || fail "the CSV rows differ from the JSON Lines records"
+import csv, json, sys
+total = int(sys.argv[1])
+def check(jsonl, csvfile, k):
+    records = [json.loads(l) for l in open(jsonl)]
+    rows = list(csv.reader(open(csvfile, newline="")))
+    want = ["filepath", "frame_number"] + (["label", "confidence"] if k == 0 else
+            [f"{n}_{i}" for i in range(1, k + 1) for n in ("label", "confidence")]) + ["error"]
+    assert rows[0] == want, rows[0]
+    assert len(rows) == total + 1 == len(records) + 1, (len(rows), total)
+    for r, row in zip(records, rows[1:]):
+        assert row[0] == r["filepath"] and row[1] == "", (row, r["filepath"])
+        if "error" in r:
+            assert row[-1] == r["error"] and all(c == "" for c in row[2:-1]), row
+            continue
+        p = r["predictions"]
+        labels = [p] if k == 0 else p["classifications"]
+        cells = [x for c in labels for x in (c["label"], json.dumps(c["confidence"]))]
+        assert row[2:-1] == cells and row[-1] == "", (row, cells)
+        assert all(float(a) == b["confidence"] for a, b in zip(row[3:-1:2], labels))
+check("labels.jsonl", "labels.csv", 0)
+check("top3.jsonl", "top3.csv", 3)
+names = [row[0] for row in csv.reader(open("labels.csv", newline=""))]
+assert 'photos/zz, "quoted" name.jpg' in names, names[-3:]
+PY
+
+# kill -9 mid-run, then --resume: the same file as one uninterrupted run.
+sed 's/image_size: \[64, 64\]/image_size: [320, 320]/' model.yaml > big.yaml
+expect_exit 3 "$ZOO" apply big.yaml photos -q --format csv -o whole.csv
+"$ZOO" apply big.yaml photos -o resumed.csv --format csv --batch-size 2 --threads 1 --workers 1 -q &
+pid=$!
+for _ in $(seq 1 600); do
+  [[ -s resumed.csv && $(count_lines resumed.csv) -ge 6 ]] && break
+  sleep 0.05
+done
+kill -9 $pid
+wait $pid 2>/dev/null || true
+before=$(count_lines resumed.csv)
+(( before > 1 && before < total + 1 )) || fail "kill -9 was not mid-run ($before lines)"
+printf 'photos/torn-row,,ca' >> resumed.csv
+expect_exit 3 "$ZOO" apply big.yaml photos -o resumed.csv --format csv --resume 2> err.txt
+grep -q "torn last line" err.txt || { cat err.txt; fail "resume did not report the torn row"; }
+cmp resumed.csv whole.csv || fail "resumed CSV differs from an uninterrupted run"
+# Another --top-k does not append to this file.
+expect_exit 1 "$ZOO" apply big.yaml photos -o resumed.csv --format csv --top-k 2 --resume 2> err.txt
+grep -q "resumed.csv:1: the header is" err.txt || { cat err.txt; fail "header mismatch not reported"; }
+
+# Two shards merged: the file one run writes (the header once).
+expect_exit 3 "$ZOO" apply model.yaml photos -q --format csv -o sharded.csv --shard 0/2  # holds the truncated JPEG
+expect_exit 0 "$ZOO" apply model.yaml photos -q --format csv -o sharded.csv --shard 1/2
+expect_exit 3 "$ZOO" merge sharded.csv -q
+cmp sharded.csv labels.csv || fail "merged CSV shards differ from the unsharded CSV"
+
+# Usage errors.
+expect_exit 2 "$ZOO" apply "$ZOO_SOURCE_DIR/configs/opencv-haar-face.yaml" "$PHOTOS/messi5.jpg" --format csv 2> err.txt
+grep -q "format csv writes classifications" err.txt || fail "csv for a detector not refused"
+expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/messi5.jpg" --format csv --store-logits 2> /dev/null
+echo ok
