@@ -1,11 +1,8 @@
 // zoo eval LABELS|MODEL --truth DATA: scores a classifier's labels (zoo
 // apply's JSON Lines, or what MODEL gives for the truth's files) against
 // ground truth, optionally against a baseline run, and checks CI gates
-// (see eval/classification.hpp).
-#include <unistd.h>
-
+// (see eval/classification.hpp, eval/model_run.hpp).
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -14,7 +11,7 @@
 #include "batch_options.hpp"
 #include "commands.hpp"
 #include "eval/classification.hpp"
-#include "inference/apply.hpp"
+#include "eval/model_run.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -27,84 +24,59 @@ struct EvalOptions {
   std::string labels;                   // a .jsonl labels file, or a MODEL to run over the truth first
   std::string truth;
   std::string baseline;                 // empty: no comparison
-  std::string label_field = "predictions";
   std::vector<std::string> at_least;    // --min METRIC=VALUE
   std::vector<std::string> at_most;     // --max METRIC=VALUE
   std::string output;                   // JSON report; "-" = stdout
   size_t mistakes = 10;                 // mistakes listed in the text report
   bool quiet = false;
-  // MODEL runs only:
-  std::string save_labels;              // keep the labels here ("" = a temporary file)
-  int batch_size = 16;
-  int threads = 0;
-  int workers = 0;
-  int top_k = 0;
+  eval::ModelRun run;                   // MODEL only: how it runs
+  std::string save_labels;              // MODEL only: keep its labels here ("" = a temporary file)
   StoreArgs store;
 };
 
-// The labels file of a MODEL run: --save-labels, or a temporary file
-// removed at the end.
-class LabelsFile {
- public:
-  explicit LabelsFile(const std::string& keep)
-      : m_path(keep.empty() ? (std::filesystem::temp_directory_path() /
-                               fmt::format("zoo-eval-{}.jsonl", ::getpid())).string()
-                            : keep),
-        m_temporary(keep.empty()) {}
-  ~LabelsFile() {
-    std::error_code ec;
-    if (m_temporary) std::filesystem::remove(m_path, ec);
-  }
-  const std::string& path() const { return m_path; }
-
- private:
-  std::string m_path;
-  bool m_temporary;
-};
-
-// Runs MODEL over the truth's files into `labels` (zoo apply). Returns 0,
-// or 130 when interrupted.
-int label_truth(const EvalOptions& o, const eval::Truth& truth, const std::string& labels) {
-  inference::ApplyOptions a;
-  a.model = resolve_model_arg(o.labels, o.store);
-  a.inputs = truth.paths;
-  a.output = labels;
-  a.batch_size = o.batch_size;
-  a.threads = o.threads;
-  a.workers = o.workers;
-  a.top_k = o.top_k;
-  a.label_field = o.label_field;
-  a.progress = o.quiet ? util::ProgressMode::none : util::ProgressMode::automatic;
-  InterruptGuard guard;
-  const inference::ApplySummary summary = inference::run_apply(a, guard.flag());
-  util::info(inference::format_summary(summary));
-  if (summary.interrupted) {
-    util::warn("interrupted: nothing was scored");
-    return 130;
-  }
-  return 0;
+bool is_labels_file(const std::string& arg) {
+  const std::string lower = util::to_lower(arg);
+  return util::ends_with(lower, ".jsonl") || util::ends_with(lower, ".json");
 }
 
-int run_eval(const EvalOptions& o) {
+int run_eval(EvalOptions& o) {
   util::set_quiet(o.quiet);
-  std::vector<eval::Gate> gates;  // parsed first: a typo fails before any file is read
+  std::vector<eval::Gate> gates;  // checked first: a typo fails before any model runs
   for (const auto& text : o.at_least) gates.push_back(eval::parse_gate(text, true));
   for (const auto& text : o.at_most) gates.push_back(eval::parse_gate(text, false));
-
   const eval::Truth truth = eval::load_truth(o.truth);
-  const bool run_model = !util::ends_with(util::to_lower(o.labels), ".jsonl");
-  if (!run_model && (o.top_k || !o.save_labels.empty())) {
+  eval::validate_gates(gates, truth, !o.baseline.empty());
+
+  std::string labels = o.labels, labels_name;
+  std::optional<util::TempFolder> temp;
+  if (!is_labels_file(o.labels)) {
+    o.run.model = resolve_model_arg(o.labels, o.store);
+    o.run.progress = o.quiet ? util::ProgressMode::none : util::ProgressMode::automatic;
+    eval::check_model_run(o.run, truth);
+    if (o.save_labels.empty()) {
+      temp.emplace("zoo-eval");
+      labels = temp->path() + "/labels.jsonl";
+      labels_name = "the labels of " + o.labels;
+    } else {
+      labels = o.save_labels;
+    }
+    InterruptGuard guard;
+    const auto summary = eval::label_truth(o.run, truth, labels, guard.flag());
+    util::info(inference::format_summary(summary));
+    if (summary.interrupted) {
+      util::warn("interrupted: nothing was scored");
+      return 130;
+    }
+  } else if (o.run.top_k || !o.save_labels.empty()) {
     throw Error(ErrorKind::usage, "--top-k and --save-labels are for a MODEL; {} is a labels file", o.labels);
   }
-  LabelsFile labels(run_model ? o.save_labels : o.labels);
-  if (run_model) {
-    if (const int code = label_truth(o, truth, labels.path()); code != 0) return code;
-  }
+
   // The report names what was scored: the labels file, or the model.
-  const eval::Score score = eval::score(truth, eval::read_labels(labels.path(), o.label_field), o.labels);
+  const eval::Score score =
+      eval::score(truth, eval::read_labels(labels, o.run.label_field, labels_name), o.labels);
   std::optional<eval::Comparison> comparison;
   if (!o.baseline.empty()) {
-    const eval::Score base = eval::score(truth, eval::read_labels(o.baseline, o.label_field), o.baseline);
+    const eval::Score base = eval::score(truth, eval::read_labels(o.baseline, o.run.label_field), o.baseline);
     comparison = eval::compare(truth, score, base);
   }
   const std::vector<eval::GateResult> results = eval::check_gates(gates, score, comparison);
@@ -121,10 +93,13 @@ int run_eval(const EvalOptions& o) {
     const std::string text = eval::report_text(truth, score, comparison, results, o.mistakes);
     std::fwrite(text.data(), 1, text.size(), o.output == "-" ? stderr : stdout);
   }
-  size_t failed = 0;
-  for (const auto& r : results) failed += r.passed ? 0 : 1;
-  if (failed > 0) {
-    std::fprintf(stderr, "zoo: %zu of %zu gates failed\n", failed, results.size());
+  std::vector<std::string> failed;
+  for (const auto& r : results) {
+    if (!r.passed) failed.push_back(r.gate.text);
+  }
+  if (!failed.empty()) {
+    std::fprintf(stderr, "zoo: %zu of %zu gates failed: %s\n", failed.size(), results.size(),
+                 util::join(failed, ", ").c_str());
     return 1;
   }
   return 0;
@@ -135,42 +110,44 @@ int run_eval(const EvalOptions& o) {
 Runner register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   app.add_option("LABELS|MODEL", o->labels,
-                 "Labels zoo apply wrote (a .jsonl file), or a model (config, folder or store reference) to run "
-                 "over the truth's files first")
+                 "Labels zoo apply wrote (a .jsonl file), or a classifier (config, folder or store reference) to "
+                 "run over the truth's files first")
       ->required();
   app.add_option("--truth", o->truth,
                  "Ground truth: a class-per-folder tree, or a CSV/JSONL of filepath,label (as zoo train reads)")
       ->required();
   app.add_option("--baseline", o->baseline,
-                 "Labels of an earlier model on the same inputs: report which inputs it fixed and broke");
-  app.add_option("--label-field", o->label_field, "The records' label field (zoo apply --label-field)")
+                 "Labels (.jsonl) of an earlier model on the same inputs: report which inputs it fixed and broke");
+  app.add_option("--label-field", o->run.label_field, "The records' label field (zoo apply --label-field)")
       ->capture_default_str();
   app.add_option("--min", o->at_least, "Gate: fail (exit 1) unless METRIC >= VALUE, e.g. accuracy=0.99, recall:cat=95%")
       ->type_name("METRIC=VALUE");
   app.add_option("--max", o->at_most, "Gate: fail (exit 1) unless METRIC <= VALUE, e.g. broken=0, failed=0")
       ->type_name("METRIC=VALUE");
   app.add_option("-o,--output", o->output, "Also write the report as JSON to FILE ('-': stdout, the text to stderr)");
-  app.add_option("--mistakes", o->mistakes, "How many mistakes the text report lists")->capture_default_str();
-  app.add_flag("-q,--quiet", o->quiet, "No text report: only errors and failed gates");
+  app.add_option("--mistakes", o->mistakes, "How many mistakes (and broken inputs) the text report lists")
+      ->capture_default_str();
+  app.add_flag("-q,--quiet", o->quiet, "No text report: only errors and the failed gates");
   app.add_option("--save-labels", o->save_labels, "MODEL: keep the labels it gave in FILE (JSON Lines)");
-  app.add_option("-b,--batch-size", o->batch_size, "MODEL: images per batch")->capture_default_str();
-  app.add_option("--threads", o->threads, "MODEL: Torch threads (default: all cores)");
-  app.add_option("--workers", o->workers, "MODEL: decode threads (default: all cores)");
-  app.add_option("-k,--top-k", o->top_k, "MODEL: label the top K classes, for top_k_accuracy")
+  app.add_option("-b,--batch-size", o->run.batch_size, "MODEL: images per batch")->capture_default_str();
+  app.add_option("--threads", o->run.threads, "MODEL: Torch threads (default: all cores)");
+  app.add_option("--workers", o->run.workers, "MODEL: decode threads (default: all cores)");
+  app.add_option("-k,--top-k", o->run.top_k, "MODEL: label the top K classes, for top_k_accuracy")
       ->check(CLI::NonNegativeNumber);
   add_store_options(app, o->store, "Store a MODEL reference is resolved in");
-  app.footer(R"(LABELS is a .jsonl file zoo apply wrote. Anything else is a MODEL, which
-zoo eval first runs over every file of the truth (as zoo apply would).
+  app.footer(R"(LABELS is a .jsonl (or .json) file zoo apply wrote. Anything else is a MODEL,
+which zoo eval first runs over every file of the truth, as zoo apply would.
 
-Every truth sample counts: an input whose record is an error, or that has no
-record, is counted wrong (and reported as failed or missing). Records of
-files the truth does not list are ignored. Filepaths match when they name
-the same file from the current folder, so run zoo eval where zoo apply ran.
+Every truth sample counts: an input whose record is an error, that has no
+record, or whose label is null (nothing above --confidence-thresh) is
+counted wrong. Records of files the truth does not list are ignored.
+Filepaths match when they name the same file from the current folder, so
+run zoo eval where zoo apply ran.
 
 Gate metrics: accuracy, top_k_accuracy, macro_precision, macro_recall,
 macro_f1, precision:CLASS, recall:CLASS, f1:CLASS (fractions, or percent
-with %); correct, wrong, failed, missing, fixed, broken (counts; fixed and
-broken need --baseline).
+with %); correct, wrong, failed, missing, abstained, fixed, broken (counts;
+fixed and broken need --baseline).
 
 Exit codes: 0 scored, every gate passed; 1 a gate failed, or a file could
 not be read; 2 usage error; 130 interrupted while MODEL ran.

@@ -30,6 +30,13 @@ std::string path_key(const std::string& path) {
   return absolute.lexically_normal().string();
 }
 
+// The same key with symbolic links resolved (the file system is asked).
+std::string resolved_key(const std::string& path) {
+  std::error_code ec;
+  fs::path resolved = fs::weakly_canonical(fs::absolute(fs::path(path), ec), ec);
+  return ec ? path_key(path) : resolved.string();
+}
+
 double ratio(int64_t part, int64_t whole) { return whole > 0 ? double(part) / double(whole) : 0.0; }
 
 // Fractions in the report: 6 decimals, so files compare and diff cleanly.
@@ -51,7 +58,7 @@ const std::vector<std::string>& rate_metrics() {
   return names;
 }
 const std::vector<std::string>& count_metrics() {
-  static const std::vector<std::string> names = {"correct", "wrong", "failed", "missing", "fixed", "broken"};
+  static const std::vector<std::string> names = {"correct", "wrong", "failed", "missing", "abstained", "fixed", "broken"};
   return names;
 }
 const std::vector<std::string>& class_metrics() {
@@ -63,12 +70,18 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// A label's confidence; 0 when it has none, or not a number (a NaN is
+// written as null).
+double confidence_of(const json& label) {
+  return label.contains("confidence") && label["confidence"].is_number() ? label["confidence"].get<double>() : 0.0;
+}
+
 // Reads one Classification / Classifications label (or null: nothing
 // above the confidence threshold) into `out`.
 void read_label(const json& value, const std::string& where, const std::string& field, Prediction& out) {
   if (value.is_null()) return;  // no label: the model abstained
   if (!value.is_object()) throw Error(ErrorKind::data, "{}: \"{}\" is not a label object", where, field);
-  const std::string kind = value.value("_cls", std::string());
+  const std::string kind = value.contains("_cls") && value["_cls"].is_string() ? value["_cls"].get<std::string>() : "";
   auto read_one = [&](const json& label) {
     if (!label.is_object() || !label.contains("label") || !label["label"].is_string()) {
       throw Error(ErrorKind::data, "{}: a Classification in \"{}\" has no string \"label\"", where, field);
@@ -78,7 +91,7 @@ void read_label(const json& value, const std::string& where, const std::string& 
   if (kind == "Classification") {
     const json& label = read_one(value);
     out.label = label["label"].get<std::string>();
-    out.confidence = label.value("confidence", 0.0);
+    out.confidence = confidence_of(label);
     out.top_k = {out.label};
   } else if (kind == "Classifications") {
     if (!value.contains("classifications") || !value["classifications"].is_array()) {
@@ -87,7 +100,7 @@ void read_label(const json& value, const std::string& where, const std::string& 
     for (const auto& item : value["classifications"]) {
       const json& label = read_one(item);
       out.top_k.push_back(label["label"].get<std::string>());
-      if (out.top_k.size() == 1) out.confidence = label.value("confidence", 0.0);
+      if (out.top_k.size() == 1) out.confidence = confidence_of(label);
     }
     if (!out.top_k.empty()) out.label = out.top_k.front();
   } else {
@@ -115,9 +128,10 @@ Truth load_truth(const std::string& path) {
   return truth;
 }
 
-LabelRecords read_labels(const std::string& file, const std::string& field) {
+LabelRecords read_labels(const std::string& file, const std::string& field, const std::string& name) {
+  const std::string& shown = name.empty() ? file : name;
   std::ifstream in(file);
-  if (!in) throw Error(ErrorKind::io, "{}: cannot read labels file", file);
+  if (!in) throw Error(ErrorKind::io, "{}: cannot read labels file", shown);
   LabelRecords records;
   std::unordered_map<std::string, size_t> line_of;
   std::string line;
@@ -125,7 +139,7 @@ LabelRecords read_labels(const std::string& file, const std::string& field) {
   while (std::getline(in, line)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = fmt::format("{}:{}", file, number);
+    const std::string where = fmt::format("{}:{}", shown, number);
     json record;
     try {
       record = json::parse(line);
@@ -135,27 +149,37 @@ LabelRecords read_labels(const std::string& file, const std::string& field) {
     if (!record.is_object() || !record.contains("filepath") || !record["filepath"].is_string()) {
       throw Error(ErrorKind::data, "{}: a record needs a string \"filepath\"", where);
     }
+    int64_t frame = 0;
     if (record.contains("frame_number")) {
-      throw Error(ErrorKind::data, "{}: a video frame record; zoo eval scores one label per image file", where);
+      frame = record["frame_number"].is_number_integer() ? record["frame_number"].get<int64_t>() : 0;
+      if (frame < 1) throw Error(ErrorKind::data, "{}: \"frame_number\" is not a frame number (1, 2, ...)", where);
     }
     const std::string path = record["filepath"].get<std::string>();
     Prediction prediction;
     if (record.contains("error")) {
-      prediction.error = record["error"].is_string() ? record["error"].get<std::string>() : record["error"].dump();
+      const json& error = record["error"];
+      prediction.error = error.is_string() && !error.get<std::string>().empty() ? error.get<std::string>()
+                                                                                : "an error record without a message";
+    } else if (frame > 0) {
+      // A video frame: kept only to be refused if the truth lists the video.
     } else if (!record.contains(field)) {
       throw Error(ErrorKind::data, "{}: the record has neither \"{}\" nor \"error\"{}", where, field,
                   field == "predictions" ? " (was the labels file written with --label-field?)" : "");
     } else {
       read_label(record[field], where, field, prediction);
     }
-    auto [it, inserted] = line_of.emplace(path_key(path), number);
+    const std::string key = frame > 0 ? path_key(path) + "#" + std::to_string(frame) : path_key(path);
+    auto [it, inserted] = line_of.emplace(key, number);
     if (!inserted) {
       throw Error(ErrorKind::data, "{}: {} already has a record on line {}", where, path, it->second);
     }
     records.paths.push_back(path);
+    records.frames.push_back(frame);
+    records.lines.push_back(number);
     records.predictions.push_back(std::move(prediction));
   }
-  if (records.paths.empty()) throw Error(ErrorKind::data, "{}: no label records", file);
+  if (records.paths.empty()) throw Error(ErrorKind::data, "{}: no label records", shown);
+  records.name = shown;
   return records;
 }
 
@@ -167,13 +191,28 @@ Score score(const Truth& truth, const LabelRecords& labels, const std::string& l
 
   std::unordered_map<std::string, size_t> truth_index;
   for (size_t i = 0; i < truth.paths.size(); ++i) truth_index.emplace(path_key(truth.paths[i]), i);
+  // Spellings through symbolic links: compared resolved, built on the
+  // first record that does not match as written.
+  std::unordered_map<std::string, size_t> resolved_index;
+  auto find_sample = [&](const std::string& path) -> std::optional<size_t> {
+    if (auto it = truth_index.find(path_key(path)); it != truth_index.end()) return it->second;
+    if (resolved_index.empty()) {
+      for (size_t i = 0; i < truth.paths.size(); ++i) resolved_index.emplace(resolved_key(truth.paths[i]), i);
+    }
+    if (auto it = resolved_index.find(resolved_key(path)); it != resolved_index.end()) return it->second;
+    return std::nullopt;
+  };
   std::vector<const Prediction*> by_sample(truth.paths.size(), nullptr);
   for (size_t r = 0; r < labels.paths.size(); ++r) {
-    auto it = truth_index.find(path_key(labels.paths[r]));
-    if (it == truth_index.end()) {
+    const std::optional<size_t> sample = find_sample(labels.paths[r]);
+    if (sample && labels.frames[r] > 0) {
+      throw Error(ErrorKind::data, "{}:{}: a frame of the video {}, which the truth lists; zoo eval scores one label "
+                  "per image file", labels.name, labels.lines[r], labels.paths[r]);
+    }
+    if (!sample) {
       ++s.unmatched;
     } else {
-      by_sample[it->second] = &labels.predictions[r];
+      by_sample[*sample] = &labels.predictions[r];
     }
   }
   if (s.unmatched == s.records && s.samples > 0) {
@@ -219,6 +258,7 @@ Score score(const Truth& truth, const LabelRecords& labels, const std::string& l
     s.top_k = std::max(s.top_k, int(p->top_k.size()));
     if (std::find(p->top_k.begin(), p->top_k.end(), truth_name) != p->top_k.end()) ++s.top_k_correct;
     if (p->label.empty()) {
+      ++s.abstained;
       s.mistakes.push_back({truth.paths[i], truth_name, "", 0, "no label (below the confidence threshold)"});
       continue;
     }
@@ -290,16 +330,18 @@ Gate parse_gate(const std::string& text, bool at_least) {
   const bool is_percent = !value.empty() && value.back() == '%';
   if (is_percent) value.pop_back();
   size_t used = 0;
+  const bool decimal = !value.empty() && value.find_first_not_of("0123456789.eE+-") == std::string::npos;
   try {
-    gate.value = std::stod(value, &used);
+    if (decimal) gate.value = std::stod(value, &used);
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != value.size() || !std::isfinite(gate.value)) {
+  if (!decimal || used == 0 || used != value.size() || !std::isfinite(gate.value)) {
     throw Error(ErrorKind::usage, "{} {}: \"{}\" is not a number", flag, text, text.substr(eq + 1));
   }
   if (is_rate) {
-    if (is_percent) gate.value /= 100.0;
+    // At the precision rates are compared at: 98.96% is 0.9896 exactly.
+    if (is_percent) gate.value = rounded(gate.value / 100.0);
     if (gate.value < 0 || gate.value > 1) {
       throw Error(ErrorKind::usage, "{} {}: {} is a fraction from 0 to 1 (or a percentage such as 99%)", flag,
                   text, gate.metric);
@@ -309,6 +351,21 @@ Gate parse_gate(const std::string& text, bool at_least) {
   }
   gate.text = fmt::format("{}{}{}", gate.metric, at_least ? ">=" : "<=", text.substr(eq + 1));
   return gate;
+}
+
+void validate_gates(const std::vector<Gate>& gates, const Truth& truth, bool has_baseline) {
+  for (const auto& gate : gates) {
+    const size_t colon = gate.metric.find(':');
+    if (colon != std::string::npos) {
+      const std::string name = gate.metric.substr(colon + 1);
+      if (!contains(truth.classes, name)) {
+        throw Error(ErrorKind::usage, "gate {}: no class \"{}\" in {} ({}){}", gate.text, name, truth.source,
+                    util::join(truth.classes, ", "), util::did_you_mean(name, truth.classes));
+      }
+    } else if ((gate.metric == "fixed" || gate.metric == "broken") && !has_baseline) {
+      throw Error(ErrorKind::usage, "gate {}: {} needs --baseline LABELS", gate.text, gate.metric);
+    }
+  }
 }
 
 std::vector<GateResult> check_gates(const std::vector<Gate>& gates, const Score& s,
@@ -345,6 +402,8 @@ std::vector<GateResult> check_gates(const std::vector<Gate>& gates, const Score&
       actual = double(s.failed);
     } else if (gate.metric == "missing") {
       actual = double(s.missing);
+    } else if (gate.metric == "abstained") {
+      actual = double(s.abstained);
     } else {  // fixed, broken
       if (!comparison) throw Error(ErrorKind::usage, "gate {}: {} needs --baseline LABELS", gate.text, gate.metric);
       actual = double(gate.metric == "fixed" ? comparison->fixed.size() : comparison->broken.size());
@@ -367,6 +426,7 @@ std::string report_json(const Truth& truth, const Score& s, const std::optional<
                  {"wrong", s.samples - s.correct},
                  {"failed", s.failed},
                  {"missing", s.missing},
+                 {"abstained", s.abstained},
                  {"unmatched", s.unmatched},
                  {"accuracy", rounded(s.accuracy)}};
   if (s.top_k > 1) {
@@ -428,6 +488,7 @@ std::string report_text(const Truth& truth, const Score& s, const std::optional<
   line(fmt::format("truth:  {} ({}, {} {})", truth.source, util::count_of(s.samples, "sample"),
                    truth.classes.size(), truth.classes.size() == 1 ? "class" : "classes"));
   std::string notes = fmt::format("{} failed, {} missing", s.failed, s.missing);
+  if (s.abstained) notes += fmt::format(", {} without a label", s.abstained);
   if (s.unmatched) notes += fmt::format(", {} not in the truth, ignored", util::count_of(s.unmatched, "record"));
   line(fmt::format("accuracy        {:>8}  ({} of {}; {})", percent(s.accuracy), s.correct, s.samples, notes));
   if (s.top_k > 1) {

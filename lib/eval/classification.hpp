@@ -48,6 +48,7 @@ struct Score {
   int64_t correct = 0;
   int64_t failed = 0;        // truth samples whose record is an error (counted wrong)
   int64_t missing = 0;       // truth samples with no record (counted wrong)
+  int64_t abstained = 0;     // truth samples whose label is null: nothing above the threshold (counted wrong)
   int64_t unmatched = 0;     // records whose filepath is not in the truth (ignored)
   int top_k = 1;             // the most labels any record gave
   int64_t top_k_correct = 0; // truth among the record's labels
@@ -75,19 +76,26 @@ Truth load_truth(const std::string& path);
 
 // Reads a zoo apply JSON Lines file: one record per input with
 // "filepath" and either `field` (a Classification or Classifications
-// label) or "error". Throws zoo::Error(data) naming FILE:LINE for a line
-// that is not such a record, a duplicate filepath, a video frame record
-// or a label of another kind (detections, ...).
+// label, or null) or "error". Video frame records are kept (score refuses
+// them when the truth lists the video). Throws zoo::Error(data) naming
+// FILE:LINE for a line that is not such a record, a duplicate filepath or
+// a label of another kind (detections, ...).
 struct LabelRecords {
+  std::string name;                    // the file, as errors name it
   std::vector<std::string> paths;
+  std::vector<int64_t> frames;         // frame_number, 0 for an image
+  std::vector<size_t> lines;           // line of each record
   std::vector<Prediction> predictions;
 };
-LabelRecords read_labels(const std::string& file, const std::string& field = "predictions");
+// `name` replaces the file's path in error messages ("" = the path).
+LabelRecords read_labels(const std::string& file, const std::string& field = "predictions",
+                         const std::string& name = "");
 
 // Scores `labels` against `truth`. Filepaths match when they name the same
 // file relative to the current folder (`a/./b.png` = `a/b.png`, relative =
-// absolute). Throws zoo::Error(data) when no record matches any truth
-// sample, with an example of each side.
+// absolute, and through symbolic links). Throws zoo::Error(data) when no
+// record matches any truth sample, with an example of each side, or when
+// a video frame record names a truth sample.
 Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file);
 
 // A comparison with a baseline run on the same truth (Kolena's regression
@@ -104,8 +112,9 @@ Comparison compare(const Truth& truth, const Score& candidate, const Score& base
 // A gate, from `--min METRIC=VALUE` (at_least) or `--max METRIC=VALUE`.
 // Metrics: accuracy, top_k_accuracy, macro_precision, macro_recall,
 // macro_f1 (fractions; "99%" means 0.99), precision:CLASS, recall:CLASS,
-// f1:CLASS, and the counts correct, wrong (failed and missing included),
-// failed, missing, fixed, broken (the last two need a baseline).
+// f1:CLASS (a truth class), and the counts correct, wrong (failed, missing
+// and abstained included), failed, missing, abstained, fixed, broken (the
+// last two need a baseline).
 struct Gate {
   std::string text;  // for reports: "accuracy>=0.99"
   std::string metric;
@@ -122,6 +131,11 @@ struct GateResult {
   double actual = 0;
   bool passed = false;
 };
+
+// Checks, before any labels are read, that the gates can be evaluated:
+// their classes are truth classes, fixed/broken have a baseline. Throws
+// zoo::Error(usage) naming the gate.
+void validate_gates(const std::vector<Gate>& gates, const Truth& truth, bool has_baseline);
 
 // Checks the gates. Throws zoo::Error(usage) for a class that is not in
 // the score, or fixed/broken without a comparison.

@@ -25,6 +25,16 @@ std::string strip_quotes(std::string s) {
   return s;
 }
 
+// Whether the first line of a CSV list names its columns: a usual column
+// name on either side, and no such file.
+bool is_header(const std::string& path, const std::string& label, const fs::path& base) {
+  static const std::set<std::string> paths = {"filepath", "path", "file", "filename", "image", "image_path"};
+  static const std::set<std::string> labels = {"label", "class", "category", "target"};
+  if (!paths.count(util::to_lower(path)) && !labels.count(util::to_lower(label))) return false;
+  std::error_code ec;
+  return !fs::exists(fs::path(path).is_relative() ? base / path : fs::path(path), ec);
+}
+
 // (path, label name, line) triples from a list file.
 struct Entry {
   std::string path;
@@ -42,6 +52,7 @@ std::vector<Entry> read_list(const std::string& file) {
   size_t number = 0;
   while (std::getline(in, line)) {
     ++number;
+    if (number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte order mark
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::string path, label;
     if (jsonl) {
@@ -73,7 +84,7 @@ std::vector<Entry> read_list(const std::string& file) {
       }
       path = strip_quotes(line.substr(0, comma));
       label = strip_quotes(line.substr(comma + 1));
-      if (number == 1 && path == "filepath" && label == "label") continue;  // header
+      if (number == 1 && is_header(path, label, base)) continue;
     }
     if (path.empty() || label.empty()) throw Error(ErrorKind::data, "{}:{}: empty filepath or label", file, number);
     if (fs::path(path).is_relative()) path = (base / path).string();

@@ -23,8 +23,9 @@ struct Dataset {
 // Reads a dataset:
 // - a folder: each subfolder is a class (names sorted); images under it,
 //   recursively, are its samples (files directly in the folder are ignored);
-// - a .csv file: lines `filepath,label` (a header line `filepath,label` is
-//   skipped; quotes around a field are removed);
+// - a .csv file: lines `filepath,label` (a first line of column names such
+//   as `filepath,label` or `path,class`, naming no file, is skipped; so is
+//   a UTF-8 byte order mark; quotes around a field are removed);
 // - a .jsonl file: objects with "filepath" and "label" (a string, or a
 //   FiftyOne Classification {"label": ...}).
 // List paths are relative to the list file's folder. With `classes`

@@ -81,4 +81,19 @@ void write_file_atomic(const std::string& path, const std::string& data) {
   file.commit();
 }
 
+TempFolder::TempFolder(const std::string& prefix) {
+  std::error_code ec;
+  std::string pattern = (std::filesystem::temp_directory_path(ec) / (prefix + "-XXXXXX")).string();
+  if (ec) pattern = "/tmp/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(pattern.data())) {
+    throw Error(ErrorKind::io, "{}: cannot make a temporary folder: {}", pattern, std::strerror(errno));
+  }
+  m_path = pattern;
+}
+
+TempFolder::~TempFolder() {
+  std::error_code ec;
+  std::filesystem::remove_all(m_path, ec);
+}
+
 }  // namespace zoo::util

@@ -44,4 +44,20 @@ void fsync_path(const std::string& path);
 // (pid and a counter), for write-then-rename.
 std::string temp_path_beside(const std::string& path);
 
+// A private folder (mode 0700, a name mkdtemp picks) under the system's
+// temporary folder, removed with its content when destroyed. Throws
+// zoo::Error(io) if it cannot be made.
+class TempFolder {
+ public:
+  explicit TempFolder(const std::string& prefix);
+  ~TempFolder();
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+};
+
 }  // namespace zoo::util

@@ -47,7 +47,8 @@ for c in report["per_class"]:
     assert abs(c["recall"] - correct / support) < 1e-6 and abs(c["precision"] - (correct / predicted if predicted else 0)) < 1e-6, c
 wrong = {m["filepath"] for m in report["mistakes"]}
 assert wrong == {r["filepath"] for r in records if "error" in r or r["predictions"]["label"] != truth[r["filepath"]]}
-assert any(m.get("error", "").startswith("cannot decode") or "truncated" in m["filepath"] for m in report["mistakes"])
+bad = [m for m in report["mistakes"] if m["filepath"] == "test/4/truncated.png"]
+assert len(bad) == 1 and bad[0]["error"] == next(r["error"] for r in records if "error" in r), bad
 PY
 grep -q "^accuracy .*; 1 failed, 0 missing)$" report.txt || { cat report.txt; fail "text report: no accuracy line"; }
 grep -q "^most confused: " report.txt || fail "text report: no confusions"
@@ -106,7 +107,10 @@ expect_exit 0 "$ZOO" eval new.jsonl --truth truth.csv -o csv.json -q
 import json; a, b = json.load(open('csv.json')), json.load(open('report.json'))
 assert a['correct'] == b['correct'] and a['confusion_matrix'] == b['confusion_matrix']" || fail "CSV truth"
 
-# A MODEL instead of labels: zoo eval runs it over the truth's files first.
+# A MODEL instead of labels: zoo eval runs it over the truth's files first,
+# its labels in a private temporary folder that is gone afterwards.
+mkdir tmp
+export TMPDIR=$PWD/tmp
 expect_exit 0 "$ZOO" eval model6 --truth test --save-labels saved.jsonl -o model.json -q --threads 1
 cmp saved.jsonl new.jsonl || fail "--save-labels differs from zoo apply's labels"
 /usr/bin/python3 -c "
@@ -117,8 +121,21 @@ expect_exit 0 "$ZOO" eval model6 --truth test -k 3 -o model3.json -q
 /usr/bin/python3 -c "
 import json; a, b = json.load(open('model3.json')), json.load(open('top3.report.json'))
 assert a['top_k'] == 3 and a['top_k_accuracy'] == b['top_k_accuracy']" || fail "zoo eval MODEL --top-k"
-ls "${TMPDIR:-/tmp}"/zoo-eval-*.jsonl 2> /dev/null && fail "the temporary labels file was left behind"
+expect_exit 1 "$ZOO" eval model6 --truth test --min accuracy=1 -q 2> err.txt
+grep -q "1 of 1 gates failed: accuracy>=1" err.txt || { cat err.txt; fail "the failed gate is not named"; }
+[[ -z $(ls tmp) ]] || fail "temporary labels were left behind: $(ls tmp)"
+# What would make the run useless is refused before the model runs.
+expect_exit 2 "$ZOO" eval model6 --truth test --max broken=0 2> err.txt
+grep -q "broken needs --baseline" err.txt || fail "broken without --baseline"
+grep -q "images:" err.txt && fail "the model ran before a usage error"
+expect_exit 2 "$ZOO" eval model6 --truth test --min recall:44=0.9 2> /dev/null
+expect_exit 2 "$ZOO" eval "$ZOO_SOURCE_DIR/configs/opencv-haar-face.yaml" --truth test 2> err.txt
+grep -q "a detector; zoo eval scores classifiers" err.txt || { cat err.txt; fail "a detector MODEL"; }
+(echo "filepath,label"; echo "test/0/$(ls test/0 | head -1),0"; echo "/usr/share/doc/opencv-doc/examples/data/vtest.avi,1") > video.csv
+expect_exit 1 "$ZOO" eval model6 --truth video.csv 2> err.txt
+grep -q "vtest.avi is a video" err.txt || { cat err.txt; fail "a video in the truth"; }
 expect_exit 2 "$ZOO" eval new.jsonl --truth test --top-k 3 2> /dev/null
+unset TMPDIR
 
 # Errors: usage (2), unreadable or foreign files (1), each naming the culprit.
 expect_exit 2 "$ZOO" eval new.jsonl --truth test --min acuracy=0.9 2> err.txt

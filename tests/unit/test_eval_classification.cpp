@@ -71,6 +71,7 @@ TEST_SUITE("eval::classification") {
     // Macro averages over the three truth classes only.
     CHECK(s.macro_recall == doctest::Approx((0 + 0.5 + 0.5) / 3));
     CHECK(s.macro_precision == doctest::Approx((0 + 1.0 + 0.5) / 3));
+    CHECK(s.macro_f1 == doctest::Approx((0 + 2 * 1.0 * 0.5 / 1.5 + 0.5) / 3));
     // Confusion [truth][predicted] holds the records that have a label.
     CHECK(s.confusion == std::vector<std::vector<int64_t>>{{0, 0, 0, 1}, {0, 1, 1, 0}, {0, 0, 1, 0}});
     // Mistakes in truth order: bird e, bird f, cat b, dog d.
@@ -106,6 +107,7 @@ TEST_SUITE("eval::classification") {
     CHECK(s.top_k_correct == 4);  // and b
     CHECK(s.top_k_accuracy == doctest::Approx(4.0 / 6));
     CHECK(s.failed == 0);
+    CHECK(s.abstained == 1);  // f: an empty list
     REQUIRE(s.mistakes.size() == 3);
     CHECK(s.mistakes[0].filepath == (dir / "img/f.jpg").string());
     CHECK(contains(s.mistakes[0].error, "no label"));
@@ -116,12 +118,19 @@ TEST_SUITE("eval::classification") {
     for (const char* f : {"data/0/x.png", "data/0/y.png", "data/1/z.png"}) write_file(dir / f, "png bytes");
     const auto truth = eval::load_truth((dir / "data").string());
     CHECK(truth.paths.size() == 3);
-    const auto here = std::filesystem::current_path();
-    std::filesystem::current_path(dir.path());
+    struct InFolder {  // the test's folder as the current one, restored however the test ends
+      std::filesystem::path before = std::filesystem::current_path();
+      explicit InFolder(const std::filesystem::path& p) { std::filesystem::current_path(p); }
+      ~InFolder() { std::filesystem::current_path(before); }
+    } in_folder(dir.path());
     write_file(dir / "labels.jsonl", record("data/0/x.png", "0") + record("data/0/y.png", "1") +
                                          record("data/1/../1/z.png", "1"));
+    std::filesystem::create_directory_symlink(dir / "data", dir / "link");
+    write_file(dir / "linked.jsonl", record("link/0/x.png", "0"));
     const auto s = eval::score(truth, eval::read_labels("labels.jsonl"), "labels.jsonl");
-    std::filesystem::current_path(here);
+    const auto linked = eval::score(truth, eval::read_labels("linked.jsonl"), "linked.jsonl");
+    CHECK(linked.unmatched == 0);
+    CHECK(linked.correct == 1);
     CHECK(s.unmatched == 0);
     CHECK(s.correct == 2);
     CHECK(s.confusion == std::vector<std::vector<int64_t>>{{1, 1}, {0, 1}});
@@ -143,16 +152,32 @@ TEST_SUITE("eval::classification") {
     CHECK(contains(error_of("{\"filepath\": \"a.jpg\", \"predictions\": {\"_cls\": \"Detections\", "
                             "\"detections\": []}}\n"),
                    ":1: \"predictions\" is a Detections label; zoo eval scores classifications"));
-    CHECK(contains(error_of("{\"filepath\": \"v.mp4\", \"frame_number\": 3, \"predictions\": null}\n"),
-                   ":1: a video frame record"));
     CHECK(contains(error_of("{\"filepath\": \"a.jpg\", \"labels\": {}}\n"),
                    ":1: the record has neither \"predictions\" nor \"error\""));
     CHECK(contains(error_of("{\"path\": \"a.jpg\"}\n"), ":1: a record needs a string \"filepath\""));
+    CHECK(contains(error_of("{\"filepath\": \"a.jpg\", \"predictions\": {\"_cls\": 7}}\n"),
+                   ":1: \"predictions\" is a non-FiftyOne label"));
     CHECK(contains(error_of("\n\n"), file + ": no label records"));
     // --label-field reads another field.
     write_file(dir / "f.jsonl", "{\"filepath\": \"a.jpg\", \"digits\": {\"_cls\": \"Classification\", "
                                 "\"label\": \"7\"}}\n");
     CHECK(eval::read_labels((dir / "f.jsonl").string(), "digits").predictions[0].label == "7");
+  }
+
+  TEST_CASE("video frame records are ignored, unless the truth lists the video") {
+    TempDir dir("eval-frames");
+    const std::string img = (dir / "img").string();
+    const std::string frames = "{\"filepath\": \"" + img + "/clip.avi\", \"frame_number\": 1, \"predictions\": null}\n"
+                               "{\"filepath\": \"" + img + "/clip.avi\", \"frame_number\": 2, \"predictions\": null}\n";
+    write_file(dir / "labels.jsonl", record(img + "/a.jpg", "cat") + frames);
+    const auto labels = eval::read_labels((dir / "labels.jsonl").string());
+    CHECK(labels.frames == std::vector<int64_t>{0, 1, 2});
+    const auto s = eval::score(eval::load_truth(write_truth(dir)), labels, "L");
+    CHECK(s.unmatched == 2);
+    CHECK(s.correct == 1);
+    write_file(dir / "video.csv", "img/clip.avi,cat\nimg/a.jpg,cat\n");
+    const auto caught = catch_error([&] { eval::score(eval::load_truth((dir / "video.csv").string()), labels, "L"); });
+    CHECK(contains(caught.message, "labels.jsonl:2: a frame of the video " + img + "/clip.avi, which the truth lists"));
   }
 
   TEST_CASE("labels that match no truth sample are an error with an example of each") {
@@ -212,6 +237,7 @@ TEST_SUITE("eval::classification") {
     CHECK(contains(usage("failed=1.5"), "a whole number"));
     CHECK(contains(usage("failed=5%"), "a whole number"));
     CHECK(contains(usage("recall:=0.5"), "name the class"));
+    CHECK(contains(usage("correct=0x10"), "\"0x10\" is not a number"));
 
     // 2475 of 2500 is exactly 99%: the gate passes, one fewer fails.
     eval::Score s;
@@ -232,6 +258,29 @@ TEST_SUITE("eval::classification") {
     CHECK_FALSE(results[1].passed);
     const auto caught = catch_error([&] { eval::check_gates({eval::parse_gate("recall:dgo=0.5", true)}, s, {}); });
     CHECK(contains(caught.message, "no class \"dgo\""));
+
+    // A percentage is compared at the same six decimals: 2474 of 2500 is
+    // 98.96% exactly, so both gates pass (98.96 / 100 is not 0.9896 in
+    // binary).
+    results = eval::check_gates({eval::parse_gate("accuracy=98.96%", true), eval::parse_gate("accuracy=98.96%", false)},
+                                s, {});
+    CHECK(results[0].passed);
+    CHECK(results[1].passed);
+    results = eval::check_gates({eval::parse_gate("precision:cat=90%", false)}, s, {});
+    CHECK(results[0].passed);
+  }
+
+  TEST_CASE("gates are checked against the truth and the baseline before anything runs") {
+    eval::Truth truth;
+    truth.source = "test/";
+    truth.classes = {"cat", "dog"};
+    CHECK_NOTHROW(eval::validate_gates({eval::parse_gate("recall:cat=0.5", true)}, truth, false));
+    const auto typo = catch_error([&] { eval::validate_gates({eval::parse_gate("recall:dgo=0.5", true)}, truth, false); });
+    CHECK(typo.kind == ErrorKind::usage);
+    CHECK(contains(typo.message, "gate recall:dgo>=0.5: no class \"dgo\" in test/ (cat, dog); did you mean \"dog\"?"));
+    const auto baseline = catch_error([&] { eval::validate_gates({eval::parse_gate("broken=0", false)}, truth, false); });
+    CHECK(contains(baseline.message, "broken needs --baseline"));
+    CHECK_NOTHROW(eval::validate_gates({eval::parse_gate("broken=0", false)}, truth, true));
   }
 
   TEST_CASE("the JSON and text reports carry the score, the mistakes and the gates") {

@@ -62,6 +62,20 @@ TEST_SUITE("train::dataset") {
     }
   }
 
+  TEST_CASE("CSV header lines in other spellings, or after a byte order mark, are not samples") {
+    TempDir dir("dataset-headers");
+    for (const std::string header : {"path,class", "\xEF\xBB\xBF" "filepath,label", "Image,Category", "file,target"}) {
+      write_file(dir / "list.csv", std::string(header).append("\na.jpg,cat\nb.jpg,dog\n"));
+      const auto data = train::load_dataset((dir / "list.csv").string());
+      CHECK_MESSAGE(data.samples.size() == 2, header);
+      CHECK(data.classes == std::vector<std::string>{"cat", "dog"});
+    }
+    // A first line naming a real file is a sample, whatever it is called.
+    write_file(dir / "image", "x");
+    write_file(dir / "list.csv", "image,label\na.jpg,cat\n");
+    CHECK(train::load_dataset((dir / "list.csv").string()).samples.size() == 2);
+  }
+
   TEST_CASE("the validation split is stratified, disjoint, complete and fixed by the seed") {
     train::Dataset data;
     data.classes = {"a", "b", "c"};
