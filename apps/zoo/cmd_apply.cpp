@@ -52,7 +52,7 @@ Runner register_apply(CLI::App& app) {
                "List the entrypoints a config can name, with their entrypoint_args and defaults, and exit");
   add_batch_options(app, args->batch,
                     "Skip inputs already in the -o FILE (after a crash or Ctrl-C) and append the rest");
-  app.add_option("-o,--output", o.output, "Write JSON Lines to FILE (default: stdout)");
+  app.add_option("-o,--output", o.output, "Write the labels to FILE (default: stdout)");
   app.add_option("-k,--top-k", o.top_k, "Write the top K classes (FiftyOne Classifications) instead of the best one")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--confidence-thresh", args->confidence_thresh,
@@ -69,7 +69,8 @@ Runner register_apply(CLI::App& app) {
                  "detections as one COCO results document (images, categories, annotations with absolute bbox "
                  "and score), written at the end")
       ->default_val("jsonl")->check(CLI::IsMember({"jsonl", "csv", "coco"}));
-  app.footer(R"(Output: one JSON object per input, in input order, flushed batch by batch:
+  app.footer(R"(Output: one JSON object per input (or a CSV row with --format csv), in input
+order, flushed batch by batch:
   {"filepath":"photos/cat.jpg","width":640,"height":480,"predictions":{"_cls":"Classification","label":"tabby","confidence":0.81}}
   {"filepath":"photos/bad.jpg","error":"cannot decode image: corrupt jpeg data"}
   {"filepath":"clip.avi","frame_number":12,"width":768,"height":576,"predictions":{"_cls":"Detections","detections":[...]}}

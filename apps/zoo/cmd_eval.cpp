@@ -36,7 +36,7 @@ struct EvalOptions {
 
 bool is_labels_file(const std::string& arg) {
   const std::string lower = util::to_lower(arg);
-  return util::ends_with(lower, ".jsonl") || util::ends_with(lower, ".json");
+  return util::ends_with(lower, ".jsonl") || util::ends_with(lower, ".json") || util::ends_with(lower, ".csv");
 }
 
 int run_eval(EvalOptions& o) {
@@ -110,14 +110,14 @@ int run_eval(EvalOptions& o) {
 Runner register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   app.add_option("LABELS|MODEL", o->labels,
-                 "Labels zoo apply wrote (a .jsonl file), or a classifier (config, folder or store reference) to "
+                 "Labels zoo apply wrote (a .jsonl or .csv file), or a classifier (config, folder or store reference) to "
                  "run over the truth's files first")
       ->required();
   app.add_option("--truth", o->truth,
                  "Ground truth: a class-per-folder tree, or a CSV/JSONL of filepath,label (as zoo train reads)")
       ->required();
   app.add_option("--baseline", o->baseline,
-                 "Labels (.jsonl) of an earlier model on the same inputs: report which inputs it fixed and broke");
+                 "Labels (.jsonl or .csv) of an earlier model on the same inputs: report which inputs it fixed and broke");
   app.add_option("--label-field", o->run.label_field, "The records' label field (zoo apply --label-field)")
       ->capture_default_str();
   app.add_option("--min", o->at_least, "Gate: fail (exit 1) unless METRIC >= VALUE, e.g. accuracy=0.99, recall:cat=95%")
@@ -135,8 +135,9 @@ Runner register_eval(CLI::App& app) {
   app.add_option("-k,--top-k", o->run.top_k, "MODEL: label the top K classes, for top_k_accuracy")
       ->check(CLI::NonNegativeNumber);
   add_store_options(app, o->store, "Store a MODEL reference is resolved in");
-  app.footer(R"(LABELS is a .jsonl (or .json) file zoo apply wrote. Anything else is a MODEL,
-which zoo eval first runs over every file of the truth, as zoo apply would.
+  app.footer(R"(LABELS is a .jsonl (or .json) or .csv file zoo apply wrote. Anything else
+is a MODEL, which zoo eval first runs over every file of the truth, as zoo
+apply would.
 
 Every truth sample counts: an input whose record is an error, that has no
 record, or whose label is null (nothing above --confidence-thresh) is

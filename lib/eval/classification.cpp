@@ -11,8 +11,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "io/csv.hpp"
 #include "train/dataset.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -128,12 +130,117 @@ Truth load_truth(const std::string& path) {
   return truth;
 }
 
+namespace {
+
+// Adds records in file order, refusing a second record for one input.
+class RecordList {
+ public:
+  explicit RecordList(std::string name) { m_records.name = std::move(name); }
+
+  void add(const std::string& path, int64_t frame, size_t line, Prediction prediction) {
+    const std::string key = frame > 0 ? path_key(path) + "#" + std::to_string(frame) : path_key(path);
+    auto [it, inserted] = m_line_of.emplace(key, line);
+    if (!inserted) {
+      throw Error(ErrorKind::data, "{}:{}: {} already has a record on line {}", m_records.name, line, path,
+                  it->second);
+    }
+    m_records.paths.push_back(path);
+    m_records.frames.push_back(frame);
+    m_records.lines.push_back(line);
+    m_records.predictions.push_back(std::move(prediction));
+  }
+
+  LabelRecords take() {
+    if (m_records.paths.empty()) throw Error(ErrorKind::data, "{}: no label records", m_records.name);
+    return std::move(m_records);
+  }
+
+ private:
+  LabelRecords m_records;
+  std::unordered_map<std::string, size_t> m_line_of;
+};
+
+std::string error_text(const std::string& error) { return error.empty() ? "an error record without a message" : error; }
+
+// zoo apply --format csv (io/csv.hpp): label or label_1..label_K columns.
+LabelRecords read_csv_labels(const std::string& file, const std::string& shown) {
+  std::vector<size_t> lines;
+  const auto rows = io::parse_csv(util::read_file(file), shown, nullptr, &lines);
+  RecordList records(shown);
+  if (rows.empty()) return records.take();
+  const std::vector<std::string>& header = rows[0];
+  auto column = [&header](const std::string& name) -> std::optional<size_t> {
+    auto it = std::find(header.begin(), header.end(), name);
+    return it == header.end() ? std::nullopt : std::optional<size_t>(size_t(it - header.begin()));
+  };
+  std::vector<size_t> label_columns;  // best first
+  std::optional<size_t> confidence_column;
+  if (const auto label = column("label")) {
+    label_columns.push_back(*label);
+    confidence_column = column("confidence");
+  } else {
+    for (int k = 1; column(fmt::format("label_{}", k)); ++k) label_columns.push_back(*column(fmt::format("label_{}", k)));
+    confidence_column = column("confidence_1");
+  }
+  const auto path_column = column("filepath");
+  if (!path_column || label_columns.empty()) {
+    throw Error(ErrorKind::data, "{}:1: the header `{}` has no filepath and label (or label_1) columns (zoo eval "
+                "reads what zoo apply --format csv writes)", shown, util::join(header, ","));
+  }
+  const auto frame_column = column("frame_number"), error_column = column("error");
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    const std::string where = fmt::format("{}:{}", shown, lines[r]);
+    if (row.size() != header.size()) {
+      throw Error(ErrorKind::data, "{}: {} fields, the header has {}", where, row.size(), header.size());
+    }
+    int64_t frame = 0;
+    if (frame_column && !row[*frame_column].empty()) {
+      try {
+        size_t used = 0;
+        frame = std::stoll(row[*frame_column], &used);
+        if (used != row[*frame_column].size()) frame = 0;
+      } catch (const std::exception&) {
+        frame = 0;
+      }
+      if (frame < 1) throw Error(ErrorKind::data, "{}: frame_number \"{}\" is not a frame number", where, row[*frame_column]);
+    }
+    Prediction prediction;
+    if (error_column && !row[*error_column].empty()) {
+      prediction.error = row[*error_column];
+    } else {
+      for (size_t k = 0; k < label_columns.size(); ++k) {
+        if (row[label_columns[k]].empty()) break;  // fewer labels above the threshold
+        prediction.top_k.push_back(row[label_columns[k]]);
+      }
+      if (!prediction.top_k.empty()) {
+        prediction.label = prediction.top_k.front();
+        if (confidence_column) {
+          try {
+            prediction.confidence = std::stod(row[*confidence_column]);
+          } catch (const std::exception&) {
+            prediction.confidence = 0;
+          }
+        }
+      }
+    }
+    records.add(row[*path_column], frame, lines[r], std::move(prediction));
+  }
+  return records.take();
+}
+
+}  // namespace
+
 LabelRecords read_labels(const std::string& file, const std::string& field, const std::string& name) {
   const std::string& shown = name.empty() ? file : name;
+  if (util::ends_with(util::to_lower(file), ".csv")) {
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw Error(ErrorKind::io, "{}: cannot read labels file", shown);
+    return read_csv_labels(file, shown);
+  }
   std::ifstream in(file);
-  if (!in) throw Error(ErrorKind::io, "{}: cannot read labels file", shown);
-  LabelRecords records;
-  std::unordered_map<std::string, size_t> line_of;
+  if (!in || fs::is_directory(file)) throw Error(ErrorKind::io, "{}: cannot read labels file", shown);
+  RecordList records(shown);
   std::string line;
   size_t number = 0;
   while (std::getline(in, line)) {
@@ -154,12 +261,10 @@ LabelRecords read_labels(const std::string& file, const std::string& field, cons
       frame = record["frame_number"].is_number_integer() ? record["frame_number"].get<int64_t>() : 0;
       if (frame < 1) throw Error(ErrorKind::data, "{}: \"frame_number\" is not a frame number (1, 2, ...)", where);
     }
-    const std::string path = record["filepath"].get<std::string>();
     Prediction prediction;
     if (record.contains("error")) {
       const json& error = record["error"];
-      prediction.error = error.is_string() && !error.get<std::string>().empty() ? error.get<std::string>()
-                                                                                : "an error record without a message";
+      prediction.error = error_text(error.is_string() ? error.get<std::string>() : "");
     } else if (frame > 0) {
       // A video frame: kept only to be refused if the truth lists the video.
     } else if (!record.contains(field)) {
@@ -168,19 +273,9 @@ LabelRecords read_labels(const std::string& file, const std::string& field, cons
     } else {
       read_label(record[field], where, field, prediction);
     }
-    const std::string key = frame > 0 ? path_key(path) + "#" + std::to_string(frame) : path_key(path);
-    auto [it, inserted] = line_of.emplace(key, number);
-    if (!inserted) {
-      throw Error(ErrorKind::data, "{}: {} already has a record on line {}", where, path, it->second);
-    }
-    records.paths.push_back(path);
-    records.frames.push_back(frame);
-    records.lines.push_back(number);
-    records.predictions.push_back(std::move(prediction));
+    records.add(record["filepath"].get<std::string>(), frame, number, std::move(prediction));
   }
-  if (records.paths.empty()) throw Error(ErrorKind::data, "{}: no label records", shown);
-  records.name = shown;
-  return records;
+  return records.take();
 }
 
 Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file) {

@@ -74,7 +74,9 @@ struct Truth {
 // Throws zoo::Error(data) naming the file and line.
 Truth load_truth(const std::string& path);
 
-// Reads a zoo apply JSON Lines file: one record per input with
+// Reads labels zoo apply wrote. A .csv file is its --format csv (a label
+// or label_1..label_K column, error column); anything else JSON Lines:
+// one record per input with
 // "filepath" and either `field` (a Classification or Classifications
 // label, or null) or "error". Video frame records are kept (score refuses
 // them when the truth lists the video). Throws zoo::Error(data) naming

@@ -57,8 +57,11 @@ void check_model_kind(const config::ModelConfig& config, const ApplyOptions& opt
     throw Error(ErrorKind::usage, "--format csv writes classifications; {} is a {} (use --format jsonl{})",
                 config.source, processor, boxes ? " or coco" : "");
   }
-  if (options.format == "csv" && (options.store_logits || config.store_logits)) {
+  if (options.format == "csv" && options.store_logits) {
     throw Error(ErrorKind::usage, "--format csv has no column for logits: use --format jsonl with --store-logits");
+  }
+  if (options.format == "csv" && options.label_field != "predictions") {
+    throw Error(ErrorKind::usage, "--label-field names a JSON key; --format csv has fixed columns");
   }
   if (options.format == "coco" && !boxes) {
     throw Error(ErrorKind::usage, "--format coco writes detections; {} is a {} (use --format jsonl)", config.source,
@@ -170,6 +173,7 @@ ApplySummary run_apply(const ApplyOptions& given, const std::atomic<bool>* inter
   std::error_code size_ec;
   if (csv && (!options.resume || options.output == "-" || fs::file_size(options.output, size_ec) == 0 || size_ec)) {
     writer->write(io::csv_line(csv_header));
+    writer->flush();
   }
 
   const size_t classes = config.classes.size();
@@ -218,7 +222,7 @@ ApplySummary run_apply(const ApplyOptions& given, const std::atomic<bool>* inter
   ClassifierOptions classifier;
   classifier.top_k = options.top_k;
   classifier.confidence_thresh = options.confidence_thresh ? options.confidence_thresh : config.confidence_thresh;
-  classifier.store_logits = options.store_logits || config.store_logits;
+  classifier.store_logits = !csv && (options.store_logits || config.store_logits);  // CSV has no logits column
   classifier.classes = config.classes;
   DetectorOptions detections;
   detections.confidence_thresh = classifier.confidence_thresh;

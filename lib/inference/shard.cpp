@@ -90,13 +90,15 @@ struct Copied {
 };
 
 // Appends `bytes` bytes of the file at `path` from `offset` to `out` (all
-// that follow if bytes is -1).
-Copied append_file(util::AtomicFile& out, const std::string& path, uint64_t offset, int64_t bytes) {
+// that follow if bytes is -1). With `csv`, a line break inside quotes does
+// not count as a line.
+Copied append_file(util::AtomicFile& out, const std::string& path, uint64_t offset, int64_t bytes, bool csv = false) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::io, "{}: cannot read: {}", path, std::strerror(errno));
   in.seekg(std::streamoff(offset));
   std::vector<char> buffer(1 << 20);
   Copied copied;
+  bool in_quotes = false;
   while (bytes < 0 || copied.bytes < uint64_t(bytes)) {
     size_t want = buffer.size();
     if (bytes >= 0) want = size_t(std::min<uint64_t>(want, uint64_t(bytes) - copied.bytes));
@@ -104,7 +106,14 @@ Copied append_file(util::AtomicFile& out, const std::string& path, uint64_t offs
     const size_t got = size_t(in.gcount());
     if (got == 0) break;
     out.write(buffer.data(), got);
-    copied.lines += uint64_t(std::count(buffer.data(), buffer.data() + got, '\n'));
+    if (csv) {
+      for (size_t i = 0; i < got; ++i) {
+        if (buffer[i] == '"') in_quotes = !in_quotes;  // a doubled quote toggles twice
+        if (buffer[i] == '\n' && !in_quotes) ++copied.lines;
+      }
+    } else {
+      copied.lines += uint64_t(std::count(buffer.data(), buffer.data() + got, '\n'));
+    }
     copied.last = buffer[got - 1];
     copied.bytes += got;
   }
@@ -143,7 +152,7 @@ uint64_t concatenate_lines(const std::vector<std::string>& parts, const std::str
       }
       offset = line.size() + 1;
     }
-    const Copied copied = append_file(out, part, offset, -1);
+    const Copied copied = append_file(out, part, offset, -1, header);
     if (copied.bytes > 0 && copied.last != '\n') {
       throw Error(ErrorKind::data, "{}: the last line is cut off: this part was not finished", part);
     }

@@ -1,5 +1,6 @@
 #include "io/csv.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -46,7 +47,7 @@ std::vector<std::string> classifier_csv_header(int top_k) {
 }
 
 std::vector<std::vector<std::string>> parse_csv(std::string_view text, const std::string& source,
-                                                size_t* complete_bytes) {
+                                                size_t* complete_bytes, std::vector<size_t>* lines) {
   std::vector<std::vector<std::string>> records;
   std::vector<std::string> record;
   std::string field;
@@ -69,20 +70,21 @@ std::vector<std::vector<std::string>> parse_csv(std::string_view text, const std
       }
       continue;
     }
+    if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;  // a CRLF line end
     if (c == ',' || c == '\n') {
       record.push_back(std::move(field));
       field.clear();
       was_quoted = false;
       if (c == '\n') {
-        if (!record.back().empty() && record.back().back() == '\r' ) record.back().pop_back();
         records.push_back(std::move(record));
         record.clear();
+        if (lines) lines->push_back(record_line);
         complete = i + 1;
         record_line = ++line;
       }
     } else if (c == '"' && field.empty() && !was_quoted) {
       quoted = was_quoted = true;
-    } else if (was_quoted && c != '\r') {
+    } else if (was_quoted) {
       throw Error(ErrorKind::io, "{}:{}: a quoted field is followed by text; is this a CSV file?", source,
                   record_line);
     } else {
@@ -128,6 +130,13 @@ ResumeState scan_csv_for_resume(const std::string& path, const std::vector<std::
     }
   }
   if (text.size() > complete) {
+    // A crash tears one row; zoo quotes a line break only inside a path or
+    // an error, so a tail with more than one is a quote that was never
+    // closed (an edited file), and cutting it off would lose rows.
+    if (std::count(text.begin() + std::ptrdiff_t(complete), text.end(), '\n') > 1) {
+      throw Error(ErrorKind::io, "{}:{}: a quote opened in this row is not closed before the end of the file",
+                  path, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(complete), '\n'));
+    }
     state.torn_bytes = text.size() - complete;
     fs::resize_file(path, complete, ec);
     if (ec) throw Error(ErrorKind::io, "{}: cannot drop the torn last row: {}", path, ec.message());

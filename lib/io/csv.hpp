@@ -28,10 +28,11 @@ std::vector<std::string> classifier_csv_header(int top_k);
 // Splits `text` into records of fields; a record ends at a line break
 // outside quotes. `complete_bytes` gets the length of the text up to the
 // end of the last complete record (a record cut off by a crash, with no
-// line end, is not returned). Throws zoo::Error(io) naming `source` and
-// the record's line for a malformed quote.
+// line end, is not returned); `lines` the line each record starts on.
+// Throws zoo::Error(io) naming `source` and the record's line for a
+// malformed quote.
 std::vector<std::vector<std::string>> parse_csv(std::string_view text, const std::string& source,
-                                                size_t* complete_bytes = nullptr);
+                                                size_t* complete_bytes = nullptr, std::vector<size_t>* lines = nullptr);
 
 // Reads `path` (a CSV output of zoo apply), truncates a torn last row and
 // returns what it holds, as scan_for_resume does for JSON Lines. A missing

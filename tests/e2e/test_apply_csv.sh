@@ -55,6 +55,11 @@ printf 'photos/torn-row,,ca' >> resumed.csv
 expect_exit 3 "$ZOO" apply big.yaml photos -o resumed.csv --format csv --resume 2> err.txt
 grep -q "torn last line" err.txt || { cat err.txt; fail "resume did not report the torn row"; }
 cmp resumed.csv whole.csv || fail "resumed CSV differs from an uninterrupted run"
+# A file holding only its header (the run died before its first batch)
+# resumes without a second header.
+head -1 whole.csv > header-only.csv
+expect_exit 3 "$ZOO" apply big.yaml photos -o header-only.csv --format csv --resume -q
+cmp header-only.csv whole.csv || fail "resume from a header-only CSV"
 # Another --top-k does not append to this file.
 expect_exit 1 "$ZOO" apply big.yaml photos -o resumed.csv --format csv --top-k 2 --resume 2> err.txt
 grep -q "resumed.csv:1: the header is" err.txt || { cat err.txt; fail "header mismatch not reported"; }
@@ -68,5 +73,8 @@ cmp sharded.csv labels.csv || fail "merged CSV shards differ from the unsharded 
 # Usage errors.
 expect_exit 2 "$ZOO" apply "$ZOO_SOURCE_DIR/configs/opencv-haar-face.yaml" "$PHOTOS/messi5.jpg" --format csv 2> err.txt
 grep -q "format csv writes classifications" err.txt || fail "csv for a detector not refused"
-expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/messi5.jpg" --format csv --store-logits 2> /dev/null
+expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/messi5.jpg" --format csv --store-logits 2> err.txt
+grep -q "no column for logits" err.txt || fail "--store-logits with csv not refused"
+expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/messi5.jpg" --format csv --label-field x 2> err.txt
+grep -q "fixed columns" err.txt || fail "--label-field with csv not refused"
 echo ok

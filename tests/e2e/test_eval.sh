@@ -95,6 +95,14 @@ hits = sum(r["filepath"].split("/")[-2] in [c["label"] for c in r["predictions"]
 assert r["top_k_accuracy"] >= r["accuracy"] and abs(r["top_k_accuracy"] - hits / 201) < 1e-6, (r["top_k_accuracy"], hits)
 PY
 
+# zoo apply --format csv labels score the same.
+expect_exit 3 "$ZOO" apply model6 test -q --top-k 3 --format csv -o top3.csv
+expect_exit 0 "$ZOO" eval top3.csv --truth test -o top3csv.report.json -q
+/usr/bin/python3 -c "
+import json; a, b = json.load(open('top3csv.report.json')), json.load(open('top3.report.json'))
+for k in ('correct', 'failed', 'top_k', 'top_k_accuracy', 'confusion_matrix', 'per_class'): assert a[k] == b[k], k
+assert [m['filepath'] for m in a['mistakes']] == [m['filepath'] for m in b['mistakes']]" || fail "CSV labels"
+
 # A record lost: counted as missing and wrong. A truth in CSV works the same.
 grep -v "test/7/" new.jsonl > partial.jsonl
 expect_exit 1 "$ZOO" eval partial.jsonl --truth test --max missing=0 -o partial.json -q 2> /dev/null

@@ -164,6 +164,42 @@ TEST_SUITE("eval::classification") {
     CHECK(eval::read_labels((dir / "f.jsonl").string(), "digits").predictions[0].label == "7");
   }
 
+  TEST_CASE("labels from zoo apply --format csv: top-1 or top-k columns, error rows, empty label cells") {
+    TempDir dir("eval-csv");
+    const std::string img = (dir / "img").string();
+    write_file(dir / "top2.csv",
+               "filepath,frame_number,label_1,confidence_1,label_2,confidence_2,error\n" +
+                   img + "/a.jpg,,cat,0.75,dog,0.25,\n" + img + "/b.jpg,,dog,0.5,cat,0.4,\n" +
+                   img + "/c.jpg,,,,,,cannot decode image\n" + img + "/d.jpg,,,,,,\n" +
+                   "\"" + img + "/e.jpg\",,bird,0.9,,,\n" + img + "/clip.avi,3,cat,0.5,,,\n");
+    const auto labels = eval::read_labels((dir / "top2.csv").string());
+    REQUIRE(labels.paths.size() == 6);
+    CHECK(labels.predictions[0].top_k == std::vector<std::string>{"cat", "dog"});
+    CHECK(labels.predictions[0].confidence == doctest::Approx(0.75));
+    CHECK(labels.predictions[2].error == "cannot decode image");
+    CHECK(labels.predictions[3].label.empty());
+    CHECK(labels.predictions[4].top_k == std::vector<std::string>{"bird"});
+    CHECK(labels.frames[5] == 3);
+    const auto s = eval::score(eval::load_truth(write_truth(dir)), labels, "top2.csv");
+    CHECK(s.correct == 2);        // a, e
+    CHECK(s.top_k_correct == 3);  // and b
+    CHECK(s.failed == 1);
+    CHECK(s.abstained == 1);
+    CHECK(s.missing == 1);        // f
+    CHECK(s.unmatched == 1);      // the video frame
+
+    write_file(dir / "one.csv", "filepath,frame_number,label,confidence,error\n" + img + "/a.jpg,,cat,0.6,\n");
+    CHECK(eval::read_labels((dir / "one.csv").string()).predictions[0].top_k == std::vector<std::string>{"cat"});
+    write_file(dir / "bad.csv", "path,class\na.jpg,cat\n");
+    CHECK(contains(catch_error([&] { eval::read_labels((dir / "bad.csv").string()); }).message,
+                   "bad.csv:1: the header `path,class` has no filepath and label"));
+    write_file(dir / "short.csv", "filepath,label,error\na.jpg,cat\n");
+    CHECK(contains(catch_error([&] { eval::read_labels((dir / "short.csv").string()); }).message,
+                   "short.csv:2: 2 fields, the header has 3"));
+    write_file(dir / "empty.csv", "filepath,label,error\n");
+    CHECK(contains(catch_error([&] { eval::read_labels((dir / "empty.csv").string()); }).message, "no label records"));
+  }
+
   TEST_CASE("video frame records are ignored, unless the truth lists the video") {
     TempDir dir("eval-frames");
     const std::string img = (dir / "img").string();

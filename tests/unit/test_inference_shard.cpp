@@ -223,6 +223,20 @@ TEST_CASE("merge_parts: JSON Lines in shard order; missing shards named; mixed l
   CHECK(contains(catch_error([&] { merge_parts(options); }).message, "another input list"));
 }
 
+TEST_CASE("merge_parts: CSV parts give one header, rows counted with quoted line breaks") {
+  TempDir dir("shard-merge-csv");
+  const std::string out = (dir / "labels.csv").string();
+  const std::string header = "filepath,frame_number,label,confidence,error\n";
+  finished_part(out, 0, 3, header + "\"two\nlines.jpg\",,cat,0.5,\n", "csv");
+  finished_part(out, 1, 3, header, "csv");  // a shard with no inputs
+  finished_part(out, 2, 3, header + "c.jpg,,dog,0.25,\n", "csv");
+  const MergeSummary summary = merge_parts(merge_of(out));
+  CHECK(read_text(out) == header + "\"two\nlines.jpg\",,cat,0.5,\nc.jpg,,dog,0.25,\n");
+  CHECK(summary.records == 2);
+  finished_part(out, 2, 3, "filepath,frame_number,label_1,confidence_1,error\nc.jpg,,dog,0.25,\n", "csv");
+  CHECK(contains(catch_error([&] { merge_parts(merge_of(out)); }).message, "differs from the first part's"));
+}
+
 TEST_CASE("merge_parts: .npy rows, index and error log; COCO documents renumbered") {
   TempDir dir("shard-npy");
   const std::string out = (dir / "emb.npy").string();

@@ -37,6 +37,11 @@ TEST_SUITE("io::csv") {
     CHECK(records[0] == a);
     CHECK(records[1] == b);
     CHECK(complete == text.size() - std::string("torn,row").size());
+    // A line break inside quotes is content, CRLF outside is a line end,
+    // a CR inside quotes at the end of a field stays.
+    const auto cr = parse_csv("\"ends in cr\r\",x\r\n", "cr.csv");
+    REQUIRE(cr.size() == 1);
+    CHECK(cr[0] == std::vector<std::string>{"ends in cr\r", "x"});
     const auto caught = catch_error([] { parse_csv("a,b\n\"x\"y,z\n", "bad.csv"); });
     CHECK(caught.thrown);
     CHECK(contains(caught.message, "bad.csv:2: a quoted field is followed by text"));
@@ -60,6 +65,18 @@ TEST_SUITE("io::csv") {
     CHECK(read_text(path) == good);
 
     CHECK(scan_csv_for_resume((dir / "none.csv").string(), header).records == 0);
+
+    // A row torn inside a quoted path with a line break: that row goes.
+    write_file(path, good + "\"photos/two\nlin");
+    CHECK(scan_csv_for_resume(path, header).torn_bytes == 15);
+    CHECK(read_text(path) == good);
+    // A quote never closed over several rows is not a torn row: refused,
+    // and the file is kept.
+    const std::string stray = csv_line(header) + "\n\"a.jpg,,cat,0.9,\nb.jpg,,dog,0.8,\nc.jpg,,cat,0.7,\n";
+    write_file(path, stray);
+    const auto unclosed = catch_error([&] { scan_csv_for_resume(path, header); });
+    CHECK(contains(unclosed.message, "out.csv:2: a quote opened in this row is not closed"));
+    CHECK(read_text(path) == stray);
     const auto other_k = catch_error([&] { scan_csv_for_resume(path, classifier_csv_header(3)); });
     CHECK(other_k.kind == ErrorKind::io);
     CHECK(contains(other_k.message, "out.csv:1: the header is `filepath,frame_number,label,confidence,error`"));
