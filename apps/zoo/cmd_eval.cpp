@@ -11,6 +11,7 @@
 #include "batch_options.hpp"
 #include "commands.hpp"
 #include "eval/classification.hpp"
+#include "eval/detection.hpp"
 #include "eval/model_run.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -39,60 +40,18 @@ bool is_labels_file(const std::string& arg) {
   return util::ends_with(lower, ".jsonl") || util::ends_with(lower, ".json") || util::ends_with(lower, ".csv");
 }
 
-int run_eval(EvalOptions& o) {
-  util::set_quiet(o.quiet);
-  std::vector<eval::Gate> gates;  // checked first: a typo fails before any model runs
-  for (const auto& text : o.at_least) gates.push_back(eval::parse_gate(text, true));
-  for (const auto& text : o.at_most) gates.push_back(eval::parse_gate(text, false));
-  const eval::Truth truth = eval::load_truth(o.truth);
-  eval::validate_gates(gates, truth, !o.baseline.empty());
-
-  std::string labels = o.labels, labels_name;
-  std::optional<util::TempFolder> temp;
-  if (!is_labels_file(o.labels)) {
-    o.run.model = resolve_model_arg(o.labels, o.store);
-    o.run.progress = o.quiet ? util::ProgressMode::none : util::ProgressMode::automatic;
-    eval::check_model_run(o.run, truth);
-    if (o.save_labels.empty()) {
-      temp.emplace("zoo-eval");
-      labels = temp->path() + "/labels.jsonl";
-      labels_name = "the labels of " + o.labels;
-    } else {
-      labels = o.save_labels;
-    }
-    InterruptGuard guard;
-    const auto summary = eval::label_truth(o.run, truth, labels, guard.flag());
-    util::info(inference::format_summary(summary));
-    if (summary.interrupted) {
-      util::warn("interrupted: nothing was scored");
-      return 130;
-    }
-  } else if (o.run.top_k || !o.save_labels.empty()) {
-    throw Error(ErrorKind::usage, "--top-k and --save-labels are for a MODEL; {} is a labels file", o.labels);
-  }
-
-  // The report names what was scored: the labels file, or the model.
-  const eval::Score score =
-      eval::score(truth, eval::read_labels(labels, o.run.label_field, labels_name), o.labels);
-  std::optional<eval::Comparison> comparison;
-  if (!o.baseline.empty()) {
-    const eval::Score base = eval::score(truth, eval::read_labels(o.baseline, o.run.label_field), o.baseline);
-    comparison = eval::compare(truth, score, base);
-  }
-  const std::vector<eval::GateResult> results = eval::check_gates(gates, score, comparison);
-
+// Writes the reports (JSON to -o, text to stdout or, with -o -, stderr)
+// and returns the exit code: 1 when a gate failed.
+int report(const EvalOptions& o, const std::string& json, const std::string& text,
+           const std::vector<eval::GateResult>& results) {
   if (!o.output.empty()) {
-    const std::string json = eval::report_json(truth, score, comparison, results);
     if (o.output == "-") {
       std::fwrite(json.data(), 1, json.size(), stdout);
     } else {
       util::write_file_atomic(o.output, json);
     }
   }
-  if (!o.quiet) {
-    const std::string text = eval::report_text(truth, score, comparison, results, o.mistakes);
-    std::fwrite(text.data(), 1, text.size(), o.output == "-" ? stderr : stdout);
-  }
+  if (!o.quiet) std::fwrite(text.data(), 1, text.size(), o.output == "-" ? stderr : stdout);
   std::vector<std::string> failed;
   for (const auto& r : results) {
     if (!r.passed) failed.push_back(r.gate.text);
@@ -105,16 +64,83 @@ int run_eval(EvalOptions& o) {
   return 0;
 }
 
+int run_eval(EvalOptions& o) {
+  util::set_quiet(o.quiet);
+  // Box truth (COCO) scores detectors; anything else is class truth.
+  const bool detection = eval::is_coco_truth(o.truth);
+  std::vector<eval::Gate> gates;  // checked first: a typo fails before any model runs
+  const eval::MetricTable& metrics = detection ? eval::detection_metrics() : eval::classification_metrics();
+  for (const auto& text : o.at_least) gates.push_back(eval::parse_gate(text, true, metrics));
+  for (const auto& text : o.at_most) gates.push_back(eval::parse_gate(text, false, metrics));
+  if (detection && (!o.baseline.empty() || o.run.top_k)) {
+    throw Error(ErrorKind::usage, "--baseline and --top-k are for classifiers; {} is box truth (COCO)", o.truth);
+  }
+  std::optional<eval::Truth> truth;
+  std::optional<eval::DetectionTruth> boxes;
+  if (detection) {
+    boxes = eval::load_detection_truth(o.truth);
+    eval::check_gate_classes(gates, boxes->classes, boxes->source);
+  } else {
+    truth = eval::load_truth(o.truth);
+    eval::validate_gates(gates, *truth, !o.baseline.empty());
+  }
+  const std::vector<std::string>& paths = detection ? boxes->paths : truth->paths;
+
+  std::string labels = o.labels, labels_name, field = o.run.label_field;
+  std::optional<util::TempFolder> temp;
+  if (!is_labels_file(o.labels)) {
+    o.run.model = resolve_model_arg(o.labels, o.store);
+    o.run.progress = o.quiet ? util::ProgressMode::none : util::ProgressMode::automatic;
+    field = eval::check_model_run(o.run, paths, o.truth, detection);
+    if (o.save_labels.empty()) {
+      temp.emplace("zoo-eval");
+      labels = temp->path() + "/labels.jsonl";
+      labels_name = "the labels of " + o.labels;
+    } else {
+      labels = o.save_labels;
+    }
+    InterruptGuard guard;
+    const auto summary = eval::label_files(o.run, paths, labels, guard.flag());
+    util::info(inference::format_summary(summary));
+    if (summary.interrupted) {
+      util::warn("interrupted: nothing was scored");
+      return 130;
+    }
+  } else if (o.run.top_k || !o.save_labels.empty()) {
+    throw Error(ErrorKind::usage, "--top-k and --save-labels are for a MODEL; {} is a labels file", o.labels);
+  }
+
+  // The reports name what was scored: the labels file, or the model.
+  if (detection) {
+    eval::DetectionLabels read = eval::read_detection_labels(labels, *boxes, field);
+    if (!labels_name.empty()) read.name = labels_name;
+    const eval::DetectionScore score = eval::score_detections(*boxes, read, o.labels);
+    const auto results = eval::check_detection_gates(gates, score);
+    return report(o, eval::detection_report_json(*boxes, score, results),
+                  eval::detection_report_text(*boxes, score, results), results);
+  }
+  const eval::Score score = eval::score(*truth, eval::read_labels(labels, field, labels_name), o.labels);
+  std::optional<eval::Comparison> comparison;
+  if (!o.baseline.empty()) {
+    const eval::Score base = eval::score(*truth, eval::read_labels(o.baseline, field), o.baseline);
+    comparison = eval::compare(*truth, score, base);
+  }
+  const auto results = eval::check_gates(gates, score, comparison);
+  return report(o, eval::report_json(*truth, score, comparison, results),
+                eval::report_text(*truth, score, comparison, results, o.mistakes), results);
+}
+
 }  // namespace
 
 Runner register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   app.add_option("LABELS|MODEL", o->labels,
-                 "Labels zoo apply wrote (a .jsonl or .csv file), or a classifier (config, folder or store reference) to "
+                 "Labels zoo apply wrote (a .jsonl, .json or .csv file), or a model (config, folder or store reference) to "
                  "run over the truth's files first")
       ->required();
   app.add_option("--truth", o->truth,
-                 "Ground truth: a class-per-folder tree, or a CSV/JSONL of filepath,label (as zoo train reads)")
+                 "Ground truth: a class-per-folder tree or a CSV/JSONL of filepath,label (classifiers), or COCO "
+                 "instances JSON (detectors)")
       ->required();
   app.add_option("--baseline", o->baseline,
                  "Labels (.jsonl or .csv) of an earlier model on the same inputs: report which inputs it fixed and broke");
@@ -139,16 +165,24 @@ Runner register_eval(CLI::App& app) {
 is a MODEL, which zoo eval first runs over every file of the truth, as zoo
 apply would.
 
+Class truth (folders, CSV, JSONL) scores a classifier; COCO instances
+JSON scores a detector as pycocotools does (mAP over IoU 0.50:0.95, AP50,
+AP75; at IoU 0.5 true and false positives and misses). Detector labels are
+zoo apply's JSON Lines, its --format coco document, or a pycocotools
+results list.
+
 Every truth sample counts: an input whose record is an error, that has no
 record, or whose label is null (nothing above --confidence-thresh) is
 counted wrong. Records of files the truth does not list are ignored.
 Filepaths match when they name the same file from the current folder, so
 run zoo eval where zoo apply ran.
 
-Gate metrics: accuracy, top_k_accuracy, macro_precision, macro_recall,
-macro_f1, precision:CLASS, recall:CLASS, f1:CLASS (fractions, or percent
-with %); correct, wrong, failed, missing, abstained, fixed, broken (counts;
-fixed and broken need --baseline).
+Gate metrics, classifiers: accuracy, top_k_accuracy, macro_precision,
+macro_recall, macro_f1, precision:CLASS, recall:CLASS, f1:CLASS (fractions,
+or percent with %); correct, wrong, failed, missing, abstained, fixed,
+broken (counts; fixed and broken need --baseline). Detectors: map, ap50,
+ap75, precision, recall, ap:CLASS, ap50:CLASS, precision:CLASS,
+recall:CLASS; tp, fp, fn, failed, missing.
 
 Exit codes: 0 scored, every gate passed; 1 a gate failed, or a file could
 not be read; 2 usage error; 130 interrupted while MODEL ran.
@@ -158,7 +192,8 @@ Examples:
   zoo eval labels.jsonl --truth data/test
   zoo eval model.yaml --truth data/test --top-k 5 --save-labels labels.jsonl
   zoo eval labels.jsonl --truth data/test --min accuracy=0.99 --max failed=0 -o report.json
-  zoo eval new.jsonl --truth test.csv --baseline old.jsonl --max broken=0)");
+  zoo eval new.jsonl --truth test.csv --baseline old.jsonl --max broken=0
+  zoo eval faces.jsonl --truth faces-truth.json --min ap50=0.8)");
   return [o] { return run_eval(*o); };
 }
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "eval/paths.hpp"
 #include "io/csv.hpp"
 #include "train/dataset.hpp"
 #include "util/error.hpp"
@@ -23,54 +24,7 @@ using json = nlohmann::ordered_json;
 namespace zoo::eval {
 namespace {
 
-// The key two spellings of one file share: absolute, with `.` and `..`
-// folded, without touching the disk (the images need not exist any more).
-std::string path_key(const std::string& path) {
-  std::error_code ec;
-  fs::path absolute = fs::absolute(fs::path(path), ec);
-  if (ec) absolute = fs::path(path);
-  return absolute.lexically_normal().string();
-}
-
-// The same key with symbolic links resolved (the file system is asked).
-std::string resolved_key(const std::string& path) {
-  std::error_code ec;
-  fs::path resolved = fs::weakly_canonical(fs::absolute(fs::path(path), ec), ec);
-  return ec ? path_key(path) : resolved.string();
-}
-
 double ratio(int64_t part, int64_t whole) { return whole > 0 ? double(part) / double(whole) : 0.0; }
-
-// Fractions in the report: 6 decimals, so files compare and diff cleanly.
-double rounded(double value) { return std::round(value * 1e6) / 1e6; }
-
-std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
-
-// A gate's rate with all the digits the comparison used: 98.996%, not 99.00%.
-std::string exact_percent(double fraction) {
-  std::string text = fmt::format("{:.4f}", 100.0 * rounded(fraction));
-  while (text.back() == '0') text.pop_back();
-  if (text.back() == '.') text.pop_back();
-  return text + "%";
-}
-
-const std::vector<std::string>& rate_metrics() {
-  static const std::vector<std::string> names = {"accuracy", "top_k_accuracy", "macro_precision", "macro_recall",
-                                                 "macro_f1"};
-  return names;
-}
-const std::vector<std::string>& count_metrics() {
-  static const std::vector<std::string> names = {"correct", "wrong", "failed", "missing", "abstained", "fixed", "broken"};
-  return names;
-}
-const std::vector<std::string>& class_metrics() {
-  static const std::vector<std::string> names = {"precision", "recall", "f1"};
-  return names;
-}
-
-bool contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
 
 // A label's confidence; 0 when it has none, or not a number (a NaN is
 // written as null).
@@ -284,22 +238,10 @@ Score score(const Truth& truth, const LabelRecords& labels, const std::string& l
   s.records = int64_t(labels.paths.size());
   s.samples = int64_t(truth.paths.size());
 
-  std::unordered_map<std::string, size_t> truth_index;
-  for (size_t i = 0; i < truth.paths.size(); ++i) truth_index.emplace(path_key(truth.paths[i]), i);
-  // Spellings through symbolic links: compared resolved, built on the
-  // first record that does not match as written.
-  std::unordered_map<std::string, size_t> resolved_index;
-  auto find_sample = [&](const std::string& path) -> std::optional<size_t> {
-    if (auto it = truth_index.find(path_key(path)); it != truth_index.end()) return it->second;
-    if (resolved_index.empty()) {
-      for (size_t i = 0; i < truth.paths.size(); ++i) resolved_index.emplace(resolved_key(truth.paths[i]), i);
-    }
-    if (auto it = resolved_index.find(resolved_key(path)); it != resolved_index.end()) return it->second;
-    return std::nullopt;
-  };
+  PathIndex truth_index(truth.paths, truth.source);
   std::vector<const Prediction*> by_sample(truth.paths.size(), nullptr);
   for (size_t r = 0; r < labels.paths.size(); ++r) {
-    const std::optional<size_t> sample = find_sample(labels.paths[r]);
+    const std::optional<size_t> sample = truth_index.find(labels.paths[r]);
     if (sample && labels.frames[r] > 0) {
       throw Error(ErrorKind::data, "{}:{}: a frame of the video {}, which the truth lists; zoo eval scores one label "
                   "per image file", labels.name, labels.lines[r], labels.paths[r]);
@@ -398,66 +340,18 @@ Comparison compare(const Truth& truth, const Score& candidate, const Score& base
   return c;
 }
 
-Gate parse_gate(const std::string& text, bool at_least) {
-  const std::string flag = at_least ? "--min" : "--max";
-  const size_t eq = text.rfind('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
-    throw Error(ErrorKind::usage, "{} {}: expected METRIC=VALUE, e.g. {} accuracy=0.99", flag, text, flag);
-  }
-  Gate gate;
-  gate.metric = text.substr(0, eq);
-  gate.at_least = at_least;
-  std::string value = text.substr(eq + 1);
-  const size_t colon = gate.metric.find(':');
-  const std::string family = gate.metric.substr(0, colon);
-  const bool is_rate = colon == std::string::npos ? contains(rate_metrics(), family) : contains(class_metrics(), family);
-  const bool is_count = colon == std::string::npos && contains(count_metrics(), family);
-  if (!is_rate && !is_count) {
-    std::vector<std::string> known = rate_metrics();
-    known.insert(known.end(), count_metrics().begin(), count_metrics().end());
-    for (const auto& m : class_metrics()) known.push_back(m + ":CLASS");
-    throw Error(ErrorKind::usage, "{} {}: unknown metric \"{}\" (known: {}){}", flag, text, gate.metric,
-                util::join(known, ", "), util::did_you_mean(gate.metric, known));
-  }
-  if (colon != std::string::npos && colon + 1 == gate.metric.size()) {
-    throw Error(ErrorKind::usage, "{} {}: name the class after \"{}:\"", flag, text, family);
-  }
-  const bool is_percent = !value.empty() && value.back() == '%';
-  if (is_percent) value.pop_back();
-  size_t used = 0;
-  const bool decimal = !value.empty() && value.find_first_not_of("0123456789.eE+-") == std::string::npos;
-  try {
-    if (decimal) gate.value = std::stod(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (!decimal || used == 0 || used != value.size() || !std::isfinite(gate.value)) {
-    throw Error(ErrorKind::usage, "{} {}: \"{}\" is not a number", flag, text, text.substr(eq + 1));
-  }
-  if (is_rate) {
-    // At the precision rates are compared at: 98.96% is 0.9896 exactly.
-    if (is_percent) gate.value = rounded(gate.value / 100.0);
-    if (gate.value < 0 || gate.value > 1) {
-      throw Error(ErrorKind::usage, "{} {}: {} is a fraction from 0 to 1 (or a percentage such as 99%)", flag,
-                  text, gate.metric);
-    }
-  } else if (is_percent || gate.value < 0 || gate.value != std::floor(gate.value)) {
-    throw Error(ErrorKind::usage, "{} {}: {} is a count of inputs (a whole number)", flag, text, gate.metric);
-  }
-  gate.text = fmt::format("{}{}{}", gate.metric, at_least ? ">=" : "<=", text.substr(eq + 1));
-  return gate;
+const MetricTable& classification_metrics() {
+  static const MetricTable table = {{"accuracy", "top_k_accuracy", "macro_precision", "macro_recall", "macro_f1"},
+                                    {"correct", "wrong", "failed", "missing", "abstained", "fixed", "broken"},
+                                    {"precision", "recall", "f1"},
+                                    "accuracy=0.99"};
+  return table;
 }
 
 void validate_gates(const std::vector<Gate>& gates, const Truth& truth, bool has_baseline) {
+  check_gate_classes(gates, truth.classes, truth.source);
   for (const auto& gate : gates) {
-    const size_t colon = gate.metric.find(':');
-    if (colon != std::string::npos) {
-      const std::string name = gate.metric.substr(colon + 1);
-      if (!contains(truth.classes, name)) {
-        throw Error(ErrorKind::usage, "gate {}: no class \"{}\" in {} ({}){}", gate.text, name, truth.source,
-                    util::join(truth.classes, ", "), util::did_you_mean(name, truth.classes));
-      }
-    } else if ((gate.metric == "fixed" || gate.metric == "broken") && !has_baseline) {
+    if ((gate.metric == "fixed" || gate.metric == "broken") && !has_baseline) {
       throw Error(ErrorKind::usage, "gate {}: {} needs --baseline LABELS", gate.text, gate.metric);
     }
   }
@@ -468,9 +362,8 @@ std::vector<GateResult> check_gates(const std::vector<Gate>& gates, const Score&
   std::vector<GateResult> results;
   for (const auto& gate : gates) {
     double actual = 0;
-    const size_t colon = gate.metric.find(':');
-    if (colon != std::string::npos) {
-      const std::string family = gate.metric.substr(0, colon), name = gate.metric.substr(colon + 1);
+    if (const std::string name = gate_class(gate); !name.empty()) {
+      const std::string family = gate.metric.substr(0, gate.metric.find(':'));
       auto it = std::find_if(s.classes.begin(), s.classes.end(), [&](const ClassScore& c) { return c.name == name; });
       if (it == s.classes.end()) {
         std::vector<std::string> known;
@@ -503,10 +396,7 @@ std::vector<GateResult> check_gates(const std::vector<Gate>& gates, const Score&
       if (!comparison) throw Error(ErrorKind::usage, "gate {}: {} needs --baseline LABELS", gate.text, gate.metric);
       actual = double(gate.metric == "fixed" ? comparison->fixed.size() : comparison->broken.size());
     }
-    // Rates compare at the report's precision, so a gate of 0.99 passes
-    // on exactly 2475 of 2500 however the division rounds.
-    const double a = colon != std::string::npos || contains(rate_metrics(), gate.metric) ? rounded(actual) : actual;
-    results.push_back({gate, actual, gate.at_least ? a >= gate.value : a <= gate.value});
+    results.push_back(judge(gate, actual));
   }
   return results;
 }
@@ -645,12 +535,7 @@ std::string report_text(const Truth& truth, const Score& s, const std::optional<
   }
   if (!gates.empty()) {
     line("");
-    for (const auto& g : gates) {
-      const bool is_rate = g.gate.metric.find(':') != std::string::npos || contains(rate_metrics(), g.gate.metric);
-      line(fmt::format("gate {:<24} {}  ({})", g.gate.text, g.passed ? "passed" : "FAILED",
-                       is_rate ? exact_percent(g.actual)
-                               : fmt::format("{}", (long long)g.actual)));
-    }
+    for (const auto& g : gates) line(gate_line(g));
   }
   return out;
 }

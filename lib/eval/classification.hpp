@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/gates.hpp"
+
 namespace zoo::eval {
 
 // One predicted input, as read from a labels file.
@@ -111,28 +113,17 @@ struct Comparison {
 };
 Comparison compare(const Truth& truth, const Score& candidate, const Score& baseline);
 
-// A gate, from `--min METRIC=VALUE` (at_least) or `--max METRIC=VALUE`.
-// Metrics: accuracy, top_k_accuracy, macro_precision, macro_recall,
-// macro_f1 (fractions; "99%" means 0.99), precision:CLASS, recall:CLASS,
-// f1:CLASS (a truth class), and the counts correct, wrong (failed, missing
-// and abstained included), failed, missing, abstained, fixed, broken (the
-// last two need a baseline).
-struct Gate {
-  std::string text;  // for reports: "accuracy>=0.99"
-  std::string metric;
-  bool at_least = true;  // >= (else <=)
-  double value = 0;      // a fraction for rates, a count for counts
-};
+// The gate metrics of a classification: accuracy, top_k_accuracy,
+// macro_precision, macro_recall, macro_f1; precision:CLASS, recall:CLASS,
+// f1:CLASS (CLASS a truth class); the counts correct, wrong (failed,
+// missing and abstained included), failed, missing, abstained, fixed,
+// broken (the last two need a baseline).
+const MetricTable& classification_metrics();
 
-// Parses METRIC=VALUE; throws zoo::Error(usage) naming the text, with the
-// metrics it knows.
-Gate parse_gate(const std::string& text, bool at_least);
-
-struct GateResult {
-  Gate gate;
-  double actual = 0;
-  bool passed = false;
-};
+// parse_gate against classification_metrics().
+inline Gate parse_gate(const std::string& text, bool at_least) {
+  return parse_gate(text, at_least, classification_metrics());
+}
 
 // Checks, before any labels are read, that the gates can be evaluated:
 // their classes are truth classes, fixed/broken have a baseline. Throws

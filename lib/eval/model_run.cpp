@@ -6,23 +6,31 @@
 
 namespace zoo::eval {
 
-void check_model_run(const ModelRun& run, const Truth& truth) {
+std::string check_model_run(const ModelRun& run, const std::vector<std::string>& paths, const std::string& source,
+                            bool detection) {
   const config::ModelConfig config = config::load_model_config(run.model);
-  if (config.output_processor != "classifier") {
-    throw Error(ErrorKind::usage, "{}: a {}; zoo eval scores classifiers", config.source, config.output_processor);
+  const std::string& kind = config.output_processor;
+  const bool boxes = kind == "detector" || kind == "instance_segmenter" || kind == "keypoints";
+  if (detection && !boxes) {
+    throw Error(ErrorKind::usage, "{}: a {}; box truth ({}) scores detectors", config.source, kind, source);
   }
-  for (const auto& path : truth.paths) {
+  if (!detection && kind != "classifier") {
+    throw Error(ErrorKind::usage, "{}: a {}; zoo eval scores classifiers against class truth, detectors against "
+                "COCO box truth", config.source, kind);
+  }
+  for (const auto& path : paths) {
     if (media::is_video_input(path)) {
-      throw Error(ErrorKind::data, "{}: {} is a video; zoo eval scores one label per image file", truth.source, path);
+      throw Error(ErrorKind::data, "{}: {} is a video; zoo eval scores one label per image file", source, path);
     }
   }
+  return kind == "keypoints" ? run.label_field + "_detections" : run.label_field;
 }
 
-inference::ApplySummary label_truth(const ModelRun& run, const Truth& truth, const std::string& labels,
-                                    const std::atomic<bool>* interrupt) {
+inference::ApplySummary label_files(const ModelRun& run, const std::vector<std::string>& paths,
+                                    const std::string& labels, const std::atomic<bool>* interrupt) {
   inference::ApplyOptions a;
   a.model = run.model;
-  a.inputs = truth.paths;
+  a.inputs = paths;
   a.output = labels;
   a.batch_size = run.batch_size;
   a.threads = run.threads;

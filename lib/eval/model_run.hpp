@@ -1,12 +1,12 @@
-// zoo eval MODEL: labels the truth's files with a classifier (zoo apply's
-// job) so they can be scored. Checks what would make the run useless
-// before it starts: a model that is not a classifier, videos in the truth.
+// zoo eval MODEL: labels the truth's files with the model (zoo apply's job)
+// so they can be scored. Checks what would make the run useless before it
+// starts: a model of the wrong kind, videos in the truth.
 #pragma once
 
 #include <atomic>
 #include <string>
+#include <vector>
 
-#include "eval/classification.hpp"
 #include "inference/apply.hpp"
 
 namespace zoo::eval {
@@ -21,13 +21,18 @@ struct ModelRun {
   util::ProgressMode progress = util::ProgressMode::automatic;
 };
 
-// Throws zoo::Error(usage) if `run.model` is not a classifier, and
-// zoo::Error(data) naming the first truth file that is a video.
-void check_model_run(const ModelRun& run, const Truth& truth);
+// Checks that `run.model` is a classifier (or, with `detection`, a
+// detector, instance segmenter or keypoints model) and that no file of
+// `paths` (the truth's, from `source`) is a video. Returns the label field
+// the run's records hold the label in (a keypoints model's Detections are
+// FIELD_detections). Throws zoo::Error(usage) for the model, (data) for a
+// video.
+std::string check_model_run(const ModelRun& run, const std::vector<std::string>& paths, const std::string& source,
+                            bool detection);
 
-// Runs the model over every truth file into `labels` (JSON Lines, replaced).
+// Runs the model over `paths` into `labels` (JSON Lines, replaced).
 // Returns the run's summary; interrupted when `interrupt` was set.
-inference::ApplySummary label_truth(const ModelRun& run, const Truth& truth, const std::string& labels,
-                                    const std::atomic<bool>* interrupt);
+inference::ApplySummary label_files(const ModelRun& run, const std::vector<std::string>& paths,
+                                    const std::string& labels, const std::atomic<bool>* interrupt);
 
 }  // namespace zoo::eval

@@ -1,9 +1,11 @@
 # Every command in the README's ```sh blocks runs as written (from a copy of
-# the repository's configs, with the demo model made here), and exits 0.
+# the repository's configs and examples, with the demo model made here),
+# and exits 0.
 source "$(dirname "$0")/lib.sh"
 export ZOO_STORE="$WORK/store" ZOO_CACHE="$WORK/cache"  # never the user's own store
 
 cp -r "$ZOO_SOURCE_DIR/configs" configs
+cp -r "$ZOO_SOURCE_DIR/examples" examples
 /usr/bin/python3 "$ZOO_SOURCE_DIR/scripts/make-demo-model.py" models/resnet18-demo.pt
 /usr/bin/python3 - "$ZOO_SOURCE_DIR/README.md" > commands.txt <<'PY'
 import re, sys

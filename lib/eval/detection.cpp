@@ -1,0 +1,583 @@
+#include "eval/detection.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "eval/paths.hpp"
+#include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace zoo::eval {
+namespace {
+
+constexpr size_t k_max_detections = 100;  // per image and class, as COCOeval's maxDets[-1]
+constexpr int k_thresholds = 10;           // IoU 0.50:0.05:0.95
+constexpr int k_recall_points = 101;
+
+// numpy.linspace(start, stop, num) as COCOeval builds its thresholds: the
+// same doubles, so a recall or IoU exactly on a threshold falls the same way.
+std::vector<double> linspace(double start, double stop, int num) {
+  std::vector<double> values(static_cast<size_t>(num));
+  const double step = (stop - start) / double(num - 1);
+  for (int i = 0; i < num; ++i) values[size_t(i)] = double(i) * step + start;
+  values.back() = stop;
+  return values;
+}
+
+double ratio(int64_t part, int64_t whole) { return whole > 0 ? double(part) / double(whole) : 0.0; }
+
+// COCO's bounding-box IoU (maskApi bbIou): for a crowd box, the overlap
+// over the detection's area.
+double iou(const Box& d, const Box& g, bool crowd) {
+  const double w = std::min(d.x + d.w, g.x + g.w) - std::max(d.x, g.x);
+  if (w <= 0) return 0;
+  const double h = std::min(d.y + d.h, g.y + g.h) - std::max(d.y, g.y);
+  if (h <= 0) return 0;
+  const double inter = w * h;
+  const double u = crowd ? d.w * d.h : d.w * d.h + g.w * g.h - inter;
+  return u > 0 ? inter / u : 0;
+}
+
+Box read_box(const json& value, const std::string& where) {
+  if (!value.is_array() || value.size() != 4 || !std::all_of(value.begin(), value.end(), [](const json& v) {
+        return v.is_number();
+      })) {
+    throw Error(ErrorKind::data, "{}: a box is [x, y, width, height], 4 numbers", where);
+  }
+  Box box{value[0].get<double>(), value[1].get<double>(), value[2].get<double>(), value[3].get<double>()};
+  if (!std::isfinite(box.x + box.y + box.w + box.h) || box.w < 0 || box.h < 0) {
+    throw Error(ErrorKind::data, "{}: the box [{}, {}, {}, {}] has a negative or non-finite size", where, box.x,
+                box.y, box.w, box.h);
+  }
+  return box;
+}
+
+json parse_json(const std::string& path) {
+  try {
+    return json::parse(util::read_file(path));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::data, "{}: not JSON: {}", path, e.what());
+  }
+}
+
+int64_t get_id(const json& item, const char* key, const std::string& where) {
+  if (!item.is_object() || !item.contains(key) || !item[key].is_number_integer()) {
+    throw Error(ErrorKind::data, "{}: needs an integer \"{}\"", where, key);
+  }
+  return item[key].get<int64_t>();
+}
+
+// The class index of each category id of a COCO document.
+std::unordered_map<int64_t, int> category_index(const json& categories, const DetectionTruth& truth,
+                                                const std::string& file) {
+  std::unordered_map<int64_t, int> index;
+  for (size_t i = 0; i < categories.size(); ++i) {
+    const std::string where = fmt::format("{}: categories[{}]", file, i);
+    const int64_t id = get_id(categories[i], "id", where);
+    if (!categories[i].contains("name") || !categories[i]["name"].is_string()) {
+      throw Error(ErrorKind::data, "{}: needs a string \"name\"", where);
+    }
+    auto it = std::find(truth.classes.begin(), truth.classes.end(), categories[i]["name"].get<std::string>());
+    index[id] = it == truth.classes.end() ? -1 : int(it - truth.classes.begin());
+  }
+  return index;
+}
+
+}  // namespace
+
+bool is_coco_truth(const std::string& path) {
+  if (!util::ends_with(util::to_lower(path), ".json")) return false;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  try {
+    const json doc = json::parse(util::read_file(path));
+    return doc.is_object() && doc.contains("images") && doc.contains("annotations") && doc.contains("categories");
+  } catch (const std::exception&) {
+    return false;  // a JSON Lines list, for instance
+  }
+}
+
+DetectionTruth load_detection_truth(const std::string& path) {
+  const json doc = parse_json(path);
+  if (!doc.is_object() || !doc["images"].is_array() || !doc["annotations"].is_array() ||
+      !doc["categories"].is_array()) {
+    throw Error(ErrorKind::data, "{}: a COCO document has \"images\", \"annotations\" and \"categories\" lists", path);
+  }
+  DetectionTruth truth;
+  truth.source = path;
+  std::map<int64_t, std::string> categories;
+  for (size_t i = 0; i < doc["categories"].size(); ++i) {
+    const json& c = doc["categories"][i];
+    const std::string where = fmt::format("{}: categories[{}]", path, i);
+    const int64_t id = get_id(c, "id", where);
+    if (!c.contains("name") || !c["name"].is_string()) throw Error(ErrorKind::data, "{}: needs a string \"name\"", where);
+    if (!categories.emplace(id, c["name"].get<std::string>()).second) {
+      throw Error(ErrorKind::data, "{}: category id {} appears twice", where, id);
+    }
+  }
+  std::unordered_map<int64_t, int> class_of;
+  for (const auto& [id, name] : categories) {
+    if (std::find(truth.classes.begin(), truth.classes.end(), name) != truth.classes.end()) {
+      throw Error(ErrorKind::data, "{}: two categories are named \"{}\"", path, name);
+    }
+    class_of[id] = int(truth.classes.size());
+    truth.classes.push_back(name);
+    truth.category_ids.push_back(id);
+  }
+  const fs::path base = fs::path(path).parent_path();
+  std::unordered_map<int64_t, size_t> image_of;
+  for (size_t i = 0; i < doc["images"].size(); ++i) {
+    const json& image = doc["images"][i];
+    const std::string where = fmt::format("{}: images[{}]", path, i);
+    const int64_t id = get_id(image, "id", where);
+    if (!image.contains("file_name") || !image["file_name"].is_string()) {
+      throw Error(ErrorKind::data, "{}: needs a string \"file_name\"", where);
+    }
+    if (!image_of.emplace(id, truth.paths.size()).second) {
+      throw Error(ErrorKind::data, "{}: image id {} appears twice", where, id);
+    }
+    fs::path file = image["file_name"].get<std::string>();
+    if (file.is_relative()) file = base / file;
+    truth.paths.push_back(file.string());
+    truth.image_ids.push_back(id);
+  }
+  truth.boxes.resize(truth.paths.size());
+  for (size_t i = 0; i < doc["annotations"].size(); ++i) {
+    const json& a = doc["annotations"][i];
+    const std::string where = fmt::format("{}: annotations[{}]", path, i);
+    const int64_t image = get_id(a, "image_id", where), category = get_id(a, "category_id", where);
+    if (!image_of.count(image)) throw Error(ErrorKind::data, "{}: image_id {} is not in \"images\"", where, image);
+    if (!class_of.count(category)) {
+      throw Error(ErrorKind::data, "{}: category_id {} is not in \"categories\"", where, category);
+    }
+    if (!a.contains("bbox")) throw Error(ErrorKind::data, "{}: needs a \"bbox\"", where);
+    const bool crowd = a.contains("iscrowd") && a["iscrowd"].is_number() && a["iscrowd"].get<double>() != 0;
+    truth.boxes[image_of[image]].push_back({read_box(a["bbox"], where), class_of[category], crowd});
+  }
+  PathIndex check(truth.paths, path);  // refuses an image listed twice
+  return truth;
+}
+
+DetectionLabels read_detection_labels(const std::string& file, const DetectionTruth& truth, const std::string& field) {
+  DetectionLabels labels;
+  labels.name = file;
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw Error(ErrorKind::io, "{}: cannot read labels file", file);
+  const std::string text = util::read_file(file);
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) throw Error(ErrorKind::data, "{}: no label records", file);
+  auto class_of_name = [&](const std::string& name) {
+    auto it = std::find(truth.classes.begin(), truth.classes.end(), name);
+    return it == truth.classes.end() ? -1 : int(it - truth.classes.begin());
+  };
+  auto add = [&](std::vector<Detected>& boxes, const Box& box, int category, double score) {
+    if (category < 0) {
+      ++labels.unknown_labels;
+    } else {
+      boxes.push_back({box, category, score});
+    }
+  };
+
+  // A pycocotools results list: the truth's image and category ids.
+  if (text[first] == '[') {
+    const json list = parse_json(file);
+    std::unordered_map<int64_t, size_t> image_of;
+    for (size_t i = 0; i < truth.image_ids.size(); ++i) image_of[truth.image_ids[i]] = i;
+    std::unordered_map<int64_t, int> class_of;
+    for (size_t c = 0; c < truth.category_ids.size(); ++c) class_of[truth.category_ids[c]] = int(c);
+    labels.paths = truth.paths;  // every truth image is there, with or without boxes
+    labels.boxes.resize(truth.paths.size());
+    labels.errors.resize(truth.paths.size());
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string where = fmt::format("{}: [{}]", file, i);
+      const int64_t image = get_id(list[i], "image_id", where), category = get_id(list[i], "category_id", where);
+      if (!image_of.count(image)) throw Error(ErrorKind::data, "{}: image_id {} is not in the truth", where, image);
+      if (!list[i].contains("bbox") || !list[i].contains("score") || !list[i]["score"].is_number()) {
+        throw Error(ErrorKind::data, "{}: a result needs \"bbox\" and a number \"score\"", where);
+      }
+      add(labels.boxes[image_of[image]], read_box(list[i]["bbox"], where),
+          class_of.count(category) ? class_of[category] : -1, list[i]["score"].get<double>());
+    }
+    return labels;
+  }
+
+  // zoo apply --format coco: one document, images by file name.
+  std::optional<json> doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception&) {
+  }
+  if (doc && doc->is_object() && doc->contains("annotations")) {
+    if (!(*doc)["images"].is_array() || !(*doc)["annotations"].is_array() || !(*doc)["categories"].is_array()) {
+      throw Error(ErrorKind::data, "{}: a COCO results document has \"images\", \"annotations\" and \"categories\"",
+                  file);
+    }
+    const auto class_of = category_index((*doc)["categories"], truth, file);
+    std::unordered_map<int64_t, size_t> record_of;
+    for (size_t i = 0; i < (*doc)["images"].size(); ++i) {
+      const json& image = (*doc)["images"][i];
+      const std::string where = fmt::format("{}: images[{}]", file, i);
+      const int64_t id = get_id(image, "id", where);
+      if (!image.contains("file_name") || !image["file_name"].is_string()) {
+        throw Error(ErrorKind::data, "{}: needs a string \"file_name\"", where);
+      }
+      record_of[id] = labels.paths.size();
+      labels.paths.push_back(image["file_name"].get<std::string>());
+      labels.boxes.emplace_back();
+      labels.errors.emplace_back();
+    }
+    for (size_t i = 0; i < (*doc)["annotations"].size(); ++i) {
+      const json& a = (*doc)["annotations"][i];
+      const std::string where = fmt::format("{}: annotations[{}]", file, i);
+      const int64_t image = get_id(a, "image_id", where), category = get_id(a, "category_id", where);
+      if (!record_of.count(image)) throw Error(ErrorKind::data, "{}: image_id {} is not in \"images\"", where, image);
+      if (!a.contains("bbox") || !a.contains("score") || !a["score"].is_number()) {
+        throw Error(ErrorKind::data, "{}: a result needs \"bbox\" and a number \"score\"", where);
+      }
+      auto it = class_of.find(category);
+      add(labels.boxes[record_of[image]], read_box(a["bbox"], where), it == class_of.end() ? -1 : it->second,
+          a["score"].get<double>());
+    }
+    return labels;
+  }
+
+  // JSON Lines: FiftyOne Detections with boxes relative to width x height.
+  PathIndex truth_index(truth.paths, truth.source);
+  std::unordered_map<std::string, size_t> line_of;
+  std::istringstream in(text);
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = fmt::format("{}:{}", file, number);
+    json record;
+    try {
+      record = json::parse(line);
+    } catch (const json::exception&) {
+      throw Error(ErrorKind::data, "{}: not a JSON object (zoo eval reads the JSON Lines zoo apply writes)", where);
+    }
+    if (!record.is_object() || !record.contains("filepath") || !record["filepath"].is_string()) {
+      throw Error(ErrorKind::data, "{}: a record needs a string \"filepath\"", where);
+    }
+    const std::string path = record["filepath"].get<std::string>();
+    if (record.contains("frame_number")) {
+      if (truth_index.find(path)) {
+        throw Error(ErrorKind::data, "{}: a frame of the video {}, which the truth lists; zoo eval scores one label "
+                    "per image file", where, path);
+      }
+      continue;
+    }
+    auto [it, inserted] = line_of.emplace(path_key(path), number);
+    if (!inserted) throw Error(ErrorKind::data, "{}: {} already has a record on line {}", where, path, it->second);
+    labels.paths.push_back(path);
+    labels.boxes.emplace_back();
+    labels.errors.emplace_back();
+    if (record.contains("error")) {
+      labels.errors.back() = record["error"].is_string() && !record["error"].get<std::string>().empty()
+                                 ? record["error"].get<std::string>()
+                                 : "an error record without a message";
+      continue;
+    }
+    if (!record.contains(field)) {
+      throw Error(ErrorKind::data, "{}: the record has neither \"{}\" nor \"error\" (--label-field{})", where, field,
+                  field == "predictions" ? "; a keypoints model writes predictions_detections" : "");
+    }
+    const json& label = record[field];
+    if (label.is_null()) continue;
+    if (!label.is_object() || label.value("_cls", std::string()) != "Detections" || !label.contains("detections") ||
+        !label["detections"].is_array()) {
+      throw Error(ErrorKind::data, "{}: \"{}\" is not a Detections label; detection truth scores detectors", where,
+                  field);
+    }
+    if (!record.contains("width") || !record.contains("height") || !record["width"].is_number() ||
+        !record["height"].is_number()) {
+      throw Error(ErrorKind::data, "{}: needs the image's \"width\" and \"height\" for its relative boxes", where);
+    }
+    const double width = record["width"].get<double>(), height = record["height"].get<double>();
+    for (const auto& d : label["detections"]) {
+      if (!d.is_object() || !d.contains("label") || !d["label"].is_string() || !d.contains("bounding_box")) {
+        throw Error(ErrorKind::data, "{}: a Detection needs \"label\" and \"bounding_box\"", where);
+      }
+      const Box rel = read_box(d["bounding_box"], where);
+      const double score = d.contains("confidence") && d["confidence"].is_number() ? d["confidence"].get<double>() : 0;
+      add(labels.boxes.back(), {rel.x * width, rel.y * height, rel.w * width, rel.h * height},
+          class_of_name(d["label"].get<std::string>()), score);
+    }
+  }
+  if (labels.paths.empty()) throw Error(ErrorKind::data, "{}: no label records", file);
+  return labels;
+}
+
+DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabels& labels,
+                                const std::string& labels_file) {
+  DetectionScore s;
+  s.labels_file = labels_file;
+  s.images = int64_t(truth.paths.size());
+  s.records = int64_t(labels.paths.size());
+  s.unknown_labels = labels.unknown_labels;
+
+  PathIndex truth_index(truth.paths, truth.source);
+  std::vector<const std::vector<Detected>*> found(truth.paths.size(), nullptr);
+  std::vector<bool> has_record(truth.paths.size(), false);
+  for (size_t r = 0; r < labels.paths.size(); ++r) {
+    const auto image = truth_index.find(labels.paths[r]);
+    if (!image) {
+      ++s.unmatched;
+      continue;
+    }
+    has_record[*image] = true;
+    if (labels.errors[r].empty()) {
+      found[*image] = &labels.boxes[r];
+    } else {
+      ++s.failed;
+    }
+  }
+  if (s.unmatched == s.records && s.images > 0) {
+    throw Error(ErrorKind::data,
+                "{}: none of its {} match an image of {} (e.g. \"{}\" against \"{}\"; file_name is relative to the "
+                "truth's folder, record paths to the current one)",
+                labels_file, util::count_of(s.records, "record"), truth.source, labels.paths.front(),
+                truth.paths.front());
+  }
+  for (bool present : has_record) s.missing += present ? 0 : 1;
+
+  // COCOeval goes through the images in order of their ids.
+  std::vector<size_t> image_order(truth.paths.size());
+  std::iota(image_order.begin(), image_order.end(), 0);
+  std::stable_sort(image_order.begin(), image_order.end(),
+                   [&](size_t a, size_t b) { return truth.image_ids[a] < truth.image_ids[b]; });
+  const std::vector<double> thresholds = linspace(0.5, 0.95, k_thresholds);
+  const std::vector<double> recall_points = linspace(0.0, 1.0, k_recall_points);
+
+  double map_sum = 0, ap50_sum = 0, ap75_sum = 0;
+  int classes_with_boxes = 0;
+  for (size_t c = 0; c < truth.classes.size(); ++c) {
+    DetectionClassScore cs;
+    cs.name = truth.classes[c];
+    // Per threshold, over all images: scores, matched, ignored.
+    std::vector<double> scores;
+    std::vector<std::vector<char>> matched(k_thresholds), ignored(k_thresholds);
+    for (size_t image : image_order) {
+      std::vector<TruthBox> gts;  // not crowd first (stable), as COCOeval sorts them
+      for (const auto& g : truth.boxes[image]) {
+        if (int(c) == g.category && !g.crowd) gts.push_back(g);
+      }
+      for (const auto& g : truth.boxes[image]) {
+        if (int(c) == g.category && g.crowd) gts.push_back(g);
+      }
+      for (const auto& g : gts) cs.objects += g.crowd ? 0 : 1;
+      std::vector<Detected> dts;
+      if (found[image]) {
+        for (const auto& d : *found[image]) {
+          if (d.category == int(c)) dts.push_back(d);
+        }
+      }
+      std::stable_sort(dts.begin(), dts.end(), [](const Detected& a, const Detected& b) { return a.score > b.score; });
+      if (dts.size() > k_max_detections) dts.resize(k_max_detections);
+      cs.detections += int64_t(dts.size());
+      for (const auto& d : dts) scores.push_back(d.score);
+      for (int t = 0; t < k_thresholds; ++t) {
+        std::vector<bool> gt_taken(gts.size(), false);
+        for (const auto& d : dts) {
+          double best = std::min(thresholds[size_t(t)], 1 - 1e-10);
+          int m = -1;
+          for (size_t g = 0; g < gts.size(); ++g) {
+            if (gt_taken[g] && !gts[g].crowd) continue;
+            if (m > -1 && !gts[size_t(m)].crowd && gts[g].crowd) break;  // crowd boxes only when nothing else matched
+            const double o = iou(d.box, gts[g].box, gts[g].crowd);
+            if (o < best) continue;
+            best = o;
+            m = int(g);
+          }
+          matched[size_t(t)].push_back(m > -1);
+          ignored[size_t(t)].push_back(m > -1 && gts[size_t(m)].crowd);
+          if (m > -1) gt_taken[size_t(m)] = true;
+        }
+      }
+    }
+    if (cs.objects == 0) {
+      s.classes.push_back(cs);
+      continue;
+    }
+    std::vector<size_t> order(scores.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+    std::vector<double> ap(k_thresholds, 0.0);
+    for (int t = 0; t < k_thresholds; ++t) {
+      const size_t n = order.size();
+      std::vector<double> recall(n), precision(n);
+      double tp = 0, fp = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const size_t d = order[i];
+        const bool is_matched = matched[size_t(t)][d], is_ignored = ignored[size_t(t)][d];
+        if (is_matched && !is_ignored) tp += 1;
+        if (!is_matched && !is_ignored) fp += 1;
+        recall[i] = tp / double(cs.objects);
+        precision[i] = tp / (fp + tp + 2.220446049250313e-16);  // numpy.spacing(1), as COCOeval
+      }
+      if (t == 0) {
+        cs.true_positives = int64_t(tp);
+        cs.precision = tp + fp > 0 ? tp / (tp + fp) : 0;
+        cs.recall = tp / double(cs.objects);
+        s.true_positives += int64_t(tp);
+        s.false_positives += int64_t(fp);
+        s.false_negatives += cs.objects - int64_t(tp);
+      }
+      for (size_t i = n; i-- > 1;) precision[i - 1] = std::max(precision[i - 1], precision[i]);
+      double sum = 0;
+      for (double r : recall_points) {
+        const size_t at = size_t(std::lower_bound(recall.begin(), recall.end(), r) - recall.begin());
+        sum += at < n ? precision[at] : 0.0;
+      }
+      ap[size_t(t)] = sum / double(k_recall_points);
+    }
+    cs.ap = std::accumulate(ap.begin(), ap.end(), 0.0) / k_thresholds;
+    cs.ap50 = ap[0];
+    cs.ap75 = ap[5];
+    map_sum += cs.ap;
+    ap50_sum += cs.ap50;
+    ap75_sum += cs.ap75;
+    ++classes_with_boxes;
+    s.classes.push_back(cs);
+  }
+  if (classes_with_boxes > 0) {
+    s.map = map_sum / classes_with_boxes;
+    s.ap50 = ap50_sum / classes_with_boxes;
+    s.ap75 = ap75_sum / classes_with_boxes;
+  }
+  s.precision = ratio(s.true_positives, s.true_positives + s.false_positives);
+  s.recall = ratio(s.true_positives, s.true_positives + s.false_negatives);
+  return s;
+}
+
+const MetricTable& detection_metrics() {
+  static const MetricTable table = {{"map", "ap50", "ap75", "precision", "recall"},
+                                    {"tp", "fp", "fn", "failed", "missing"},
+                                    {"ap", "ap50", "precision", "recall"},
+                                    "map=0.5"};
+  return table;
+}
+
+std::vector<GateResult> check_detection_gates(const std::vector<Gate>& gates, const DetectionScore& s) {
+  std::vector<GateResult> results;
+  for (const auto& gate : gates) {
+    double actual = 0;
+    if (const std::string name = gate_class(gate); !name.empty()) {
+      const std::string family = gate.metric.substr(0, gate.metric.find(':'));
+      auto it = std::find_if(s.classes.begin(), s.classes.end(),
+                             [&](const DetectionClassScore& c) { return c.name == name; });
+      if (it == s.classes.end()) throw Error(ErrorKind::usage, "gate {}: no class \"{}\" in the truth", gate.text, name);
+      actual = family == "ap" ? it->ap : family == "ap50" ? it->ap50 : family == "precision" ? it->precision : it->recall;
+      actual = std::max(actual, 0.0);  // a class without boxes has no AP (-1)
+    } else if (gate.metric == "map") {
+      actual = s.map;
+    } else if (gate.metric == "ap50") {
+      actual = s.ap50;
+    } else if (gate.metric == "ap75") {
+      actual = s.ap75;
+    } else if (gate.metric == "precision") {
+      actual = s.precision;
+    } else if (gate.metric == "recall") {
+      actual = s.recall;
+    } else if (gate.metric == "tp") {
+      actual = double(s.true_positives);
+    } else if (gate.metric == "fp") {
+      actual = double(s.false_positives);
+    } else if (gate.metric == "fn") {
+      actual = double(s.false_negatives);
+    } else if (gate.metric == "failed") {
+      actual = double(s.failed);
+    } else {  // missing
+      actual = double(s.missing);
+    }
+    results.push_back(judge(gate, actual));
+  }
+  return results;
+}
+
+std::string detection_report_json(const DetectionTruth& truth, const DetectionScore& s,
+                                  const std::vector<GateResult>& gates) {
+  nlohmann::ordered_json report = {
+      {"labels", s.labels_file}, {"truth", truth.source},       {"images", s.images},
+      {"records", s.records},    {"failed", s.failed},          {"missing", s.missing},
+      {"unmatched", s.unmatched}, {"unknown_labels", s.unknown_labels},
+      {"map", rounded(s.map)},   {"ap50", rounded(s.ap50)},     {"ap75", rounded(s.ap75)},
+      {"tp", s.true_positives},  {"fp", s.false_positives},     {"fn", s.false_negatives},
+      {"precision", rounded(s.precision)}, {"recall", rounded(s.recall)}};
+  auto per_class = nlohmann::ordered_json::array();
+  for (const auto& c : s.classes) {
+    per_class.push_back({{"label", c.name},
+                         {"objects", c.objects},
+                         {"detections", c.detections},
+                         {"tp", c.true_positives},
+                         {"ap", c.ap < 0 ? -1.0 : rounded(c.ap)},
+                         {"ap50", c.ap50 < 0 ? -1.0 : rounded(c.ap50)},
+                         {"ap75", c.ap75 < 0 ? -1.0 : rounded(c.ap75)},
+                         {"precision", rounded(c.precision)},
+                         {"recall", rounded(c.recall)}});
+  }
+  report["per_class"] = per_class;
+  if (!gates.empty()) {
+    auto items = nlohmann::ordered_json::array();
+    bool passed = true;
+    for (const auto& g : gates) {
+      items.push_back({{"gate", g.gate.text}, {"actual", g.gate.rate ? rounded(g.actual) : g.actual}, {"passed", g.passed}});
+      passed = passed && g.passed;
+    }
+    report["gates"] = items;
+    report["passed"] = passed;
+  }
+  return report.dump(2) + "\n";
+}
+
+std::string detection_report_text(const DetectionTruth& truth, const DetectionScore& s,
+                                  const std::vector<GateResult>& gates) {
+  std::string out;
+  auto line = [&out](const std::string& text) { out += text + "\n"; };
+  int64_t objects = 0;
+  for (const auto& c : s.classes) objects += c.objects;
+  line(fmt::format("labels: {} ({})", s.labels_file, util::count_of(s.records, "record")));
+  line(fmt::format("truth:  {} ({}, {} boxes, {} {})", truth.source, util::count_of(s.images, "image"), objects,
+                   truth.classes.size(), truth.classes.size() == 1 ? "class" : "classes"));
+  line(fmt::format("mAP      {:>8}  (AP over IoU 0.50:0.95, COCO's 101-point precision)", percent(s.map)));
+  line(fmt::format("AP50     {:>8}", percent(s.ap50)));
+  line(fmt::format("AP75     {:>8}", percent(s.ap75)));
+  std::string notes = fmt::format("{} failed, {} missing images", s.failed, s.missing);
+  if (s.unmatched) notes += fmt::format(", {} not in the truth", util::count_of(s.unmatched, "record"));
+  if (s.unknown_labels) notes += fmt::format(", {} of labels the truth has no class for", util::count_of(s.unknown_labels, "detection"));
+  line(fmt::format("at IoU 0.5: {}, {}, {} missed (precision {}, recall {}); {}",
+                   util::count_of(s.true_positives, "true positive"), util::count_of(s.false_positives, "false positive"),
+                   s.false_negatives, percent(s.precision), percent(s.recall), notes));
+  size_t width = 5;
+  for (const auto& c : s.classes) width = std::max(width, std::min<size_t>(c.name.size(), 40));
+  line("");
+  line(fmt::format("{:<{}}  {:>6}  {:>10}  {:>8}  {:>8}  {:>9}  {:>8}", "class", width, "boxes", "detections", "AP",
+                   "AP50", "precision", "recall"));
+  for (const auto& c : s.classes) {
+    line(fmt::format("{:<{}}  {:>6}  {:>10}  {:>8}  {:>8}  {:>9}  {:>8}", c.name, width, c.objects, c.detections,
+                     c.ap < 0 ? "-" : percent(c.ap), c.ap50 < 0 ? "-" : percent(c.ap50), percent(c.precision),
+                     c.objects ? percent(c.recall) : "-"));
+  }
+  if (!gates.empty()) {
+    line("");
+    for (const auto& g : gates) line(gate_line(g));
+  }
+  return out;
+}
+
+}  // namespace zoo::eval

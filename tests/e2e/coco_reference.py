@@ -1,0 +1,111 @@
+"""COCO bbox evaluation as pycocotools' COCOeval does it (iouType "bbox",
+areaRng "all", maxDets 100), for checking zoo eval: pycocotools is not a
+Debian package. evaluate(truth, detections) takes a COCO instances dict and
+{image_id: [(category_id, [x, y, w, h], score), ...]} and returns mAP, AP50,
+AP75, per-category AP and AP50, and the true/false positives at IoU 0.5."""
+from collections import defaultdict
+
+import numpy as np
+
+
+def _iou(d, g, crowd):
+    w = min(d[0] + d[2], g[0] + g[2]) - max(d[0], g[0])
+    if w <= 0:
+        return 0.0
+    h = min(d[1] + d[3], g[1] + g[3]) - max(d[1], g[1])
+    if h <= 0:
+        return 0.0
+    inter = w * h
+    u = d[2] * d[3] if crowd else d[2] * d[3] + g[2] * g[3] - inter
+    return inter / u if u > 0 else 0.0
+
+
+def evaluate(truth, detections):
+    img_ids = sorted(i["id"] for i in truth["images"])
+    cat_ids = sorted(c["id"] for c in truth["categories"])
+    gts, dts = defaultdict(list), defaultdict(list)
+    for a in truth["annotations"]:
+        gts[a["image_id"], a["category_id"]].append(a)
+    for img, items in detections.items():
+        for cat, bbox, score in items:
+            dts[img, cat].append({"bbox": bbox, "score": score})
+    iou_thrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+    rec_thrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
+    T, R, K = len(iou_thrs), len(rec_thrs), len(cat_ids)
+    precision = -np.ones((T, R, K))
+    counts = {}
+    for k, cat in enumerate(cat_ids):
+        E = []
+        for img in img_ids:
+            gt, dt = gts[img, cat], dts[img, cat]
+            if not gt and not dt:
+                continue
+            crowd = np.array([1 if g.get("iscrowd", 0) else 0 for g in gt], dtype=int)
+            gtind = np.argsort(crowd, kind="mergesort")
+            gt = [gt[i] for i in gtind]
+            crowd = crowd[gtind]
+            dtind = np.argsort([-d["score"] for d in dt], kind="mergesort")
+            dt = [dt[i] for i in dtind[:100]]
+            ious = np.array([[_iou(d["bbox"], g["bbox"], crowd[j]) for j, g in enumerate(gt)] for d in dt])
+            gtm = np.zeros((T, len(gt)))
+            dtm = np.zeros((T, len(dt)))
+            dt_ig = np.zeros((T, len(dt)))
+            for tind, t in enumerate(iou_thrs):
+                for dind in range(len(dt)):
+                    iou, m = min([t, 1 - 1e-10]), -1
+                    for gind in range(len(gt)):
+                        if gtm[tind, gind] > 0 and not crowd[gind]:
+                            continue
+                        if m > -1 and crowd[m] == 0 and crowd[gind] == 1:
+                            break
+                        if ious[dind, gind] < iou:
+                            continue
+                        iou, m = ious[dind, gind], gind
+                    if m == -1:
+                        continue
+                    dt_ig[tind, dind] = crowd[m]
+                    dtm[tind, dind] = 1
+                    gtm[tind, m] = 1
+            E.append((np.array([d["score"] for d in dt]), dtm, dt_ig, int(np.count_nonzero(crowd == 0))))
+        if not E:
+            continue
+        scores = np.concatenate([e[0] for e in E])
+        inds = np.argsort(-scores, kind="mergesort")
+        dtm = np.concatenate([e[1] for e in E], axis=1)[:, inds]
+        dt_ig = np.concatenate([e[2] for e in E], axis=1)[:, inds]
+        npig = sum(e[3] for e in E)
+        if npig == 0:
+            continue
+        tps = np.logical_and(dtm, np.logical_not(dt_ig))
+        fps = np.logical_and(np.logical_not(dtm), np.logical_not(dt_ig))
+        tp_sum = np.cumsum(tps, axis=1).astype(dtype=float)
+        fp_sum = np.cumsum(fps, axis=1).astype(dtype=float)
+        for t, (tp, fp) in enumerate(zip(tp_sum, fp_sum)):
+            tp, fp = np.array(tp), np.array(fp)
+            nd = len(tp)
+            rc = tp / npig
+            pr = (tp / (fp + tp + np.spacing(1))).tolist()
+            q = np.zeros((R,))
+            if t == 0:
+                counts[cat] = (int(tp[-1]) if nd else 0, int(fp[-1]) if nd else 0, npig)
+            for i in range(nd - 1, 0, -1):
+                if pr[i] > pr[i - 1]:
+                    pr[i - 1] = pr[i]
+            for ri, pi in enumerate(np.searchsorted(rc, rec_thrs, side="left")):
+                if pi < nd:
+                    q[ri] = pr[pi]
+            precision[t, :, k] = q
+
+    def mean(p):
+        return float(np.mean(p[p > -1])) if np.any(p > -1) else -1.0
+
+    names = {c["id"]: c["name"] for c in truth["categories"]}
+    per_class = {}
+    for k, cat in enumerate(cat_ids):
+        p = precision[:, :, k]
+        per_class[names[cat]] = {"ap": mean(p), "ap50": mean(p[0]), "ap75": mean(p[5])}
+    tp = sum(c[0] for c in counts.values())
+    fp = sum(c[1] for c in counts.values())
+    fn = sum(c[2] - c[0] for c in counts.values())
+    return {"map": mean(precision), "ap50": mean(precision[0]), "ap75": mean(precision[5]),
+            "per_class": per_class, "tp": tp, "fp": fp, "fn": fn}
