@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -156,6 +157,7 @@ DetectionTruth load_detection_truth(const std::string& path) {
     truth.image_ids.push_back(id);
   }
   truth.boxes.resize(truth.paths.size());
+  std::set<int64_t> annotation_ids;
   for (size_t i = 0; i < doc["annotations"].size(); ++i) {
     const json& a = doc["annotations"][i];
     const std::string where = fmt::format("{}: annotations[{}]", path, i);
@@ -165,8 +167,23 @@ DetectionTruth load_detection_truth(const std::string& path) {
       throw Error(ErrorKind::data, "{}: category_id {} is not in \"categories\"", where, category);
     }
     if (!a.contains("bbox")) throw Error(ErrorKind::data, "{}: needs a \"bbox\"", where);
-    const bool crowd = a.contains("iscrowd") && a["iscrowd"].is_number() && a["iscrowd"].get<double>() != 0;
-    truth.boxes[image_of[image]].push_back({read_box(a["bbox"], where), class_of[category], crowd});
+    if (a.contains("id") && a["id"].is_number_integer() && !annotation_ids.insert(a["id"].get<int64_t>()).second) {
+      throw Error(ErrorKind::data, "{}: annotation id {} appears twice", where, a["id"].get<int64_t>());
+    }
+    // As COCOeval reads them: iscrowd as an integer for the IoU and the
+    // matching, as a truth value (with the area range) for ignoring.
+    double iscrowd = 0;
+    if (a.contains("iscrowd")) {
+      const json& v = a["iscrowd"];
+      iscrowd = v.is_boolean() ? double(v.get<bool>()) : v.is_number() ? v.get<double>() : 0.0;
+    }
+    const bool crowd = std::trunc(iscrowd) != 0;
+    bool ignore = iscrowd != 0;
+    if (a.contains("area") && a["area"].is_number()) {
+      const double area = a["area"].get<double>();
+      ignore = ignore || area < 0 || area > 1e10;
+    }
+    truth.boxes[image_of[image]].push_back({read_box(a["bbox"], where), class_of[category], crowd, ignore});
   }
   PathIndex check(truth.paths, path);  // refuses an image listed twice
   return truth;
@@ -373,14 +390,14 @@ DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabe
     std::vector<double> scores;
     std::vector<std::vector<char>> matched(k_thresholds), ignored(k_thresholds);
     for (size_t image : image_order) {
-      std::vector<TruthBox> gts;  // not crowd first (stable), as COCOeval sorts them
+      std::vector<TruthBox> gts;  // not ignored first (stable), as COCOeval sorts them
       for (const auto& g : truth.boxes[image]) {
-        if (int(c) == g.category && !g.crowd) gts.push_back(g);
+        if (int(c) == g.category && !g.ignore) gts.push_back(g);
       }
       for (const auto& g : truth.boxes[image]) {
-        if (int(c) == g.category && g.crowd) gts.push_back(g);
+        if (int(c) == g.category && g.ignore) gts.push_back(g);
       }
-      for (const auto& g : gts) cs.objects += g.crowd ? 0 : 1;
+      for (const auto& g : gts) cs.objects += g.ignore ? 0 : 1;
       std::vector<Detected> dts;
       if (found[image]) {
         for (const auto& d : *found[image]) {
@@ -398,25 +415,36 @@ DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabe
           int m = -1;
           for (size_t g = 0; g < gts.size(); ++g) {
             if (gt_taken[g] && !gts[g].crowd) continue;
-            if (m > -1 && !gts[size_t(m)].crowd && gts[g].crowd) break;  // crowd boxes only when nothing else matched
+            if (m > -1 && !gts[size_t(m)].ignore && gts[g].ignore) break;  // ignored boxes only when nothing else matched
             const double o = iou(d.box, gts[g].box, gts[g].crowd);
             if (o < best) continue;
             best = o;
             m = int(g);
           }
           matched[size_t(t)].push_back(m > -1);
-          ignored[size_t(t)].push_back(m > -1 && gts[size_t(m)].crowd);
+          ignored[size_t(t)].push_back(m > -1 && gts[size_t(m)].ignore);
           if (m > -1) gt_taken[size_t(m)] = true;
         }
       }
     }
-    if (cs.objects == 0) {
-      s.classes.push_back(cs);
-      continue;
-    }
     std::vector<size_t> order(scores.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+    // The counts at IoU 0.5, for every class.
+    int64_t tp50 = 0, fp50 = 0;
+    for (size_t d = 0; d < scores.size(); ++d) {
+      if (!ignored[0][d]) (matched[0][d] ? tp50 : fp50) += 1;
+    }
+    cs.true_positives = tp50;
+    cs.precision = ratio(tp50, tp50 + fp50);
+    cs.recall = ratio(tp50, cs.objects);
+    s.true_positives += tp50;
+    s.false_positives += fp50;
+    s.false_negatives += cs.objects - tp50;
+    if (cs.objects == 0) {  // no AP without boxes (COCOeval's -1)
+      s.classes.push_back(cs);
+      continue;
+    }
     std::vector<double> ap(k_thresholds, 0.0);
     for (int t = 0; t < k_thresholds; ++t) {
       const size_t n = order.size();
@@ -429,14 +457,6 @@ DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabe
         if (!is_matched && !is_ignored) fp += 1;
         recall[i] = tp / double(cs.objects);
         precision[i] = tp / (fp + tp + 2.220446049250313e-16);  // numpy.spacing(1), as COCOeval
-      }
-      if (t == 0) {
-        cs.true_positives = int64_t(tp);
-        cs.precision = tp + fp > 0 ? tp / (tp + fp) : 0;
-        cs.recall = tp / double(cs.objects);
-        s.true_positives += int64_t(tp);
-        s.false_positives += int64_t(fp);
-        s.false_negatives += cs.objects - int64_t(tp);
       }
       for (size_t i = n; i-- > 1;) precision[i - 1] = std::max(precision[i - 1], precision[i]);
       double sum = 0;
@@ -482,8 +502,12 @@ std::vector<GateResult> check_detection_gates(const std::vector<Gate>& gates, co
       auto it = std::find_if(s.classes.begin(), s.classes.end(),
                              [&](const DetectionClassScore& c) { return c.name == name; });
       if (it == s.classes.end()) throw Error(ErrorKind::usage, "gate {}: no class \"{}\" in the truth", gate.text, name);
+      if ((family == "ap" || family == "ap50" || family == "recall") && it->objects == 0) {
+        throw Error(ErrorKind::data, "gate {}: the truth has no boxes of \"{}\": nothing to measure", gate.text, name);
+      }
       actual = family == "ap" ? it->ap : family == "ap50" ? it->ap50 : family == "precision" ? it->precision : it->recall;
-      actual = std::max(actual, 0.0);  // a class without boxes has no AP (-1)
+    } else if ((gate.metric == "map" || gate.metric == "ap50" || gate.metric == "ap75") && s.map < 0) {
+      throw Error(ErrorKind::data, "gate {}: the truth has no boxes: no AP to measure", gate.text);
     } else if (gate.metric == "map") {
       actual = s.map;
     } else if (gate.metric == "ap50") {
@@ -516,7 +540,8 @@ std::string detection_report_json(const DetectionTruth& truth, const DetectionSc
       {"labels", s.labels_file}, {"truth", truth.source},       {"images", s.images},
       {"records", s.records},    {"failed", s.failed},          {"missing", s.missing},
       {"unmatched", s.unmatched}, {"unknown_labels", s.unknown_labels},
-      {"map", rounded(s.map)},   {"ap50", rounded(s.ap50)},     {"ap75", rounded(s.ap75)},
+      {"map", s.map < 0 ? -1.0 : rounded(s.map)}, {"ap50", s.ap50 < 0 ? -1.0 : rounded(s.ap50)},
+      {"ap75", s.ap75 < 0 ? -1.0 : rounded(s.ap75)},
       {"tp", s.true_positives},  {"fp", s.false_positives},     {"fn", s.false_negatives},
       {"precision", rounded(s.precision)}, {"recall", rounded(s.recall)}};
   auto per_class = nlohmann::ordered_json::array();
@@ -554,9 +579,11 @@ std::string detection_report_text(const DetectionTruth& truth, const DetectionSc
   line(fmt::format("labels: {} ({})", s.labels_file, util::count_of(s.records, "record")));
   line(fmt::format("truth:  {} ({}, {} boxes, {} {})", truth.source, util::count_of(s.images, "image"), objects,
                    truth.classes.size(), truth.classes.size() == 1 ? "class" : "classes"));
-  line(fmt::format("mAP      {:>8}  (AP over IoU 0.50:0.95, COCO's 101-point precision)", percent(s.map)));
-  line(fmt::format("AP50     {:>8}", percent(s.ap50)));
-  line(fmt::format("AP75     {:>8}", percent(s.ap75)));
+  auto ap_text = [](double ap) { return ap < 0 ? std::string("-") : percent(ap); };
+  line(fmt::format("mAP      {:>8}  (AP over IoU 0.50:0.95, COCO's 101-point precision{})", ap_text(s.map),
+                   s.map < 0 ? "; the truth has no boxes" : ""));
+  line(fmt::format("AP50     {:>8}", ap_text(s.ap50)));
+  line(fmt::format("AP75     {:>8}", ap_text(s.ap75)));
   std::string notes = fmt::format("{} failed, {} missing images", s.failed, s.missing);
   if (s.unmatched) notes += fmt::format(", {} not in the truth", util::count_of(s.unmatched, "record"));
   if (s.unknown_labels) notes += fmt::format(", {} of labels the truth has no class for", util::count_of(s.unknown_labels, "detection"));

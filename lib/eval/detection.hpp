@@ -21,7 +21,8 @@ struct Box {
 struct TruthBox {
   Box box;
   int category = 0;    // index into DetectionTruth::classes
-  bool crowd = false;  // COCO iscrowd: matches any number of detections, which are then ignored
+  bool crowd = false;   // COCO iscrowd (as an integer): matches any number of detections, IoU over the detection's area
+  bool ignore = false;  // iscrowd set, or an "area" outside [0, 1e10]: not counted, and what it matches is ignored
 };
 
 // COCO instances ground truth.
@@ -68,7 +69,7 @@ DetectionLabels read_detection_labels(const std::string& file, const DetectionTr
 
 struct DetectionClassScore {
   std::string name;
-  int64_t objects = 0;         // truth boxes (not crowd)
+  int64_t objects = 0;         // truth boxes (not ignored)
   int64_t detections = 0;      // detections of this class (at most 100 per image)
   int64_t true_positives = 0;  // at IoU 0.5
   double ap = -1;              // over IoU 0.50:0.95; -1 when the truth has no box of this class
@@ -84,14 +85,16 @@ struct DetectionScore {
   int64_t missing = 0;    // images with no record (likewise)
   int64_t unmatched = 0;  // records of images the truth does not list (ignored)
   int64_t unknown_labels = 0;
-  double map = 0, ap50 = 0, ap75 = 0;  // means over the classes the truth has boxes of
+  double map = -1, ap50 = -1, ap75 = -1;  // means over the classes the truth has boxes of (-1: none has)
   int64_t true_positives = 0, false_positives = 0, false_negatives = 0;  // at IoU 0.5
   double precision = 0, recall = 0;                                        // at IoU 0.5
   std::vector<DetectionClassScore> classes;
 };
 
 // Scores `labels` against `truth`. Throws zoo::Error(data) when no record
-// matches a truth image.
+// matches a truth image. The counts at IoU 0.5 take in every class: a
+// detection of a class the truth has no boxes of is a false positive
+// (COCOeval, which has no such counts, leaves those classes out).
 DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabels& labels,
                                 const std::string& labels_file);
 
@@ -99,6 +102,8 @@ DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabe
 // recall:CLASS; the counts tp, fp, fn, failed, missing.
 const MetricTable& detection_metrics();
 
+// Throws zoo::Error(data) for an AP gate that has nothing to measure (no
+// boxes in the truth, or of the gate's class).
 std::vector<GateResult> check_detection_gates(const std::vector<Gate>& gates, const DetectionScore& score);
 
 std::string detection_report_json(const DetectionTruth& truth, const DetectionScore& score,

@@ -2,7 +2,11 @@
 areaRng "all", maxDets 100), for checking zoo eval: pycocotools is not a
 Debian package. evaluate(truth, detections) takes a COCO instances dict and
 {image_id: [(category_id, [x, y, w, h], score), ...]} and returns mAP, AP50,
-AP75, per-category AP and AP50, and the true/false positives at IoU 0.5."""
+AP75, per-category AP and AP50, and the true/false positives at IoU 0.5
+(zoo's counts: every category, a detection of one without boxes is a false
+positive; COCOeval has no such counts). Not ported: the detection-area
+ignore of negative-area detections (zoo refuses negative sizes), and
+pycocotools' use of annotation ids as match flags (id 0 never matches)."""
 from collections import defaultdict
 
 import numpy as np
@@ -40,10 +44,11 @@ def evaluate(truth, detections):
             gt, dt = gts[img, cat], dts[img, cat]
             if not gt and not dt:
                 continue
-            crowd = np.array([1 if g.get("iscrowd", 0) else 0 for g in gt], dtype=int)
-            gtind = np.argsort(crowd, kind="mergesort")
+            ignore = np.array([1 if g.get("iscrowd", 0) or not 0 <= g.get("area", 0) <= 1e10 else 0 for g in gt], dtype=int)
+            gtind = np.argsort(ignore, kind="mergesort")
             gt = [gt[i] for i in gtind]
-            crowd = crowd[gtind]
+            ignore = ignore[gtind]
+            crowd = np.array([int(g.get("iscrowd", 0)) for g in gt], dtype=int)
             dtind = np.argsort([-d["score"] for d in dt], kind="mergesort")
             dt = [dt[i] for i in dtind[:100]]
             ious = np.array([[_iou(d["bbox"], g["bbox"], crowd[j]) for j, g in enumerate(gt)] for d in dt])
@@ -56,17 +61,17 @@ def evaluate(truth, detections):
                     for gind in range(len(gt)):
                         if gtm[tind, gind] > 0 and not crowd[gind]:
                             continue
-                        if m > -1 and crowd[m] == 0 and crowd[gind] == 1:
+                        if m > -1 and ignore[m] == 0 and ignore[gind] == 1:
                             break
                         if ious[dind, gind] < iou:
                             continue
                         iou, m = ious[dind, gind], gind
                     if m == -1:
                         continue
-                    dt_ig[tind, dind] = crowd[m]
+                    dt_ig[tind, dind] = ignore[m]
                     dtm[tind, dind] = 1
                     gtm[tind, m] = 1
-            E.append((np.array([d["score"] for d in dt]), dtm, dt_ig, int(np.count_nonzero(crowd == 0))))
+            E.append((np.array([d["score"] for d in dt]), dtm, dt_ig, int(np.count_nonzero(ignore == 0))))
         if not E:
             continue
         scores = np.concatenate([e[0] for e in E])
@@ -74,10 +79,11 @@ def evaluate(truth, detections):
         dtm = np.concatenate([e[1] for e in E], axis=1)[:, inds]
         dt_ig = np.concatenate([e[2] for e in E], axis=1)[:, inds]
         npig = sum(e[3] for e in E)
-        if npig == 0:
-            continue
         tps = np.logical_and(dtm, np.logical_not(dt_ig))
         fps = np.logical_and(np.logical_not(dtm), np.logical_not(dt_ig))
+        counts[cat] = (int(tps[0].sum()), int(fps[0].sum()), npig)
+        if npig == 0:
+            continue
         tp_sum = np.cumsum(tps, axis=1).astype(dtype=float)
         fp_sum = np.cumsum(fps, axis=1).astype(dtype=float)
         for t, (tp, fp) in enumerate(zip(tp_sum, fp_sum)):
@@ -86,8 +92,6 @@ def evaluate(truth, detections):
             rc = tp / npig
             pr = (tp / (fp + tp + np.spacing(1))).tolist()
             q = np.zeros((R,))
-            if t == 0:
-                counts[cat] = (int(tp[-1]) if nd else 0, int(fp[-1]) if nd else 0, npig)
             for i in range(nd - 1, 0, -1):
                 if pr[i] > pr[i - 1]:
                     pr[i - 1] = pr[i]

@@ -78,6 +78,48 @@ TEST_SUITE("eval::detection") {
     CHECK(s.classes[0].objects == 1);
   }
 
+  TEST_CASE("iscrowd as a JSON bool, an area out of COCO's range, duplicate annotation ids") {
+    TempDir dir("det-flags");
+    write_file(dir / "t.json", R"({"images": [{"id": 1, "file_name": "img1.jpg"}], "categories": [{"id": 1, "name": "a"}],
+      "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]},
+                      {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 100, 100], "iscrowd": true},
+                      {"id": 3, "image_id": 1, "category_id": 1, "bbox": [200, 200, 10, 10], "area": -1}]})");
+    const auto truth = eval::load_detection_truth((dir / "t.json").string());
+    REQUIRE(truth.boxes[0].size() == 3);
+    CHECK(truth.boxes[0][1].crowd);
+    CHECK(truth.boxes[0][2].ignore);
+    CHECK_FALSE(truth.boxes[0][2].crowd);
+    // The exact one matches box 1, the second falls in the crowd, the third
+    // on the ignored box: one true positive, nothing else counted.
+    const auto s = eval::score_detections(
+        truth, labels_for(truth, {{0, 0, 0, 10, 10, 0.9}, {0, 50, 50, 10, 10, 0.95}, {0, 200, 200, 10, 10, 0.5}}), "L");
+    CHECK(s.map == doctest::Approx(1.0));
+    CHECK(s.true_positives == 1);
+    CHECK(s.false_positives == 0);
+    CHECK(s.false_negatives == 0);
+    write_file(dir / "dup.json", R"({"images": [{"id": 1, "file_name": "x.jpg"}], "categories": [{"id": 1, "name": "a"}],
+      "annotations": [{"id": 7, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}, {"id": 7, "image_id": 1, "category_id": 1, "bbox": [5, 5, 1, 1]}]})");
+    CHECK(contains(catch_error([&] { eval::load_detection_truth((dir / "dup.json").string()); }).message,
+                   "annotations[1]: annotation id 7 appears twice"));
+  }
+
+  TEST_CASE("a truth without boxes: no AP (-1, and AP gates refuse), every detection a false positive") {
+    TempDir dir("det-empty");
+    const auto truth = make_truth(dir, 1, {});
+    const auto s = eval::score_detections(truth, labels_for(truth, {{1, 0, 0, 10, 10, 0.9}}), "L");
+    CHECK(s.map == -1);
+    CHECK(s.ap50 == -1);
+    CHECK(s.false_positives == 1);
+    CHECK(s.classes[1].precision == 0);
+    const auto& m = eval::detection_metrics();
+    CHECK(contains(catch_error([&] { eval::check_detection_gates({eval::parse_gate("map=0.5", true, m)}, s); }).message,
+                   "the truth has no boxes"));
+    CHECK(contains(catch_error([&] { eval::check_detection_gates({eval::parse_gate("ap:b=0.5", false, m)}, s); }).message,
+                   "no boxes of \"b\""));
+    CHECK_FALSE(eval::check_detection_gates({eval::parse_gate("fp=0", false, m)}, s)[0].passed);
+    CHECK(contains(eval::detection_report_text(truth, s, {}), "the truth has no boxes"));
+  }
+
   TEST_CASE("at most 100 detections per image and class count, the best first") {
     TempDir dir("det-max");
     const auto truth = make_truth(dir, 1, {{1, 1, 0, 0, 10, 10, 0}});
