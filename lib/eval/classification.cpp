@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "eval/label_lines.hpp"
 #include "eval/paths.hpp"
 #include "io/csv.hpp"
 #include "train/dataset.hpp"
@@ -114,8 +115,6 @@ class RecordList {
   std::unordered_map<std::string, size_t> m_line_of;
 };
 
-std::string error_text(const std::string& error) { return error.empty() ? "an error record without a message" : error; }
-
 // zoo apply --format csv (io/csv.hpp): label or label_1..label_K columns.
 LabelRecords read_csv_labels(const std::string& file, const std::string& shown) {
   std::vector<size_t> lines;
@@ -195,40 +194,20 @@ LabelRecords read_labels(const std::string& file, const std::string& field, cons
   std::ifstream in(file);
   if (!in || fs::is_directory(file)) throw Error(ErrorKind::io, "{}: cannot read labels file", shown);
   RecordList records(shown);
-  std::string line;
-  size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = fmt::format("{}:{}", shown, number);
-    json record;
-    try {
-      record = json::parse(line);
-    } catch (const json::exception&) {
-      throw Error(ErrorKind::data, "{}: not a JSON object (zoo eval reads the JSON Lines zoo apply writes)", where);
-    }
-    if (!record.is_object() || !record.contains("filepath") || !record["filepath"].is_string()) {
-      throw Error(ErrorKind::data, "{}: a record needs a string \"filepath\"", where);
-    }
-    int64_t frame = 0;
-    if (record.contains("frame_number")) {
-      frame = record["frame_number"].is_number_integer() ? record["frame_number"].get<int64_t>() : 0;
-      if (frame < 1) throw Error(ErrorKind::data, "{}: \"frame_number\" is not a frame number (1, 2, ...)", where);
-    }
+  for_each_label_line<json>(in, shown, [&](const LabelLine<json>& r) {
     Prediction prediction;
-    if (record.contains("error")) {
-      const json& error = record["error"];
-      prediction.error = error_text(error.is_string() ? error.get<std::string>() : "");
-    } else if (frame > 0) {
+    if (r.error) {
+      prediction.error = *r.error;
+    } else if (r.frame > 0) {
       // A video frame: kept only to be refused if the truth lists the video.
-    } else if (!record.contains(field)) {
-      throw Error(ErrorKind::data, "{}: the record has neither \"{}\" nor \"error\"{}", where, field,
+    } else if (!r.record.contains(field)) {
+      throw Error(ErrorKind::data, "{}: the record has neither \"{}\" nor \"error\"{}", r.where, field,
                   field == "predictions" ? " (was the labels file written with --label-field?)" : "");
     } else {
-      read_label(record[field], where, field, prediction);
+      read_label(r.record[field], r.where, field, prediction);
     }
-    records.add(record["filepath"].get<std::string>(), frame, number, std::move(prediction));
-  }
+    records.add(r.filepath, r.frame, r.number, std::move(prediction));
+  });
   return records.take();
 }
 

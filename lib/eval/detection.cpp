@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "eval/label_lines.hpp"
 #include "eval/paths.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -276,46 +277,32 @@ DetectionLabels read_detection_labels(const std::string& file, const DetectionTr
   PathIndex truth_index(truth.paths, truth.source);
   std::unordered_map<std::string, size_t> line_of;
   std::istringstream in(text);
-  std::string line;
-  size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = fmt::format("{}:{}", file, number);
-    json record;
-    try {
-      record = json::parse(line);
-    } catch (const json::exception&) {
-      throw Error(ErrorKind::data, "{}: not a JSON object (zoo eval reads the JSON Lines zoo apply writes)", where);
-    }
-    if (!record.is_object() || !record.contains("filepath") || !record["filepath"].is_string()) {
-      throw Error(ErrorKind::data, "{}: a record needs a string \"filepath\"", where);
-    }
-    const std::string path = record["filepath"].get<std::string>();
-    if (record.contains("frame_number")) {
+  for_each_label_line<json>(in, file, [&](const LabelLine<json>& r) {
+    const std::string& path = r.filepath;
+    const std::string& where = r.where;
+    const json& record = r.record;
+    if (r.frame > 0) {
       if (truth_index.find(path)) {
         throw Error(ErrorKind::data, "{}: a frame of the video {}, which the truth lists; zoo eval scores one label "
                     "per image file", where, path);
       }
-      continue;
+      return;
     }
-    auto [it, inserted] = line_of.emplace(path_key(path), number);
+    auto [it, inserted] = line_of.emplace(path_key(path), r.number);
     if (!inserted) throw Error(ErrorKind::data, "{}: {} already has a record on line {}", where, path, it->second);
     labels.paths.push_back(path);
     labels.boxes.emplace_back();
     labels.errors.emplace_back();
-    if (record.contains("error")) {
-      labels.errors.back() = record["error"].is_string() && !record["error"].get<std::string>().empty()
-                                 ? record["error"].get<std::string>()
-                                 : "an error record without a message";
-      continue;
+    if (r.error) {
+      labels.errors.back() = *r.error;
+      return;
     }
     if (!record.contains(field)) {
       throw Error(ErrorKind::data, "{}: the record has neither \"{}\" nor \"error\" (--label-field{})", where, field,
                   field == "predictions" ? "; a keypoints model writes predictions_detections" : "");
     }
     const json& label = record[field];
-    if (label.is_null()) continue;
+    if (label.is_null()) return;
     if (!label.is_object() || label.value("_cls", std::string()) != "Detections" || !label.contains("detections") ||
         !label["detections"].is_array()) {
       throw Error(ErrorKind::data, "{}: \"{}\" is not a Detections label; detection truth scores detectors", where,
@@ -335,7 +322,7 @@ DetectionLabels read_detection_labels(const std::string& file, const DetectionTr
       add(labels.boxes.back(), {rel.x * width, rel.y * height, rel.w * width, rel.h * height},
           class_of_name(d["label"].get<std::string>()), score);
     }
-  }
+  });
   if (labels.paths.empty()) throw Error(ErrorKind::data, "{}: no label records", file);
   return labels;
 }

@@ -177,6 +177,16 @@ TEST_SUITE("eval::detection") {
     write_file(dir / "frame.jsonl", json({{"filepath", img + "1.jpg"}, {"frame_number", 2}, {"predictions", nullptr}}).dump());
     CHECK(contains(catch_error([&] { eval::read_detection_labels((dir / "frame.jsonl").string(), truth); }).message,
                    "frame.jsonl:1: a frame of the video"));
+    // The record rules classification labels follow too (eval/label_lines.hpp).
+    write_file(dir / "rules.jsonl", "\n" + json({{"filepath", img + "1.jpg"}, {"error", ""}}).dump() + "\n");
+    CHECK(eval::read_detection_labels((dir / "rules.jsonl").string(), truth).errors[0] ==
+          "an error record without a message");
+    write_file(dir / "zero.jsonl", json({{"filepath", img + "1.jpg"}, {"frame_number", 0}}).dump());
+    CHECK(contains(catch_error([&] { eval::read_detection_labels((dir / "zero.jsonl").string(), truth); }).message,
+                   "zero.jsonl:1: \"frame_number\" is not a frame number"));
+    write_file(dir / "array.jsonl", "\n\n42\n");  // a first [ would be a results list
+    CHECK(contains(catch_error([&] { eval::read_detection_labels((dir / "array.jsonl").string(), truth); }).message,
+                   "array.jsonl:3: a record needs a string \"filepath\""));
   }
 
   TEST_CASE("COCO truth: files relative to the JSON, errors naming the image or annotation") {
