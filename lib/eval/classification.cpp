@@ -90,15 +90,10 @@ namespace {
 // Adds records in file order, refusing a second record for one input.
 class RecordList {
  public:
-  explicit RecordList(std::string name) { m_records.name = std::move(name); }
+  explicit RecordList(std::string name) : m_lines(name) { m_records.name = std::move(name); }
 
   void add(const std::string& path, int64_t frame, size_t line, Prediction prediction) {
-    const std::string key = frame > 0 ? path_key(path) + "#" + std::to_string(frame) : path_key(path);
-    auto [it, inserted] = m_line_of.emplace(key, line);
-    if (!inserted) {
-      throw Error(ErrorKind::data, "{}:{}: {} already has a record on line {}", m_records.name, line, path,
-                  it->second);
-    }
+    m_lines.add(path, frame, line);
     m_records.paths.push_back(path);
     m_records.frames.push_back(frame);
     m_records.lines.push_back(line);
@@ -112,7 +107,7 @@ class RecordList {
 
  private:
   LabelRecords m_records;
-  std::unordered_map<std::string, size_t> m_line_of;
+  RecordLines m_lines;
 };
 
 // zoo apply --format csv (io/csv.hpp): label or label_1..label_K columns.

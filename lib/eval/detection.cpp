@@ -275,7 +275,7 @@ DetectionLabels read_detection_labels(const std::string& file, const DetectionTr
 
   // JSON Lines: FiftyOne Detections with boxes relative to width x height.
   PathIndex truth_index(truth.paths, truth.source);
-  std::unordered_map<std::string, size_t> line_of;
+  RecordLines lines(file);
   std::istringstream in(text);
   for_each_label_line<json>(in, file, [&](const LabelLine<json>& r) {
     const std::string& path = r.filepath;
@@ -288,8 +288,7 @@ DetectionLabels read_detection_labels(const std::string& file, const DetectionTr
       }
       return;
     }
-    auto [it, inserted] = line_of.emplace(path_key(path), r.number);
-    if (!inserted) throw Error(ErrorKind::data, "{}: {} already has a record on line {}", where, path, it->second);
+    lines.add(path, 0, r.number);
     labels.paths.push_back(path);
     labels.boxes.emplace_back();
     labels.errors.emplace_back();
@@ -527,8 +526,8 @@ std::string detection_report_json(const DetectionTruth& truth, const DetectionSc
       {"labels", s.labels_file}, {"truth", truth.source},       {"images", s.images},
       {"records", s.records},    {"failed", s.failed},          {"missing", s.missing},
       {"unmatched", s.unmatched}, {"unknown_labels", s.unknown_labels},
-      {"map", s.map < 0 ? -1.0 : rounded(s.map)}, {"ap50", s.ap50 < 0 ? -1.0 : rounded(s.ap50)},
-      {"ap75", s.ap75 < 0 ? -1.0 : rounded(s.ap75)},
+      {"map", rounded(s.map)}, {"ap50", rounded(s.ap50)},
+      {"ap75", rounded(s.ap75)},
       {"tp", s.true_positives},  {"fp", s.false_positives},     {"fn", s.false_negatives},
       {"precision", rounded(s.precision)}, {"recall", rounded(s.recall)}};
   auto per_class = nlohmann::ordered_json::array();
@@ -537,9 +536,9 @@ std::string detection_report_json(const DetectionTruth& truth, const DetectionSc
                          {"objects", c.objects},
                          {"detections", c.detections},
                          {"tp", c.true_positives},
-                         {"ap", c.ap < 0 ? -1.0 : rounded(c.ap)},
-                         {"ap50", c.ap50 < 0 ? -1.0 : rounded(c.ap50)},
-                         {"ap75", c.ap75 < 0 ? -1.0 : rounded(c.ap75)},
+                         {"ap", rounded(c.ap)},
+                         {"ap50", rounded(c.ap50)},
+                         {"ap75", rounded(c.ap75)},
                          {"precision", rounded(c.precision)},
                          {"recall", rounded(c.recall)}});
   }

@@ -49,7 +49,7 @@ GateResult judge(const Gate& gate, double actual);
 // "gate accuracy>=0.99           FAILED  (98.96%)"
 std::string gate_line(const GateResult& result);
 
-// A fraction at the reports' precision: six decimals.
+// A fraction at the reports' precision: six decimals (-1, "no AP", stays -1).
 double rounded(double fraction);
 
 // 98.96% (two decimals).

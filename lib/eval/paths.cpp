@@ -41,4 +41,10 @@ std::optional<size_t> PathIndex::find(const std::string& path) {
   return std::nullopt;
 }
 
+void RecordLines::add(const std::string& path, int64_t frame, size_t line) {
+  const std::string key = frame > 0 ? path_key(path) + "#" + std::to_string(frame) : path_key(path);
+  auto [it, inserted] = m_line_of.emplace(key, line);
+  if (!inserted) throw Error(ErrorKind::data, "{}:{}: {} already has a record on line {}", m_file, line, path, it->second);
+}
+
 }  // namespace zoo::eval

@@ -4,6 +4,7 @@
 // folder.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -29,6 +30,20 @@ class PathIndex {
   const std::vector<std::string>& m_paths;
   std::unordered_map<std::string, size_t> m_index;
   std::unordered_map<std::string, size_t> m_resolved;  // built on the first miss
+};
+
+// The line of each file's (or video frame's) record in a labels file, to
+// refuse a second record of one file; two spellings of a path are one.
+class RecordLines {
+ public:
+  explicit RecordLines(std::string file) : m_file(std::move(file)) {}
+
+  // Throws zoo::Error(data) "FILE:LINE: PATH already has a record on line N".
+  void add(const std::string& path, int64_t frame, size_t line);
+
+ private:
+  std::string m_file;
+  std::unordered_map<std::string, size_t> m_line_of;
 };
 
 }  // namespace zoo::eval

@@ -178,12 +178,17 @@ TEST_SUITE("eval::detection") {
     CHECK(contains(catch_error([&] { eval::read_detection_labels((dir / "frame.jsonl").string(), truth); }).message,
                    "frame.jsonl:1: a frame of the video"));
     // The record rules classification labels follow too (eval/label_lines.hpp).
-    write_file(dir / "rules.jsonl", "\n" + json({{"filepath", img + "1.jpg"}, {"error", ""}}).dump() + "\n");
+    const std::string error_record = json({{"filepath", img + "1.jpg"}, {"error", ""}}).dump();
+    write_file(dir / "rules.jsonl", "\n" + error_record + "\n");  // a blank line first
     CHECK(eval::read_detection_labels((dir / "rules.jsonl").string(), truth).errors[0] ==
           "an error record without a message");
     write_file(dir / "zero.jsonl", json({{"filepath", img + "1.jpg"}, {"frame_number", 0}}).dump());
     CHECK(contains(catch_error([&] { eval::read_detection_labels((dir / "zero.jsonl").string(), truth); }).message,
                    "zero.jsonl:1: \"frame_number\" is not a frame number"));
+    const std::string same_file = (dir / "." / "img").string() + "1.jpg";  // img1.jpg, spelt otherwise
+    write_file(dir / "twice.jsonl", error_record + "\n" + json({{"filepath", same_file}, {"error", "x"}}).dump());
+    CHECK(contains(catch_error([&] { eval::read_detection_labels((dir / "twice.jsonl").string(), truth); }).message,
+                   "twice.jsonl:2: " + same_file + " already has a record on line 1"));
     write_file(dir / "array.jsonl", "\n\n42\n");  // a first [ would be a results list
     CHECK(contains(catch_error([&] { eval::read_detection_labels((dir / "array.jsonl").string(), truth); }).message,
                    "array.jsonl:3: a record needs a string \"filepath\""));
