@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include <torch/torch.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -323,6 +324,13 @@ void Trainer::build_model() {
     // size stays freshly initialised, and the warning says so.
     auto dict = models::read_state_dict(m_config.weights, m_config.weights_key);
     models::load_state_dict(m_module, dict, false, m_config.weights);
+  }
+  // Convolution weights in channels_last, oneDNN's own layout: the
+  // activations follow them, and a step skips the reorders to and from NCHW
+  // (the digits recipe: 1.8 against 2.1 s/epoch on 2 cores). Checkpoints
+  // keep the strides, and loading one copies into these tensors.
+  for (auto p : m_module.parameters(true)) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
   }
   m_module.train(true);
 }
@@ -674,6 +682,25 @@ void Trainer::finish(const TrainResult& result) {
   write_file_atomic(m_out / "metrics.json", metrics.dump(2) + "\n");
 }
 
+namespace {
+
+// Sets the TorchScript graph executor's optimisation (a process-wide
+// switch) for a scope and restores it after.
+class ExecutorOptimizeGuard {
+ public:
+  explicit ExecutorOptimizeGuard(bool optimize) : m_previous(torch::jit::getGraphExecutorOptimize()) {
+    torch::jit::setGraphExecutorOptimize(optimize);
+  }
+  ~ExecutorOptimizeGuard() { torch::jit::setGraphExecutorOptimize(m_previous); }
+  ExecutorOptimizeGuard(const ExecutorOptimizeGuard&) = delete;
+  ExecutorOptimizeGuard& operator=(const ExecutorOptimizeGuard&) = delete;
+
+ private:
+  bool m_previous;
+};
+
+}  // namespace
+
 TrainResult Trainer::run() {
   const auto start = Clock::now();
   prepare_outdir();
@@ -685,6 +712,13 @@ TrainResult Trainer::run() {
     // it made no measurable difference on an idle machine (2.90 vs 2.81
     // s/epoch in PyTorch); it never changes results at the 1e-38 scale.
     at::globalContext().setFlushDenormal(true);
+    // The graph executor's optimisation runs a module's first passes through
+    // eager autograd and later ones through differentiable subgraphs, whose
+    // gradients can differ from eager ones in the last bits (with
+    // channels_last weights they do). A resumed process would switch paths at another
+    // epoch than the uninterrupted run and end with other weights. Run the
+    // graph as written, every step on one path.
+    const ExecutorOptimizeGuard plain_executor(false);
     models::set_threads(m_options.threads);
     load_data();
     build_model();
