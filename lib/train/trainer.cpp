@@ -715,9 +715,9 @@ TrainResult Trainer::run() {
     // The graph executor's optimisation runs a module's first passes through
     // eager autograd and later ones through differentiable subgraphs, whose
     // gradients can differ from eager ones in the last bits (with
-    // channels_last weights they do). A resumed process would switch paths at another
-    // epoch than the uninterrupted run and end with other weights. Run the
-    // graph as written, every step on one path.
+    // channels_last weights they do). A resumed process would switch paths
+    // at another epoch than the uninterrupted run and end with other
+    // weights. Run the graph as written, every step on one path.
     const ExecutorOptimizeGuard plain_executor(false);
     models::set_threads(m_options.threads);
     load_data();

@@ -63,9 +63,10 @@ for seed in ${SEEDS:-0}; do
     --epochs 45 --batch-size 32 --lr 0.003 --label-smoothing 0.2 -o "$model" -q ${DIGITS_ARGS:-}
   end=$(date +%s.%N)
   "$zoo" apply "$model" "$build/digits/test" -q -o "$model/test.jsonl" 2>/dev/null
-  result="$seed $(accuracy "$model/test.jsonl") $(/usr/bin/python3 -c "print($end - $start)")"
-  results+=("$result")
-  /usr/bin/python3 -c "import sys; s, a, t = sys.argv[1].split(); print(f'configs/digits-cnn.yaml, seed {s}: test accuracy {float(a)*100:.2f}% (target >= 99.0%) after {float(t):.1f} s of training (target < 120 s)')" "$result"
+  acc=$(accuracy "$model/test.jsonl")
+  seconds=$(/usr/bin/python3 -c "print($end - $start)")
+  results+=("$seed $acc $seconds")
+  /usr/bin/python3 -c "print(f'configs/digits-cnn.yaml, seed $seed: test accuracy {$acc*100:.2f}% (target >= 99.0%) after {$seconds:.1f} s of training (target < 120 s)')"
 done
 if ((${#results[@]} > 1)); then
   /usr/bin/python3 - "${results[@]}" <<'PY'
