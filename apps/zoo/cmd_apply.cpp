@@ -1,45 +1,43 @@
 // zoo apply MODEL INPUT...: options, signal handling and the summary; the
-// job itself is inference::run_apply.
+// job itself is jobs::run_apply.
 #include <memory>
 
 #include <fmt/format.h>
 
-#include "batch_options.hpp"
+#include "batch_run.hpp"
 #include "commands.hpp"
-#include "inference/apply.hpp"
-#include "inference/opencv_detectors.hpp"
-#include "models/model.hpp"
+#include "inference/model_kinds.hpp"
+#include "jobs/apply.hpp"
+#include "options.hpp"
+#include "outputs/format.hpp"
 #include "util/error.hpp"
 
 namespace zoo::app {
 namespace {
 
 struct ApplyArgs {
-  inference::ApplyOptions options;
+  jobs::ApplyOptions options;
   BatchArgs batch;
   bool list_entrypoints = false;
-  double confidence_thresh = -1;
+  double confidence_thresh = -1;  // < 0: the config's
 };
 
 int run_apply(ApplyArgs& args) {
   if (args.list_entrypoints) {
-    for (const auto& line : models::entrypoint_descriptions()) fmt::print("{}\n", line);
-    for (const auto& line : inference::opencv_entrypoint_descriptions()) fmt::print("{}\n", line);
+    for (const auto& line : inference::entrypoint_descriptions()) fmt::print("{}\n", line);
     return 0;
   }
   auto& o = args.options;
-  const auto& b = args.batch;
-  if (o.model.empty()) throw Error(ErrorKind::usage, "zoo apply needs MODEL (a config file or folder)");
-  o.progress = b.begin_run();
-  b.copy_to(o);
-  if (args.confidence_thresh >= 0) o.confidence_thresh = args.confidence_thresh;
+  if (o.job.model.empty()) throw Error(ErrorKind::usage, "zoo apply needs MODEL (a config file or folder)");
+  args.batch.finish(o.job);
+  if (args.confidence_thresh >= 0) o.labels.confidence_thresh = args.confidence_thresh;
 
-  inference::ApplySummary summary;
+  jobs::ApplySummary summary;
   {
     InterruptGuard guard;
-    summary = inference::run_apply(o, guard.flag());
+    summary = jobs::run_apply(o, guard.flag());
   }
-  return finish_run(summary, o.output != "-", o.max_failures);
+  return finish_run(summary, o.job.output != "-", o.job.loop.max_failures);
 }
 
 }  // namespace
@@ -47,28 +45,34 @@ int run_apply(ApplyArgs& args) {
 Runner register_apply(CLI::App& app) {
   auto args = std::make_shared<ApplyArgs>();
   auto& o = args->options;
-  app.add_option("MODEL", o.model, "Model config (YAML) or a folder holding model.yaml");
+  app.add_option("MODEL", o.job.model, "Model config (YAML) or a folder holding model.yaml");
   app.add_flag("--list-entrypoints", args->list_entrypoints,
                "List the entrypoints a config can name, with their entrypoint_args and defaults, and exit");
-  add_batch_options(app, args->batch,
+  add_batch_options(app, o.job, args->batch,
                     "Skip inputs already in the -o FILE (after a crash or Ctrl-C) and append the rest");
-  app.add_option("-o,--output", o.output, "Write the labels to FILE (default: stdout)");
-  app.add_option("-k,--top-k", o.top_k, "Write the top K classes (FiftyOne Classifications) instead of the best one")
+  app.add_option("-o,--output", o.job.output, "Write the labels to FILE (default: stdout)");
+  app.add_option("-k,--top-k", o.labels.top_k,
+                 "Write the top K classes (FiftyOne Classifications) instead of the best one")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--confidence-thresh", args->confidence_thresh,
                  "Drop predictions with a probability below this (0-1; default: the config's, else none)")
       ->check(CLI::Range(0.0, 1.0));
-  app.add_flag("--store-logits", o.store_logits, "Add the raw logits to each label");
-  app.add_option("--label-field", o.label_field, "Name of the label key in each record")->default_val("predictions");
-  app.add_option("--masks-dir", o.masks_dir,
+  app.add_flag("--store-logits", o.labels.store_logits, "Add the raw logits to each label");
+  app.add_option("--label-field", o.labels.label_field, "Name of the label key in each record")->capture_default_str();
+  app.add_option("--masks-dir", o.labels.masks_dir,
                  "instance_segmenter, segmenter: write the masks as PNG files in DIR (mask_path in the record) "
                  "instead of inline (mask_png, base64 PNG)");
+  std::vector<std::string> formats;
+  for (const auto* format : outputs::output_formats()) {
+    if (format->open_labels) formats.emplace_back(format->name);
+  }
   app.add_option("--format", o.format,
                  "jsonl: one record per image or video frame; csv: classifiers, one row per image or frame "
                  "(filepath,frame_number,label,confidence,error; label_K,confidence_K with --top-k); coco: "
                  "detections as one COCO results document (images, categories, annotations with absolute bbox "
                  "and score), written at the end")
-      ->default_val("jsonl")->check(CLI::IsMember({"jsonl", "csv", "coco"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember(formats));
   app.footer(R"(Output: one JSON object per input (or a CSV row with --format csv), in input
 order, flushed batch by batch:
   {"filepath":"photos/cat.jpg","width":640,"height":480,"predictions":{"_cls":"Classification","label":"tabby","confidence":0.81}}

@@ -4,7 +4,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "batch_options.hpp"
+#include "batch_run.hpp"
+#include "options.hpp"
 #include "commands.hpp"
 #include "eval/evaluate.hpp"
 #include "util/files.hpp"
@@ -80,10 +81,10 @@ Runner register_eval(CLI::App& app) {
   app.add_option("-o,--output", o->output, "Also write the report as JSON to FILE ('-': stdout, the text to stderr)");
   app.add_option("--mistakes", r.mistakes, "How many mistakes (and broken inputs) the text report lists")
       ->capture_default_str();
-  app.add_flag("-q,--quiet", o->quiet, "No text report: only errors and the failed gates");
+  add_quiet_flag(app, o->quiet, "No text report: only errors and the failed gates");
   app.add_option("--save-labels", r.save_labels, "MODEL: keep the labels it gave in FILE (JSON Lines)");
-  app.add_option("-b,--batch-size", r.run.batch_size, "MODEL: images per batch")->capture_default_str();
-  app.add_option("--threads", r.run.threads, "MODEL: Torch threads (default: all cores)");
+  add_batch_size_option(app, r.run.batch_size);
+  add_threads_option(app, r.run.threads, "MODEL: Torch threads");
   app.add_option("--workers", r.run.workers, "MODEL: decode threads (default: all cores)");
   app.add_option("-k,--top-k", r.run.top_k, "MODEL: label the top K classes, for top_k_accuracy")
       ->check(CLI::NonNegativeNumber);

@@ -6,19 +6,38 @@
 
 #include "commands.hpp"
 #include "store/package.hpp"
-#include "store_options.hpp"
+#include "options.hpp"
 #include "util/log.hpp"
 
 namespace zoo::app {
+namespace {
+
+struct LoadArgs {
+  store::LoadOptions options;
+  StoreArgs store;
+  bool quiet = false;
+};
+
+int run_load(LoadArgs& args) {
+  auto& o = args.options;
+  util::set_quiet(args.quiet);
+  o.store = args.store.store;
+  o.remote = args.store.remote();
+  const auto r = store::load_model(o);
+  fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
+  util::info(fmt::format("wrote {}/ ({})", o.out_dir, fmt::join(r.files, ", ")));
+  return 0;
+}
+
+}  // namespace
 
 Runner register_load(CLI::App& app) {
-  auto o = std::make_shared<store::LoadOptions>();
-  auto s = std::make_shared<StoreArgs>();
-  auto quiet = std::make_shared<bool>(false);
-  app.add_option("REF", o->reference, "NAME (the latest version), NAME:VERSION or NAME@sha256:<digest>")->required();
-  app.add_option("-o,--output", o->out_dir, "Folder to create (must not exist, or be empty)")->required();
-  add_store_options(app, *s, "Store to read from (default: $ZOO_STORE, else ~/.local/share/zoo/store)");
-  app.add_flag("-q,--quiet", *quiet, "Print only NAME:VERSION and errors");
+  auto args = std::make_shared<LoadArgs>();
+  auto& o = args->options;
+  app.add_option("REF", o.reference, "NAME (the latest version), NAME:VERSION or NAME@sha256:<digest>")->required();
+  app.add_option("-o,--output", o.out_dir, "Folder to create (must not exist, or be empty)")->required();
+  add_store_options(app, args->store, "Store to read from (default: $ZOO_STORE, else ~/.local/share/zoo/store)");
+  add_quiet_flag(app, args->quiet, "Print only NAME:VERSION and errors");
   app.footer(R"(Writes model.yaml, the weights, labels.txt and card.json (the model card),
 each checked against its digest; a corrupt or tampered blob is an error and
 nothing is written. The folder works as MODEL for apply, embed, train,
@@ -28,15 +47,7 @@ Examples:
   zoo load digits -o digits-model
   zoo load digits:2 -o /tmp/d2 && zoo apply /tmp/d2 photos/
   zoo load digits --store oci://127.0.0.1:5000/team --ca-file ca.pem -o digits-model)");
-  return [o, s, quiet] {
-    util::set_quiet(*quiet);
-    o->store = s->store;
-    o->remote = s->remote();
-    const auto r = store::load_model(*o);
-    fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
-    util::info(fmt::format("wrote {}/ ({})", o->out_dir, fmt::join(r.files, ", ")));
-    return 0;
-  };
+  return [args] { return run_load(*args); };
 }
 
 }  // namespace zoo::app

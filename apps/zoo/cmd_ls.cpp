@@ -5,38 +5,47 @@
 
 #include "commands.hpp"
 #include "store/package.hpp"
-#include "store_options.hpp"
+#include "options.hpp"
 
 namespace zoo::app {
+namespace {
+
+struct LsArgs {
+  std::string name;  // "" = every model
+  StoreArgs store;
+  bool json = false;
+};
+
+int run_ls(const LsArgs& args) {
+  const auto versions = store::list_models(args.store.store, args.name, args.store.remote());
+  if (args.json) {
+    fmt::print("{}\n", versions.dump(2));
+    return 0;
+  }
+  if (versions.empty()) {
+    fmt::print(stderr, "zoo: no models in {}\n", store::parse_location(args.store.store).str());
+    return 0;
+  }
+  fmt::print("{:<24} {:>7}  {:<20}  {:>12}  {}\n", "NAME", "VERSION", "CREATED", "SIZE", "DIGEST");
+  for (const auto& v : versions) {
+    fmt::print("{:<24} {:>7}  {:<20}  {:>12}  {}\n", v["name"].get<std::string>(), v["version"].get<int>(),
+               v["created"].get<std::string>(), v["size"].get<int64_t>(), v["digest"].get<std::string>());
+  }
+  return 0;
+}
+
+}  // namespace
 
 Runner register_ls(CLI::App& app) {
-  auto name = std::make_shared<std::string>();
-  auto s = std::make_shared<StoreArgs>();
-  auto json = std::make_shared<bool>(false);
-  app.add_option("NAME", *name, "Only this model's versions");
-  add_store_options(app, *s, "Store to list (default: $ZOO_STORE, else ~/.local/share/zoo/store)");
-  app.add_flag("--json", *json, "One JSON array: name, version, digest, size, created, metadata");
+  auto args = std::make_shared<LsArgs>();
+  app.add_option("NAME", args->name, "Only this model's versions");
+  add_store_options(app, args->store, "Store to list (default: $ZOO_STORE, else ~/.local/share/zoo/store)");
+  app.add_flag("--json", args->json, "One JSON array: name, version, digest, size, created, metadata");
   app.footer(R"(Examples:
   zoo ls
   zoo ls digits --json | jq '.[-1].metadata.metrics'
   zoo ls --store oci://127.0.0.1:5000/team --ca-file ca.pem)");
-  return [name, s, json] {
-    const auto versions = store::list_models(s->store, *name, s->remote());
-    if (*json) {
-      fmt::print("{}\n", versions.dump(2));
-      return 0;
-    }
-    if (versions.empty()) {
-      fmt::print(stderr, "zoo: no models in {}\n", store::parse_location(s->store).str());
-      return 0;
-    }
-    fmt::print("{:<24} {:>7}  {:<20}  {:>12}  {}\n", "NAME", "VERSION", "CREATED", "SIZE", "DIGEST");
-    for (const auto& v : versions) {
-      fmt::print("{:<24} {:>7}  {:<20}  {:>12}  {}\n", v["name"].get<std::string>(), v["version"].get<int>(),
-                 v["created"].get<std::string>(), v["size"].get<int64_t>(), v["digest"].get<std::string>());
-    }
-    return 0;
-  };
+  return [args] { return run_ls(*args); };
 }
 
 }  // namespace zoo::app

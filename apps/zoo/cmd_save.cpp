@@ -6,28 +6,48 @@
 
 #include "commands.hpp"
 #include "store/package.hpp"
-#include "store_options.hpp"
+#include "options.hpp"
 #include "util/log.hpp"
 
 namespace zoo::app {
+namespace {
+
+struct SaveArgs {
+  store::SaveOptions options;
+  StoreArgs store;
+  bool quiet = false;
+};
+
+int run_save(SaveArgs& args) {
+  auto& o = args.options;
+  util::set_quiet(args.quiet);
+  o.store = args.store.store;
+  o.remote = args.store.remote();
+  const auto r = store::save_model(o);
+  fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
+  util::info(fmt::format("{} {}:{} in {} ({} bytes)", r.copied ? (r.existed ? "already had" : "copied") : "saved",
+                         r.name, r.version, r.location, r.bytes));
+  return 0;
+}
+
+}  // namespace
 
 Runner register_save(CLI::App& app) {
-  auto o = std::make_shared<store::SaveOptions>();
-  auto s = std::make_shared<StoreArgs>();
-  auto quiet = std::make_shared<bool>(false);
-  app.add_option("MODEL", o->model,
+  auto args = std::make_shared<SaveArgs>();
+  auto& o = args->options;
+  app.add_option("MODEL", o.model,
                  "Model config (YAML), a folder holding model.yaml (zoo train's output), or a reference "
                  "NAME[:VERSION|@sha256:...] in --from")
       ->required();
-  app.add_option("-n,--name", o->name, "Name to save under ([a-z0-9][a-z0-9._-]*; default for a reference: its name)");
-  add_store_options(app, *s, "Store to save into: a folder or oci://HOST[:PORT]/NAMESPACE (default: $ZOO_STORE, "
+  app.add_option("-n,--name", o.name, "Name to save under ([a-z0-9][a-z0-9._-]*; default for a reference: its name)");
+  add_store_options(app, args->store, "Store to save into: a folder or oci://HOST[:PORT]/NAMESPACE (default: $ZOO_STORE, "
                              "else ~/.local/share/zoo/store)");
-  app.add_option("--from", o->from_store, "Store a reference MODEL is read from (default: the local store)");
-  app.add_option("--meta", o->meta, "Metadata KEY=VALUE for the model card (VALUE as JSON if it parses); repeatable")
+  app.add_option("--from", o.from_store, "Store a reference MODEL is read from (default: the local store)");
+  app.add_option("--meta", o.meta, "Metadata KEY=VALUE for the model card (VALUE as JSON if it parses); repeatable")
       ->allow_extra_args(false);
-  app.add_option("--meta-file", o->meta_file, "JSON or YAML object merged into the card's metadata");
-  app.add_option("--threads", o->threads, "Torch threads for the dry run (default: all cores)");
-  app.add_flag("-q,--quiet", *quiet, "Print only NAME:VERSION and errors");
+  app.add_option("--meta-file", o.meta_file, "JSON or YAML object merged into the card's metadata");
+  add_threads_option(app, o.threads, "Torch threads for the dry run");
+  add_quiet_flag(app, args->quiet, "Print only NAME:VERSION and errors");
   app.footer(R"(Prints NAME:VERSION and the version's digest on stdout. Versions are
 immutable and numbered 1, 2, ... per name. The model is loaded and run on one
 dry input first; one that does not load or run is refused and nothing is
@@ -42,16 +62,7 @@ Examples:
   zoo save build/digits-model --name digits --meta author=ana --meta dataset=digits.png
   zoo save digits:1 --store oci://registry.example.com/team       # copy to a registry
   zoo save digits --from oci://registry.example.com/team          # and back)");
-  return [o, s, quiet] {
-    util::set_quiet(*quiet);
-    o->store = s->store;
-    o->remote = s->remote();
-    const auto r = store::save_model(*o);
-    fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
-    util::info(fmt::format("{} {}:{} in {} ({} bytes)", r.copied ? (r.existed ? "already had" : "copied") : "saved",
-                           r.name, r.version, r.location, r.bytes));
-    return 0;
-  };
+  return [args] { return run_save(*args); };
 }
 
 }  // namespace zoo::app

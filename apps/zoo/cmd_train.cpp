@@ -4,10 +4,10 @@
 
 #include <fmt/format.h>
 
-#include "batch_options.hpp"
+#include "batch_run.hpp"
 #include "commands.hpp"
 #include "store/package.hpp"
-#include "store_options.hpp"
+#include "options.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -85,35 +85,35 @@ Runner register_train(CLI::App& app) {
   app.add_option("--data", o.data, "Training data: a class-per-folder tree, or a CSV/JSONL of filepath,label");
   app.add_option("--val", o.val, "Validation data (same forms; default: split off --val-split of --data)");
   app.add_option("--val-split", o.val_split, "Fraction of each class held out for validation when --val is not given")
-      ->default_val(0.1)->check(CLI::Range(0.0, 0.9));
+      ->capture_default_str()->check(CLI::Range(0.0, 0.9));
   app.add_option("-o,--output", o.output, "Output folder (model.yaml, model.pt, labels.txt, metrics.json, events.jsonl, checkpoints/)");
   app.add_option("--resume", args->resume_dir,
                  "Continue the run in OUTDIR from its last checkpoint, with the options it was started with");
-  app.add_option("--seed", o.seed, "Seed for the split, shuffling, augmentation, init and dropout")->default_val(0);
+  app.add_option("--seed", o.seed, "Seed for the split, shuffling, augmentation, init and dropout")->capture_default_str();
   app.add_option("--epochs", o.epochs, "Epochs (default 10; with --resume, a larger number extends the run)")
       ->check(CLI::PositiveNumber);
-  app.add_option("-b,--batch-size", o.batch_size, "Images per step")->default_val(64)->check(CLI::PositiveNumber);
+  app.add_option("-b,--batch-size", o.batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--lr", o.lr, "Learning rate (default: adam/adamw 1e-3, sgd 0.01)")->check(CLI::PositiveNumber);
-  app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->default_val("adam")
+  app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->capture_default_str()
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  app.add_option("--momentum", o.momentum, "SGD momentum")->default_val(0.9);
-  app.add_option("--weight-decay", o.weight_decay, "Weight decay")->default_val(0.0);
+  app.add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
+  app.add_option("--weight-decay", o.weight_decay, "Weight decay")->capture_default_str();
   app.add_option("--schedule", o.schedule, "Learning-rate schedule per epoch: constant, step or cosine")
-      ->default_val("cosine")->check(CLI::IsMember({"constant", "step", "cosine"}));
+      ->capture_default_str()->check(CLI::IsMember({"constant", "step", "cosine"}));
   app.add_option("--step-size", o.step_size, "step schedule: epochs between decays (default: epochs/3)");
-  app.add_option("--gamma", o.gamma, "step schedule: decay factor")->default_val(0.1);
-  app.add_option("--warmup-epochs", o.warmup_epochs, "Linear learning-rate warm-up epochs")->default_val(0);
-  app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing (0-1)")->default_val(0.0)
+  app.add_option("--gamma", o.gamma, "step schedule: decay factor")->capture_default_str();
+  app.add_option("--warmup-epochs", o.warmup_epochs, "Linear learning-rate warm-up epochs")->capture_default_str();
+  app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing (0-1)")->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--patience", o.patience, "Stop after N epochs without a lower validation loss (0 = never)")
-      ->default_val(0);
+      ->capture_default_str();
   app.add_flag("--freeze", o.freeze, "Train only the head (the last layer with weights): fine-tuning");
   app.add_option("--freeze-until", o.freeze_until, "Freeze every layer up to and including LAYER (e.g. layer3)");
-  app.add_option("--threads", o.threads, "Torch threads (default: all cores; same count = same weights)");
+  add_threads_option(app, o.threads, "Torch threads (same count = same weights)");
   app.add_option("--workers", o.workers, "Decode and augmentation threads (default: all cores)");
   app.add_option("--progress", args->progress, "auto (bar on a terminal), bar, json (events on stderr), none")
-      ->default_val("auto");
-  app.add_flag("-q,--quiet", args->quiet, "Print only errors");
+      ->capture_default_str();
+  add_quiet_flag(app, args->quiet, "Print only errors");
   app.add_option("--save", args->save, "When training succeeds, also save OUTDIR as a new version of NAME in --store "
                                        "(with the training options and metrics in its card)");
   add_store_options(app, args->store, "Store for --save and for a MODEL reference (default: $ZOO_STORE, else "

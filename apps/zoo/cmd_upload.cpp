@@ -6,27 +6,46 @@
 
 #include "commands.hpp"
 #include "store/package.hpp"
-#include "store_options.hpp"
+#include "options.hpp"
 #include "util/log.hpp"
 
 namespace zoo::app {
+namespace {
+
+struct UploadArgs {
+  store::UploadOptions options;
+  StoreArgs store;
+  bool quiet = false;
+};
+
+int run_upload(UploadArgs& args) {
+  auto& o = args.options;
+  util::set_quiet(args.quiet);
+  o.store = args.store.store;
+  o.remote = args.store.remote();
+  const auto r = store::upload_model(o);
+  fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
+  util::info(fmt::format("saved {}:{} in {} ({} bytes)", r.name, r.version, r.location, r.bytes));
+  return 0;
+}
+
+}  // namespace
 
 Runner register_upload(CLI::App& app) {
-  auto o = std::make_shared<store::UploadOptions>();
-  auto s = std::make_shared<StoreArgs>();
-  auto quiet = std::make_shared<bool>(false);
-  app.add_option("FILES", o->files,
+  auto args = std::make_shared<UploadArgs>();
+  auto& o = args->options;
+  app.add_option("FILES", o.files,
                  "One weights file (TorchScript, torch.save state dict or checkpoint, .safetensors), optionally a "
                  ".yaml config and a .txt labels file")
       ->required();
-  app.add_option("-n,--name", o->name, "Name to save under ([a-z0-9][a-z0-9._-]*)")->required();
-  app.add_option("-c,--config", o->config, "Config giving the entrypoint and preprocessing; its weights and labels "
+  app.add_option("-n,--name", o.name, "Name to save under ([a-z0-9][a-z0-9._-]*)")->required();
+  app.add_option("-c,--config", o.config, "Config giving the entrypoint and preprocessing; its weights and labels "
                                            "are replaced by FILES");
-  add_store_options(app, *s, "Store to save into (default: $ZOO_STORE, else ~/.local/share/zoo/store)");
-  app.add_option("--meta", o->meta, "Metadata KEY=VALUE for the model card; repeatable")->allow_extra_args(false);
-  app.add_option("--meta-file", o->meta_file, "JSON or YAML object merged into the card's metadata");
-  app.add_option("--threads", o->threads, "Torch threads for the dry run (default: all cores)");
-  app.add_flag("-q,--quiet", *quiet, "Print only NAME:VERSION and errors");
+  add_store_options(app, args->store, "Store to save into (default: $ZOO_STORE, else ~/.local/share/zoo/store)");
+  app.add_option("--meta", o.meta, "Metadata KEY=VALUE for the model card; repeatable")->allow_extra_args(false);
+  app.add_option("--meta-file", o.meta_file, "JSON or YAML object merged into the card's metadata");
+  add_threads_option(app, o.threads, "Torch threads for the dry run");
+  add_quiet_flag(app, args->quiet, "Print only NAME:VERSION and errors");
   app.footer(R"(The files are loaded and run on one dry input; the contract this shows
 (input and output names, dtypes, shapes with -1 for the batch axis) goes in
 the model card. Files that do not load or run are refused: nothing is stored.
@@ -37,15 +56,7 @@ Examples:
   zoo upload resnet18.torchscript.pt --name resnet18-ts
   zoo upload weights.safetensors --config configs/resnet18.yaml --name resnet18
   zoo upload model.pt labels.txt --config my.yaml --name pets --store oci://127.0.0.1:5000/team --ca-file ca.pem)");
-  return [o, s, quiet] {
-    util::set_quiet(*quiet);
-    o->store = s->store;
-    o->remote = s->remote();
-    const auto r = store::upload_model(*o);
-    fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
-    util::info(fmt::format("saved {}:{} in {} ({} bytes)", r.name, r.version, r.location, r.bytes));
-    return 0;
-  };
+  return [args] { return run_upload(*args); };
 }
 
 }  // namespace zoo::app

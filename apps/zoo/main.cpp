@@ -18,7 +18,7 @@
 // memory in afresh from the kernel: for efficientnet_b3 at batch 16 that
 // was 9.7 of 11.6 s in the kernel and half the speed (17 vs 34 img/s);
 // mobilenet_v2 at batch 16 went from 126 to 198 img/s, resnet50 from 22 to
-// 25 (README.md, Performance). The cost: the peak stays allocated until exit,
+// 25 (docs/performance.md). The cost: the peak stays allocated until exit,
 // which a run's next batch needs anyway. GLIBC_TUNABLES, when set, decides
 // instead.
 void keep_freed_memory() {

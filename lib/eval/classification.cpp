@@ -14,7 +14,7 @@
 #include "eval/label_lines.hpp"
 #include "eval/paths.hpp"
 #include "io/csv.hpp"
-#include "train/dataset.hpp"
+#include "media/dataset.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
@@ -70,7 +70,7 @@ void read_label(const json& value, const std::string& where, const std::string& 
 }  // namespace
 
 Truth load_truth(const std::string& path) {
-  const train::Dataset dataset = train::load_dataset(path);
+  const media::Dataset dataset = media::load_dataset(path);
   Truth truth;
   truth.source = path;
   truth.classes = dataset.classes;

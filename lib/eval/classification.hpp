@@ -72,7 +72,7 @@ struct Truth {
 };
 
 // Reads ground truth from a class-per-folder tree, a CSV of
-// `filepath,label` or a JSONL of {"filepath","label"} (train::load_dataset).
+// `filepath,label` or a JSONL of {"filepath","label"} (media::load_dataset).
 // Throws zoo::Error(data) naming the file and line.
 Truth load_truth(const std::string& path);
 

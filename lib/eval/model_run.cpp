@@ -26,19 +26,19 @@ std::string check_model_run(const ModelRun& run, const std::vector<std::string>&
   return kind == "keypoints" ? run.label_field + "_detections" : run.label_field;
 }
 
-inference::ApplySummary label_files(const ModelRun& run, const std::vector<std::string>& paths,
-                                    const std::string& labels, const std::atomic<bool>* interrupt) {
-  inference::ApplyOptions a;
-  a.model = run.model;
-  a.inputs = paths;
-  a.output = labels;
-  a.batch_size = run.batch_size;
-  a.threads = run.threads;
-  a.workers = run.workers;
-  a.top_k = run.top_k;
-  a.label_field = run.label_field;
-  a.progress = run.progress;
-  return inference::run_apply(a, interrupt);
+jobs::ApplySummary label_files(const ModelRun& run, const std::vector<std::string>& paths,
+                               const std::string& labels, const std::atomic<bool>* interrupt) {
+  jobs::ApplyOptions a;
+  a.job.model = run.model;
+  a.job.inputs = paths;
+  a.job.output = labels;
+  a.job.load.threads = run.threads;
+  a.job.loop.batch_size = run.batch_size;
+  a.job.loop.workers = run.workers;
+  a.job.loop.progress = run.progress;
+  a.labels.top_k = run.top_k;
+  a.labels.label_field = run.label_field;
+  return jobs::run_apply(a, interrupt);
 }
 
 }  // namespace zoo::eval

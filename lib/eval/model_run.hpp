@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "inference/apply.hpp"
+#include "jobs/apply.hpp"
 
 namespace zoo::eval {
 
@@ -32,7 +32,7 @@ std::string check_model_run(const ModelRun& run, const std::vector<std::string>&
 
 // Runs the model over `paths` into `labels` (JSON Lines, replaced).
 // Returns the run's summary; interrupted when `interrupt` was set.
-inference::ApplySummary label_files(const ModelRun& run, const std::vector<std::string>& paths,
+jobs::ApplySummary label_files(const ModelRun& run, const std::vector<std::string>& paths,
                                     const std::string& labels, const std::atomic<bool>* interrupt);
 
 }  // namespace zoo::eval

@@ -1,23 +1,21 @@
 #include "inference/bench.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "config/model_config.hpp"
+#include "inference/model_kinds.hpp"
 #include "models/model.hpp"
 #include "util/error.hpp"
+#include "util/timer.hpp"
 
 namespace zoo::inference {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using util::Clock;
+using util::seconds_since;
 
 // A loaded model and a batch of input for it.
 struct Bench {
@@ -36,10 +34,7 @@ struct Bench {
 
 Bench prepare(const std::string& path, const BenchOptions& options) {
   const auto config = config::load_model_config(path);
-  if (config.input_list) {
-    throw Error(ErrorKind::config, "{}: an input: list model takes images one by one at their own sizes, so zoo bench "
-                "(batches of one fixed size) cannot time it; time zoo apply on real images instead", config.source);
-  }
+  check_capability(model_kind(config).cannot_bench, config);
   const auto& pre = config.preprocess;
   Bench b;
   b.batch_size = options.batch_size;

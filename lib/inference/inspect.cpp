@@ -9,6 +9,7 @@
 
 #include "config/model_config.hpp"
 #include "inference/detector.hpp"
+#include "inference/model_kinds.hpp"
 #include "inference/opencv_detectors.hpp"
 #include "media/pipeline.hpp"
 #include "models/list_model.hpp"
@@ -117,11 +118,76 @@ Json labels_json(const std::vector<std::string>& classes, const std::string& pat
   return labels;
 }
 
+// The report's first keys: name, config, entrypoint, entrypoint_args.
+Json report_head(const config::ModelConfig& config) {
+  Json report;
+  report["name"] = config.name.empty() ? Json(nullptr) : Json(config.name);
+  report["config"] = config.source;
+  report["entrypoint"] = config.entrypoint;
+  report["entrypoint_args"] = config.entrypoint_args;
+  return report;
+}
+
+// The weights file's path, format, size and sha256; null when there is none.
+Json weights_json(const config::ModelConfig& config, const std::string& format) {
+  if (config.weights.empty()) return nullptr;
+  Json weights;
+  weights["path"] = config.weights;
+  weights["format"] = format;
+  std::error_code ec;
+  weights["bytes"] = fs::file_size(config.weights, ec);
+  weights["sha256"] = util::sha256_file(config.weights);
+  return weights;
+}
+
+// The config's embeddings_layer as the dry run shows it: its shape and
+// the values --pool avg makes of it, or why they are unknown.
+Json embeddings_json(const std::string& embeddings_layer, const std::vector<models::LayerInfo>& layers) {
+  const bool input = embeddings_layer[0] == '<';
+  const std::string name = input ? embeddings_layer.substr(1) : embeddings_layer;
+  Json embeddings;
+  embeddings["layer"] = embeddings_layer;
+  const models::LayerInfo* found = nullptr;
+  for (const auto& layer : layers) {
+    if (layer.name == name) found = &layer;
+  }
+  const std::vector<int64_t> shape = found ? (input ? found->input_shape : found->output_shape) : std::vector<int64_t>{};
+  if (!found) {
+    embeddings["error"] = fmt::format("unknown layer \"{}\"", name);
+  } else if (shape.empty()) {
+    embeddings["error"] = found->note.empty() ? "shape unknown" : found->note;
+  } else {
+    embeddings["shape"] = batch_shape(shape);
+    embeddings["pooled_dims"] = shape.size() < 2 ? 1 : shape[shape.size() == 3 ? 2 : 1];  // zoo embed's default --pool avg
+  }
+  return embeddings;
+}
+
+Json layers_json(const std::vector<models::LayerInfo>& layers) {
+  Json tree = Json::array();
+  for (const auto& layer : layers) {
+    Json entry;
+    entry["name"] = layer.name;
+    entry["kind"] = layer.kind;
+    entry["depth"] = std::count(layer.name.begin(), layer.name.end(), '.');
+    entry["parameters"] = layer.parameters;
+    entry["input_shape"] = layer.input_shape.empty() ? Json(nullptr) : Json(layer.input_shape);
+    entry["output_shape"] = layer.output_shape.empty() ? Json(nullptr) : Json(layer.output_shape);
+    if (!layer.note.empty()) entry["note"] = layer.note;
+    tree.push_back(entry);
+  }
+  return tree;
+}
+
+}  // namespace
+
 // An OpenCV detector has no layers or weights: its report is the config,
 // and a contract from one dry run on a black image (8-bit pixels in, rows
 // of x1, y1, x2, y2, score, class out).
-Json inspect_opencv(const config::ModelConfig& config, config::Size size, bool fixed_size, int threads) {
-  auto detector = load_opencv_detector(config, threads);
+Json inspect_opencv_detector(const config::ModelConfig& config, const DryInput& dry) {
+  const config::Size size = dry.size;
+  const bool fixed_size = dry.fixed;
+  auto detector = load_opencv_detector(config, dry.threads);
   media::PipelineItem item;
   item.image.width = size.width;
   item.image.height = size.height;
@@ -134,11 +200,7 @@ Json inspect_opencv(const config::ModelConfig& config, config::Size size, bool f
   std::vector<std::vector<float>> rows(1);
   detector->run(batch, 0, 1, rows);
 
-  Json report;
-  report["name"] = config.name.empty() ? Json(nullptr) : Json(config.name);
-  report["config"] = config.source;
-  report["entrypoint"] = config.entrypoint;
-  report["entrypoint_args"] = config.entrypoint_args;
+  Json report = report_head(config);
   report["weights"] = nullptr;
   report["parameters"] = 0;
   report["preprocessing"] = preprocessing_json(config.preprocess);
@@ -162,25 +224,16 @@ Json inspect_opencv(const config::ModelConfig& config, config::Size size, bool f
 // An input: list model (torchvision's detectors) is run as loaded, on one
 // zero image: its layers are not traced; the contract lists the per-image
 // outputs of the dry run, their first axis (the detections) written -1.
-Json inspect_list_model(const config::ModelConfig& config, config::Size size, int threads) {
-  models::set_threads(threads);
+Json inspect_list_model(const config::ModelConfig& config, const DryInput& dry) {
+  const config::Size size = dry.size;
+  models::set_threads(dry.threads);
   auto model = models::ListModel::load(config);
   const int64_t c = 3;
   std::vector<float> zeros(size_t(c) * size.height * size.width, 0.f);
   const auto outputs = model->forward({{zeros.data(), c, size.height, size.width}});
 
-  Json report;
-  report["name"] = config.name.empty() ? Json(nullptr) : Json(config.name);
-  report["config"] = config.source;
-  report["entrypoint"] = config.entrypoint;
-  report["entrypoint_args"] = config.entrypoint_args;
-  Json weights;
-  weights["path"] = config.weights;
-  weights["format"] = "torchscript";
-  std::error_code ec;
-  weights["bytes"] = fs::file_size(config.weights, ec);
-  weights["sha256"] = util::sha256_file(config.weights);
-  report["weights"] = weights;
+  Json report = report_head(config);
+  report["weights"] = weights_json(config, "torchscript");
   report["parameters"] = model->parameter_count();
   report["preprocessing"] = preprocessing_json(config.preprocess);
   report["preprocessing"]["input"] = "list";
@@ -203,38 +256,26 @@ Json inspect_list_model(const config::ModelConfig& config, config::Size size, in
   return report;
 }
 
-}  // namespace
-
 Json inspect_model(const InspectOptions& options) {
   const config::ModelConfig config = config::load_model_config(options.model);
   const auto& pre = config.preprocess;
-  config::Size size = dry_size(pre);
-  if (options.width > 0 && options.height > 0) size = {options.width, options.height};
-  const bool fixed_size = (pre.center_crop || pre.image_size) && options.width <= 0;
-  if (is_opencv_entrypoint(config.entrypoint)) return inspect_opencv(config, size, fixed_size, options.threads);
-  if (config.input_list) return inspect_list_model(config, size, options.threads);
+  DryInput dry;
+  dry.size = dry_size(pre);
+  if (options.width > 0 && options.height > 0) dry.size = {options.width, options.height};
+  dry.fixed = (pre.center_crop || pre.image_size) && options.width <= 0;
+  dry.threads = options.threads;
+  return model_kind(config).inspect(config, dry);
+}
 
-  models::set_threads(options.threads);
+Json inspect_batch_model(const config::ModelConfig& config, const DryInput& dry) {
+  const auto& pre = config.preprocess;
+  const config::Size size = dry.size;
+  models::set_threads(dry.threads);
   auto model = models::Model::load(config, {false, models::Precision::fp32});
 
-  Json report;
-  report["name"] = config.name.empty() ? Json(nullptr) : Json(config.name);
-  report["config"] = config.source;
-  report["entrypoint"] = config.entrypoint;
-  report["entrypoint_args"] = config.entrypoint_args;
-  if (config.weights.empty()) {
-    report["weights"] = nullptr;
-  } else {
-    Json weights;
-    weights["path"] = config.weights;
-    weights["format"] = model->weights_format();
-    std::error_code ec;
-    weights["bytes"] = fs::file_size(config.weights, ec);
-    weights["sha256"] = util::sha256_file(config.weights);
-    report["weights"] = weights;
-  }
+  Json report = report_head(config);
+  report["weights"] = weights_json(config, model->weights_format());
   report["parameters"] = model->parameter_count();
-
   report["preprocessing"] = preprocessing_json(pre);
   report["output_processor"] = config.output_processor;
   report["labels"] = labels_json(config.classes, config.labels_path);
@@ -245,47 +286,15 @@ Json inspect_model(const InspectOptions& options) {
   const models::Output output = model->forward(zeros.data(), 1, c, size.height, size.width);
 
   report["embeddings_layer"] = config.embeddings_layer.empty() ? Json(nullptr) : Json(config.embeddings_layer);
-  if (!config.embeddings_layer.empty()) {
-    const bool input = config.embeddings_layer[0] == '<';
-    const std::string name = input ? config.embeddings_layer.substr(1) : config.embeddings_layer;
-    Json embeddings;
-    embeddings["layer"] = config.embeddings_layer;
-    const models::LayerInfo* found = nullptr;
-    for (const auto& layer : layers) {
-      if (layer.name == name) found = &layer;
-    }
-    const std::vector<int64_t> shape = found ? (input ? found->input_shape : found->output_shape) : std::vector<int64_t>{};
-    if (!found) {
-      embeddings["error"] = fmt::format("unknown layer \"{}\"", name);
-    } else if (shape.empty()) {
-      embeddings["error"] = found->note.empty() ? "shape unknown" : found->note;
-    } else {
-      embeddings["shape"] = batch_shape(shape);
-      embeddings["pooled_dims"] = shape.size() < 2 ? 1 : shape[shape.size() == 3 ? 2 : 1];  // zoo embed's default --pool avg
-    }
-    report["embeddings"] = embeddings;
-  }
-
+  if (!config.embeddings_layer.empty()) report["embeddings"] = embeddings_json(config.embeddings_layer, layers);
   report["dry_input"] = Json::array({1, c, size.height, size.width});
-  Json tree = Json::array();
-  for (const auto& layer : layers) {
-    Json entry;
-    entry["name"] = layer.name;
-    entry["kind"] = layer.kind;
-    entry["depth"] = std::count(layer.name.begin(), layer.name.end(), '.');
-    entry["parameters"] = layer.parameters;
-    entry["input_shape"] = layer.input_shape.empty() ? Json(nullptr) : Json(layer.input_shape);
-    entry["output_shape"] = layer.output_shape.empty() ? Json(nullptr) : Json(layer.output_shape);
-    if (!layer.note.empty()) entry["note"] = layer.note;
-    tree.push_back(entry);
-  }
-  report["layers"] = tree;
+  report["layers"] = layers_json(layers);
 
   Json input;
   input["name"] = model->input_name();
   input["dtype"] = "float32";
-  input["shape"] = Json::array({int64_t(-1), c, fixed_size ? int64_t(size.height) : int64_t(-1),
-                                fixed_size ? int64_t(size.width) : int64_t(-1)});
+  input["shape"] = Json::array({int64_t(-1), c, dry.fixed ? int64_t(size.height) : int64_t(-1),
+                                dry.fixed ? int64_t(size.width) : int64_t(-1)});
   Json out;
   out["name"] = "output";
   out["dtype"] = "float32";

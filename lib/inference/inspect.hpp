@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/model_config.hpp"
+
 namespace zoo::inference {
 
 struct InspectOptions {
@@ -31,6 +33,15 @@ struct InspectOptions {
 // Throws zoo::Error: config errors (exit 2), a model that does not load or
 // run (exit 1).
 nlohmann::ordered_json inspect_model(const InspectOptions& options);
+
+// The report of each model kind (model_kinds.hpp asks the right one for a
+// config): a Torch batch model with its layer tree and embeddings layer; an
+// input: list model, run as loaded (its layers are not traced); an OpenCV
+// detector (no layers or weights).
+struct DryInput;
+nlohmann::ordered_json inspect_batch_model(const config::ModelConfig& config, const DryInput& dry);
+nlohmann::ordered_json inspect_list_model(const config::ModelConfig& config, const DryInput& dry);
+nlohmann::ordered_json inspect_opencv_detector(const config::ModelConfig& config, const DryInput& dry);
 
 // The report as aligned text for people.
 std::string format_inspect_text(const nlohmann::ordered_json& report);

@@ -4,7 +4,7 @@
 // its largest image).
 #pragma once
 
-#include "inference/batch_job.hpp"
+#include "inference/predictor.hpp"
 #include "inference/spatial_labels.hpp"
 #include "models/list_model.hpp"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "config/model_config.hpp"
-#include "inference/batch_job.hpp"
+#include "inference/predictor.hpp"
 
 namespace zoo::inference {
 

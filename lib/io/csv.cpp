@@ -137,9 +137,7 @@ ResumeState scan_csv_for_resume(const std::string& path, const std::vector<std::
       throw Error(ErrorKind::io, "{}:{}: a quote opened in this row is not closed before the end of the file",
                   path, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(complete), '\n'));
     }
-    state.torn_bytes = text.size() - complete;
-    fs::resize_file(path, complete, ec);
-    if (ec) throw Error(ErrorKind::io, "{}: cannot drop the torn last row: {}", path, ec.message());
+    state.torn_bytes = util::drop_tail(path, complete, "the torn last row");
   }
   return state;
 }

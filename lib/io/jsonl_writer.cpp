@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -54,12 +55,7 @@ ResumeState scan_for_resume(const std::string& path) {
     if (record.contains("error")) ++state.errors;
     state.done.insert(record_key(record["filepath"].get<std::string>(), frame_number));
   }
-  const auto size = fs::file_size(path, ec);
-  if (!ec && size > complete_bytes) {
-    state.torn_bytes = size - complete_bytes;
-    fs::resize_file(path, complete_bytes, ec);
-    if (ec) throw Error(ErrorKind::io, "{}: cannot drop the torn last line: {}", path, ec.message());
-  }
+  state.torn_bytes = util::drop_tail(path, complete_bytes, "the torn last line");
   return state;
 }
 

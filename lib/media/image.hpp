@@ -45,8 +45,12 @@ struct Pixels {
   std::vector<uint8_t> data;  // height*width*channels bytes, rows packed
 };
 
+// PIL's default limit on an image's pixels (Image.MAX_IMAGE_PIXELS): larger
+// images are refused unread, as decompression bombs.
+constexpr int64_t k_default_max_pixels = 178956970;
+
 struct DecodeLimits {
-  int64_t max_pixels = 178956970;  // refuse images with more pixels than this (PIL's default limit)
+  int64_t max_pixels = k_default_max_pixels;  // refuse images with more pixels than this
   bool reduced_decode = true;      // decode large JPEGs at 1/2, 1/4 or 1/8 when the model input is small
   bool keep_pixels = false;        // resize and crop as configured, then keep 8-bit pixels (DecodedImage::pixels)
                                    // instead of making the normalised tensor (DecodedImage::input)

@@ -1,19 +1,12 @@
 #include "media/input_pipeline.hpp"
 
-#include <chrono>
-
 #include <opencv2/core.hpp>
 
+#include "util/timer.hpp"
+
 namespace zoo::media {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-}  // namespace
+using util::Clock;
+using util::seconds_since;
 
 InputPipeline::InputPipeline(std::vector<std::string> paths, InputPipelineOptions options)
     : m_paths(std::move(paths)), m_options(std::move(options)) {

@@ -30,6 +30,7 @@
 #include "util/files.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/timer.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -37,11 +38,8 @@ using nlohmann::json;
 namespace zoo::train {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using util::Clock;
+using util::seconds_since;
 
 uint64_t mix(uint64_t x) {  // splitmix64: independent seeds from (seed, epoch, index)
   x += 0x9E3779B97F4A7C15ull;
@@ -158,12 +156,7 @@ class Events {
     in.close();
     const size_t last_newline = text.rfind('\n');
     const size_t end = last_newline == std::string::npos ? 0 : last_newline + 1;
-    if (end < text.size()) {
-      std::error_code ec;
-      fs::resize_file(path, end, ec);
-      if (ec) throw Error(ErrorKind::io, "{}: cannot drop its half-written last line: {}", path.string(), ec.message());
-      text.resize(end);
-    }
+    if (util::drop_tail(path.string(), end, "its half-written last line") > 0) text.resize(end);
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
       const json event = json::parse(line, nullptr, /*allow_exceptions=*/false);

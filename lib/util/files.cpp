@@ -96,4 +96,13 @@ TempFolder::~TempFolder() {
   std::filesystem::remove_all(m_path, ec);
 }
 
+uint64_t drop_tail(const std::string& path, uint64_t keep, const std::string& what) {
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec || size <= keep) return 0;
+  std::filesystem::resize_file(path, keep, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot drop {}: {}", path, what, ec.message());
+  return size - keep;
+}
+
 }  // namespace zoo::util

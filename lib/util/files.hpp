@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace zoo::util {
@@ -36,6 +37,12 @@ class AtomicFile {
   int m_fd = -1;
   bool m_committed = false;
 };
+
+// Cuts the file at `path` to its first `keep` bytes, when it is longer: a
+// torn last line or row that a crash left. Returns the bytes dropped.
+// Throws zoo::Error(io) naming the file and `what` was dropped ("the torn
+// last line") when it cannot be cut.
+uint64_t drop_tail(const std::string& path, uint64_t keep, const std::string& what);
 
 // fsync a file or folder by path (errors ignored: best effort durability).
 void fsync_path(const std::string& path);

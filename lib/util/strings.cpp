@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace zoo::util {
 
@@ -76,6 +77,14 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 std::string count_of(long long count, std::string_view noun) {
   return std::to_string(count) + " " + std::string(noun) + (count == 1 ? "" : "s");
+}
+
+long long parse_count(std::string_view text) {
+  long long value = -1;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value < 0) return -1;
+  return value;
 }
 
 }  // namespace zoo::util

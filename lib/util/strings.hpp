@@ -29,4 +29,8 @@ bool ends_with(std::string_view s, std::string_view suffix);
 // the count is 1.
 std::string count_of(long long count, std::string_view noun);
 
+// `text` as a whole non-negative decimal number ("12"), or -1 when it is
+// anything else ("", "-1", "1.5", "12a", too large).
+long long parse_count(std::string_view text);
+
 }  // namespace zoo::util

@@ -4,11 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "inference/embed.hpp"
+#include "inference/embedder.hpp"
+#include "outputs/npy_embeddings.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
 
 using namespace zoo::inference;
+using zoo::outputs::sibling_path;
 using zoo::ErrorKind;
 using zoo::test::catch_error;
 

@@ -5,11 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "inference/shard.hpp"
+#include "jobs/merge.hpp"
+#include "jobs/shard.hpp"
 #include "io/npy.hpp"
 #include "test_support.hpp"
 
-using namespace zoo::inference;
+using namespace zoo::jobs;
+using namespace zoo::outputs;
+using zoo::inference::RunSummary;
 using zoo::ErrorKind;
 using zoo::test::catch_error;
 using zoo::test::contains;

@@ -1,25 +1,20 @@
-#include "inference/batch_job.hpp"
+#include "inference/batch_loop.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <cstring>
 
 #include <fmt/format.h>
 
 #include "io/jsonl_writer.hpp"
-#include "media/discover.hpp"
 #include "media/input_pipeline.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/timer.hpp"
 
 namespace zoo::inference {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using util::Clock;
+using util::seconds_since;
 
 // Runs the predictor over the good items of a batch, grouping consecutive
 // items of the same input shape (images are only all the same size when the
@@ -73,32 +68,6 @@ class BatchRunner {
 };
 
 }  // namespace
-
-void TorchPredictor::run(const std::vector<media::PipelineItem>& batch, size_t start, size_t end,
-                         std::vector<std::vector<float>>& rows) {
-  const auto& shape = batch[start].image.input;
-  const size_t per_image = shape.data.size();
-  m_buffer.resize(per_image * (end - start));
-  for (size_t i = start; i < end; ++i) {
-    std::memcpy(m_buffer.data() + (i - start) * per_image, batch[i].image.input.data.data(),
-                per_image * sizeof(float));
-  }
-  const models::Output out =
-      m_model.forward(m_buffer.data(), int64_t(end - start), shape.channels, shape.height, shape.width);
-  m_group.assign(end - start, {});
-  m_rows_from_output(out, end - start, m_group);
-  for (size_t i = start; i < end; ++i) rows[i] = std::move(m_group[i - start]);
-}
-
-std::vector<std::string> gather_inputs(const std::vector<std::string>& inputs, const std::string& files_from) {
-  std::vector<std::string> paths = media::discover_inputs(inputs);
-  if (!files_from.empty()) {
-    auto listed = media::read_list_file(files_from);
-    paths.insert(paths.end(), listed.begin(), listed.end());
-  }
-  if (paths.empty()) throw Error(ErrorKind::usage, "no inputs: give image or video files, folders or --files-from FILE");
-  return paths;
-}
 
 void run_batches(const std::vector<std::string>& paths, const config::Preprocess& preprocess, Predictor& predictor,
                  const BatchLoopOptions& options, const std::atomic<bool>* interrupt, const BatchSink& sink,

@@ -1,0 +1,74 @@
+// The options more than one subcommand takes, each declared once here with
+// its help and check, and attached by the subcommands that use it (as
+// llama.cpp's common/arg.cpp does). Defaults live in the option structs the
+// values are bound to (jobs::JobOptions, ...) and --help shows them from
+// there. To add a shared option: one add_ function here.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "jobs/batch_job.hpp"
+#include "store/store.hpp"
+
+namespace zoo::app {
+
+// --store, --ca-file, --insecure.
+struct StoreArgs {
+  std::string store;    // "" = $ZOO_STORE, else the XDG data folder
+  std::string ca_file;
+  bool insecure = false;
+
+  store::RemoteOptions remote() const { return {ca_file, insecure}; }
+};
+
+// Adds --store (described by `store_help`), --ca-file and --insecure.
+void add_store_options(CLI::App& app, StoreArgs& args, const std::string& store_help);
+
+// A MODEL argument as a path: itself when it is a file or folder, else the
+// unpacked store version it names (see store::resolve_model).
+std::string resolve_model_arg(const std::string& model, const StoreArgs& args);
+
+// --threads N: Torch threads, 0 = all cores. `help` says what they run.
+CLI::Option* add_threads_option(CLI::App& app, int& threads, const std::string& help = "Torch threads");
+
+// -q,--quiet, described by `help`.
+CLI::Option* add_quiet_flag(CLI::App& app, bool& quiet, const std::string& help = "Print only errors on stderr");
+
+// --precision fp32|bf16.
+CLI::Option* add_precision_option(CLI::App& app, std::string& precision);
+
+// --no-optimize (sets `optimize` to false).
+CLI::Option* add_no_optimize_flag(CLI::App& app, bool& optimize);
+
+// -b,--batch-size N (positive).
+CLI::Option* add_batch_size_option(CLI::App& app, int& batch_size);
+
+// --size WIDTHxHEIGHT into `width` and `height` (both > 0; a parse error
+// otherwise), described by `help`.
+CLI::Option* add_size_option(CLI::App& app, int& width, int& height, const std::string& help);
+
+// The batch jobs' (apply, embed) options that are not fields of
+// jobs::JobOptions as given on the command line.
+struct BatchArgs {
+  std::string progress = "auto";  // auto | bar | json | none
+  bool quiet = false;
+  std::string shard;              // --shard K/N | auto | auto/N ("" = not sharded)
+  StoreArgs store;                // where a MODEL reference is resolved
+
+  // Call before the run: applies --quiet, checks that there are inputs,
+  // sets the progress mode, the shard (from the job arrays' variables when
+  // auto) and resolves a MODEL that is a store reference to the folder it
+  // is unpacked in. Throws zoo::Error(usage) for no inputs, a bad mode or
+  // shard.
+  void finish(jobs::JobOptions& job) const;
+};
+
+// Adds INPUT..., --files-from, --resume (described by `resume_help`), -b,
+// --workers, --threads, --max-failures, --max-pixels, --precision,
+// --no-optimize, --progress, -q, the store options, --frame-stride, --fps
+// and --shard, bound to `job` and `args`.
+void add_batch_options(CLI::App& app, jobs::JobOptions& job, BatchArgs& args, const std::string& resume_help);
+
+}  // namespace zoo::app

@@ -1,0 +1,102 @@
+#include "jobs/apply.hpp"
+
+#include <fmt/format.h>
+
+#include "inference/model_kinds.hpp"
+#include "inference/spatial_labels.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace zoo::jobs {
+namespace {
+
+const outputs::OutputFormat& label_format(const std::string& name) {
+  const outputs::OutputFormat* format = outputs::find_output_format(name);
+  if (!format || !format->open_labels) {
+    throw Error(ErrorKind::usage, "--format: expected {}, got \"{}\"", outputs::label_format_names(), name);
+  }
+  return *format;
+}
+
+// The rows of a batch model's output: a classifier's logits, or a
+// segmenter's class per pixel.
+inference::RowsFromOutput batch_rows(const config::ModelConfig& config) {
+  if (config.output_processor == "segmenter") {
+    return [](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
+      inference::segmentation_rows(out, n, rows);
+    };
+  }
+  const size_t classes = config.classes.size();
+  return [classes](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
+    if (out.shape.size() != 2 || out.shape[0] != int64_t(n)) {
+      throw Error(ErrorKind::model, "classifier output has shape [{}], expected [batch, classes]",
+                  fmt::join(out.shape, ", "));
+    }
+    const size_t k = size_t(out.shape[1]);
+    if (classes > 0 && k != classes) {
+      throw Error(ErrorKind::config, "the model outputs {} scores per image but the config lists {} labels", k,
+                  classes);
+    }
+    for (size_t i = 0; i < n; ++i) rows[i].assign(out.values.begin() + i * k, out.values.begin() + (i + 1) * k);
+  };
+}
+
+// `options`, once the model kind is checked to give the config's labels
+// and --masks-dir to have masks to write (before the masks folder is made).
+const outputs::LabelOptions& checked(const inference::ModelKind& kind, const config::ModelConfig& config,
+                                     const outputs::LabelOptions& options) {
+  inference::check_output_processor(kind, config);
+  const std::string& processor = config.output_processor;
+  if (!options.masks_dir.empty() && processor != "instance_segmenter" && processor != "segmenter") {
+    throw Error(ErrorKind::usage, "--masks-dir: {} is a {}, which writes no masks", config.source, processor);
+  }
+  return options;
+}
+
+class ApplyJob : public Job {
+ public:
+  explicit ApplyJob(const ApplyOptions& options)
+      : m_options(options),
+        m_format(label_format(options.format)),
+        m_config(config::load_model_config(options.job.model)),
+        m_kind(inference::model_kind(m_config)),
+        m_labeler(m_config, checked(m_kind, m_config, options.labels)) {
+    m_format.check(m_labeler);
+  }
+
+  const outputs::OutputFormat& format() const override { return m_format; }
+
+  outputs::Writer& make_writer(const std::string& output) override {
+    m_writer = m_format.open_labels(output, m_labeler);
+    return *m_writer;
+  }
+
+  inference::Predictor& load_model() override {
+    inference::LoadRequest request = m_options.job.load;
+    request.rows = batch_rows(m_config);
+    m_model = m_kind.load(m_config, request);
+    util::info(fmt::format("model: {}", m_model->description()));
+    m_labeler.set_classes(m_model->classes());
+    return m_model->predictor();
+  }
+
+  const config::Preprocess& preprocess() const override { return m_config.preprocess; }
+
+ private:
+  const ApplyOptions& m_options;
+  const outputs::OutputFormat& m_format;
+  const config::ModelConfig m_config;
+  const inference::ModelKind& m_kind;
+  outputs::Labeler m_labeler;
+  std::unique_ptr<outputs::Writer> m_writer;
+  std::unique_ptr<inference::LoadedModel> m_model;
+};
+
+}  // namespace
+
+ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* interrupt) {
+  ApplyJob job(options);
+  return run_batch_job(options.job, job, interrupt);
+}
+
+}  // namespace zoo::jobs

@@ -1,0 +1,31 @@
+// run_apply: the `zoo apply` job. The batch job skeleton (batch_job.hpp)
+// with a model of any kind (inference/model_kinds.hpp) and a label format
+// (outputs/format.hpp: jsonl, csv, coco): one label record per image or
+// video frame, in input order, flushed after every batch.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "jobs/batch_job.hpp"
+#include "outputs/labels.hpp"
+
+namespace zoo::jobs {
+
+struct ApplyOptions {
+  JobOptions job;                 // model, inputs, output ("-" = stdout), resume, loop, shard
+  outputs::LabelOptions labels;   // top-k, threshold, logits, label field, masks folder
+  std::string format = "jsonl";   // an output format that writes labels: jsonl | csv | coco
+};
+
+// Counts and times of a run (see inference/batch_loop.hpp).
+using ApplySummary = inference::RunSummary;
+
+// Runs the job. `interrupt`, when set by a signal handler, stops the run
+// after the current batch with a valid output. Throws zoo::Error for
+// failures of the whole run (bad config, a model kind that cannot give the
+// config's labels or the format's, unloadable model, unwritable output);
+// bad inputs are records in the output and counted in the summary.
+ApplySummary run_apply(const ApplyOptions& options, const std::atomic<bool>* interrupt);
+
+}  // namespace zoo::jobs

@@ -1,0 +1,106 @@
+#include "jobs/batch_job.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "jobs/shard.hpp"
+#include "io/jsonl_writer.hpp"
+#include "media/discover.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace fs = std::filesystem;
+
+namespace zoo::jobs {
+namespace {
+
+// Checks the options against the format before anything is read or loaded.
+void check_options(const JobOptions& options, const outputs::OutputFormat& format) {
+  if (options.shard && options.output == "-") {
+    throw Error(ErrorKind::usage, "--shard needs -o FILE: each shard writes its own part of FILE");
+  }
+  if (options.loop.batch_size < 1) throw Error(ErrorKind::usage, "--batch-size must be at least 1");
+  if (options.resume && options.output == "-") {
+    throw Error(ErrorKind::usage, "--resume needs an output file (-o FILE): it reads what an earlier run wrote there");
+  }
+  if (options.resume && !format.resumable) {
+    throw Error(ErrorKind::usage, "--resume works with --format jsonl and csv: a {} file is one document written at "
+                "the end", format.name == "coco" ? "COCO" : format.name);
+  }
+}
+
+// Opens the writer; with `resume`, drops from `paths` the inputs an earlier
+// run did (video frames are skipped one by one as they are read, through
+// `loop.skip_frame`) and counts them in `summary`.
+outputs::Writer& open_output(Job& job, const std::string& output, bool resume,
+                                             std::vector<std::string>& paths, inference::BatchLoopOptions& loop,
+                                             inference::RunSummary& summary, outputs::Resumed& resumed) {
+  outputs::Writer& writer = job.make_writer(output);
+  resumed = writer.open(resume);
+  if (!resume) return writer;
+  // An image with a record, or a video with its error record, is done.
+  std::vector<std::string> todo;
+  for (auto& path : paths) {
+    if (resumed.done.count(path)) {
+      ++summary.skipped;
+    } else {
+      todo.push_back(std::move(path));
+    }
+  }
+  paths = std::move(todo);
+  summary.failed_before = resumed.failed;
+  if (!resumed.done.empty()) {
+    util::info(fmt::format("resume: {} inputs already done ({})", summary.skipped, resumed.held));
+  }
+  loop.skip_frame = [&resumed](const std::string& path, int64_t frame_number) {
+    return resumed.done.count(io::record_key(path, frame_number)) > 0;
+  };
+  return writer;
+}
+
+}  // namespace
+
+std::vector<std::string> gather_inputs(const std::vector<std::string>& inputs, const std::string& files_from) {
+  std::vector<std::string> paths = media::discover_inputs(inputs);
+  if (!files_from.empty()) {
+    auto listed = media::read_list_file(files_from);
+    paths.insert(paths.end(), listed.begin(), listed.end());
+  }
+  if (paths.empty()) throw Error(ErrorKind::usage, "no inputs: give image or video files, folders or --files-from FILE");
+  return paths;
+}
+
+inference::RunSummary run_batch_job(const JobOptions& options, Job& job, const std::atomic<bool>* interrupt) {
+  const outputs::OutputFormat& format = job.format();
+  check_options(options, format);
+  std::vector<std::string> paths = gather_inputs(options.inputs, options.files_from);
+
+  const std::string output = outputs::sharded_path(options.output, options.shard);
+  bool resume = options.resume;
+  ShardRun shard;
+  if (options.shard) {
+    // A retried shard picks up its part where the last try stopped.
+    std::error_code ec;
+    if (format.resumable && fs::exists(output, ec)) resume = true;
+    shard = begin_shard(options.shard, output, std::string(format.name), paths);
+    if (shard.finished) return finished_shard_summary(shard);
+  }
+
+  inference::RunSummary summary;
+  inference::BatchLoopOptions loop = options.loop;
+  outputs::Resumed resumed;
+  outputs::Writer& writer = open_output(job, output, resume, paths, loop, summary, resumed);
+  summary.total = paths.size();
+
+  inference::Predictor& predictor = job.load_model();
+  const inference::BatchSink sink = [&writer](const std::vector<media::PipelineItem>& batch,
+                                              const std::vector<std::vector<float>>& rows,
+                                              std::vector<std::string>& errors) { writer.write(batch, rows, errors); };
+  inference::run_batches(paths, job.preprocess(), predictor, loop, interrupt, sink, summary);
+  writer.finish();
+  if (options.shard) finish_shard(shard, summary);
+  return summary;
+}
+
+}  // namespace zoo::jobs

@@ -1,0 +1,83 @@
+// --format jsonl: one JSON object per image or video frame, in input order
+// (DESIGN.md, Outputs): {"filepath", "frame_number" (frames), "width",
+// "height", LABEL_FIELD...} or {"filepath", "error"}. Resumable: an earlier
+// run's records are kept and their inputs skipped. Parts merge by
+// concatenation.
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "io/jsonl_writer.hpp"
+#include "outputs/format.hpp"
+#include "outputs/labels.hpp"
+#include "outputs/parts.hpp"
+
+namespace zoo::outputs {
+namespace {
+
+class JsonlLabels : public Writer {
+ public:
+  JsonlLabels(std::string path, const Labeler& labeler) : m_path(std::move(path)), m_labeler(labeler) {}
+
+  Resumed open(bool resume) override {
+    Resumed resumed;
+    if (resume) {
+      io::ResumeState state = io::scan_for_resume(m_path);
+      warn_torn(m_path, state.torn_bytes);
+      resumed.done = std::move(state.done);
+      resumed.failed = state.errors;
+      resumed.held = fmt::format("{} records in {}", state.records, m_path);
+    }
+    m_out.emplace(m_path, resume);
+    return resumed;
+  }
+
+  void write(const std::vector<media::PipelineItem>& batch, const std::vector<std::vector<float>>& rows,
+             std::vector<std::string>& errors) override {
+    const std::string& field = m_labeler.options().label_field;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& item = batch[i];
+      nlohmann::ordered_json record;
+      record["filepath"] = item.path;
+      if (item.frame_number > 0) record["frame_number"] = item.frame_number;
+      if (!errors[i].empty()) {
+        record["error"] = errors[i];
+      } else {
+        record["width"] = item.image.width;
+        record["height"] = item.image.height;
+        for (auto& [suffix, label] : m_labeler.labels(item, rows[i])) record[field + suffix] = std::move(label);
+      }
+      m_out->write(record.dump());
+    }
+    m_out->flush();
+  }
+
+ private:
+  std::string m_path;
+  const Labeler& m_labeler;
+  std::optional<io::JsonlWriter> m_out;
+};
+
+}  // namespace
+
+const OutputFormat& jsonl_labels_format() {
+  static const OutputFormat format = {
+      "jsonl",
+      "records",
+      true,
+      [](const Labeler&) {},
+      [](const std::string& path, const Labeler& labeler) -> std::unique_ptr<Writer> {
+        return std::make_unique<JsonlLabels>(path, labeler);
+      },
+      [](const MergeRequest& request) {
+        Merged merged;
+        merged.records = concatenate_lines(request.parts, request.output);
+        merged.written = {request.output};
+        return merged;
+      },
+  };
+  return format;
+}
+
+}  // namespace zoo::outputs
