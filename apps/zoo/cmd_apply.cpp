@@ -62,17 +62,13 @@ Runner register_apply(CLI::App& app) {
   app.add_option("--masks-dir", o.labels.masks_dir,
                  "instance_segmenter, segmenter: write the masks as PNG files in DIR (mask_path in the record) "
                  "instead of inline (mask_png, base64 PNG)");
-  std::vector<std::string> formats;
-  for (const auto* format : outputs::output_formats()) {
-    if (format->open_labels) formats.emplace_back(format->name);
-  }
   app.add_option("--format", o.format,
                  "jsonl: one record per image or video frame; csv: classifiers, one row per image or frame "
                  "(filepath,frame_number,label,confidence,error; label_K,confidence_K with --top-k); coco: "
                  "detections as one COCO results document (images, categories, annotations with absolute bbox "
                  "and score), written at the end")
       ->capture_default_str()
-      ->check(CLI::IsMember(formats));
+      ->check(CLI::IsMember(outputs::label_formats()));
   app.footer(R"(Output: one JSON object per input (or a CSV row with --format csv), in input
 order, flushed batch by batch:
   {"filepath":"photos/cat.jpg","width":640,"height":480,"predictions":{"_cls":"Classification","label":"tabby","confidence":0.81}}

@@ -53,7 +53,7 @@ std::vector<LabelledEntry> read_csv_list(const std::string& file, std::string te
     // An unquoted path with commas: every field but the last.
     std::vector<std::string> path_fields(fields.begin(), fields.end() - 1);
     LabelledEntry entry{trim(util::join(path_fields, ",")), trim(fields.back()), lines[r]};
-    if (entries.empty() && r == 0 && is_header(entry.path, entry.label, fs::path(file).parent_path())) continue;
+    if (r == 0 && is_header(entry.path, entry.label, fs::path(file).parent_path())) continue;
     entries.push_back(std::move(entry));
   }
   return entries;

@@ -25,17 +25,17 @@ void check_options(const JobOptions& options, const outputs::OutputFormat& forma
     throw Error(ErrorKind::usage, "--resume needs an output file (-o FILE): it reads what an earlier run wrote there");
   }
   if (options.resume && !format.resumable) {
-    throw Error(ErrorKind::usage, "--resume works with --format jsonl and csv: a {} file is one document written at "
-                "the end", format.name == "coco" ? "COCO" : format.name);
+    throw Error(ErrorKind::usage, "--resume works with --format {}: --format {} is one document written at the end",
+                outputs::label_format_names(true), format.name);
   }
 }
 
 // Opens the writer; with `resume`, drops from `paths` the inputs an earlier
 // run did (video frames are skipped one by one as they are read, through
 // `loop.skip_frame`) and counts them in `summary`.
-outputs::Writer& open_output(Job& job, const std::string& output, bool resume,
-                                             std::vector<std::string>& paths, inference::BatchLoopOptions& loop,
-                                             inference::RunSummary& summary, outputs::Resumed& resumed) {
+outputs::Writer& open_output(Job& job, const std::string& output, bool resume, std::vector<std::string>& paths,
+                             inference::BatchLoopOptions& loop, inference::RunSummary& summary,
+                             outputs::Resumed& resumed) {
   outputs::Writer& writer = job.make_writer(output);
   resumed = writer.open(resume);
   if (!resume) return writer;

@@ -21,11 +21,12 @@ class EmbedJob : public Job {
         m_pool(inference::parse_pool(options.pool)),
         m_dtype(io::parse_npy_dtype(options.dtype)),
         m_config(config::load_model_config(options.job.model)),
+        m_kind(inference::model_kind(m_config)),
         m_files(outputs::npy_embeddings_files(outputs::sharded_path(options.job.output, options.job.shard),
                                               options.index.empty()
                                                   ? ""
                                                   : outputs::sharded_path(options.index, options.job.shard))) {
-    inference::check_capability(inference::model_kind(m_config).cannot_embed, m_config);
+    inference::check_capability(m_kind.cannot_embed, m_config);
     if (options.layer) {
       m_layer.layer = *options.layer;
       m_layer.source = "--layer";
@@ -48,7 +49,7 @@ class EmbedJob : public Job {
     request.rows = [pool = m_pool](const models::Output& output, size_t n, std::vector<std::vector<float>>& rows) {
       inference::pool_rows(output, n, pool, rows);
     };
-    m_model = inference::model_kind(m_config).load(m_config, request);
+    m_model = m_kind.load(m_config, request);
     util::info(fmt::format("model: {}", m_model->description()));
     return m_model->predictor();
   }
@@ -77,6 +78,7 @@ class EmbedJob : public Job {
   const inference::Pool m_pool;
   const io::NpyDtype m_dtype;
   const config::ModelConfig m_config;
+  const inference::ModelKind& m_kind;
   const outputs::NpyEmbeddingsFiles m_files;
   models::OutputLayer m_layer;
   std::optional<outputs::NpyEmbeddings> m_writer;

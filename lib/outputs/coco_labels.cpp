@@ -40,22 +40,23 @@ class CocoLabels : public Writer {
 
   void write(const std::vector<media::PipelineItem>& batch, const std::vector<std::vector<float>>& rows,
              std::vector<std::string>& errors) override {
-    // Made at the first batch: the classes are final once the model is
-    // loaded (an OpenCV detector names its own).
-    if (!m_results) m_results.emplace(m_labeler.detector_options().classes);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!errors[i].empty()) continue;
-      m_results->add(batch[i].path, batch[i].frame_number, m_labeler.geometry(batch[i]),
+      results().add(batch[i].path, batch[i].frame_number, m_labeler.geometry(batch[i]),
                      m_labeler.detections(rows[i]), m_labeler.detector_options());
     }
   }
 
-  void finish() override {
-    if (!m_results) m_results.emplace(m_labeler.detector_options().classes);
-    write_document(m_path, m_results->to_json().dump());
-  }
+  void finish() override { write_document(m_path, results().to_json().dump()); }
 
  private:
+  // Made at first use, when the model is loaded and the classes are final
+  // (an OpenCV detector names its own).
+  inference::CocoResults& results() {
+    if (!m_results) m_results.emplace(m_labeler.detector_options().classes);
+    return *m_results;
+  }
+
   std::string m_path;
   const Labeler& m_labeler;
   std::optional<inference::CocoResults> m_results;

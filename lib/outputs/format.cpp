@@ -19,11 +19,16 @@ const OutputFormat* find_output_format(std::string_view name) {
   return nullptr;
 }
 
-std::string label_format_names() {
-  std::vector<std::string_view> names;
+std::vector<std::string> label_formats(bool resumable) {
+  std::vector<std::string> names;
   for (const OutputFormat* format : output_formats()) {
-    if (format->open_labels) names.push_back(format->name);
+    if (format->open_labels && (format->resumable || !resumable)) names.emplace_back(format->name);
   }
+  return names;
+}
+
+std::string label_format_names(bool resumable) {
+  const std::vector<std::string> names = label_formats(resumable);
   std::string text;
   for (size_t i = 0; i < names.size(); ++i) {
     if (i > 0) text += i + 1 == names.size() ? " or " : ", ";

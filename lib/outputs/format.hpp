@@ -95,9 +95,12 @@ const std::vector<const OutputFormat*>& output_formats();
 // The format named `name`, or nullptr.
 const OutputFormat* find_output_format(std::string_view name);
 
-// The names of the formats zoo apply writes, for messages and --help
-// ("jsonl, csv or coco").
-std::string label_format_names();
+// The names of the formats zoo apply writes, or of those it can resume
+// (`resumable`), in table order.
+std::vector<std::string> label_formats(bool resumable = false);
+
+// The same for messages: "jsonl, csv or coco".
+std::string label_format_names(bool resumable = false);
 
 // Says on stderr that `bytes` bytes of a torn last line or row were cut
 // off `path`, when there were any.
