@@ -1,11 +1,11 @@
 // zoo load REF -o DIR: a store version unpacked into a runnable folder; the
-// work is store::load_model.
+// work is packaging::load_model.
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "store/package.hpp"
+#include "packaging/package.hpp"
 #include "options.hpp"
 #include "util/log.hpp"
 
@@ -13,7 +13,7 @@ namespace zoo::app {
 namespace {
 
 struct LoadArgs {
-  store::LoadOptions options;
+  packaging::LoadOptions options;
   StoreArgs store;
   bool quiet = false;
 };
@@ -23,7 +23,7 @@ int run_load(LoadArgs& args) {
   util::set_quiet(args.quiet);
   o.store = args.store.store;
   o.remote = args.store.remote();
-  const auto r = store::load_model(o);
+  const auto r = packaging::load_model(o);
   fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
   util::info(fmt::format("wrote {}/ ({})", o.out_dir, fmt::join(r.files, ", ")));
   return 0;

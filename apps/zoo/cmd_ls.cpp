@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "store/package.hpp"
+#include "packaging/package.hpp"
 #include "options.hpp"
 
 namespace zoo::app {
@@ -17,7 +17,7 @@ struct LsArgs {
 };
 
 int run_ls(const LsArgs& args) {
-  const auto versions = store::list_models(args.store.store, args.name, args.store.remote());
+  const auto versions = packaging::list_models(args.store.store, args.name, args.store.remote());
   if (args.json) {
     fmt::print("{}\n", versions.dump(2));
     return 0;

@@ -1,11 +1,11 @@
 // zoo save MODEL --name NAME: a config, a trained folder or a store
-// reference becomes a version in a store; the work is store::save_model.
+// reference becomes a version in a store; the work is packaging::save_model.
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "store/package.hpp"
+#include "packaging/package.hpp"
 #include "options.hpp"
 #include "util/log.hpp"
 
@@ -13,7 +13,7 @@ namespace zoo::app {
 namespace {
 
 struct SaveArgs {
-  store::SaveOptions options;
+  packaging::SaveOptions options;
   StoreArgs store;
   bool quiet = false;
 };
@@ -23,7 +23,7 @@ int run_save(SaveArgs& args) {
   util::set_quiet(args.quiet);
   o.store = args.store.store;
   o.remote = args.store.remote();
-  const auto r = store::save_model(o);
+  const auto r = packaging::save_model(o);
   fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
   util::info(fmt::format("{} {}:{} in {} ({} bytes)", r.copied ? (r.existed ? "already had" : "copied") : "saved",
                          r.name, r.version, r.location, r.bytes));

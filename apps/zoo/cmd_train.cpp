@@ -6,7 +6,7 @@
 
 #include "batch_run.hpp"
 #include "commands.hpp"
-#include "store/package.hpp"
+#include "packaging/package.hpp"
 #include "options.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
@@ -63,13 +63,13 @@ int run_train(TrainArgs& args) {
   }
   util::info(fmt::format("model: {}/model.yaml", o.output));
   if (!args.save.empty()) {
-    store::SaveOptions save;
+    packaging::SaveOptions save;
     save.model = o.output;
     save.name = args.save;
     save.store = args.store.store;
     save.remote = args.store.remote();
     save.threads = o.threads;
-    const auto saved = store::save_model(save);
+    const auto saved = packaging::save_model(save);
     fmt::print("{}:{} {}\n", saved.name, saved.version, saved.digest);
     util::info(fmt::format("saved {}:{} in {}", saved.name, saved.version, saved.location));
   }

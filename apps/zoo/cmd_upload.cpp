@@ -1,11 +1,11 @@
 // zoo upload FILES... --name NAME: external model files become a store
-// version; the work is store::upload_model.
+// version; the work is packaging::upload_model.
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "store/package.hpp"
+#include "packaging/package.hpp"
 #include "options.hpp"
 #include "util/log.hpp"
 
@@ -13,7 +13,7 @@ namespace zoo::app {
 namespace {
 
 struct UploadArgs {
-  store::UploadOptions options;
+  packaging::UploadOptions options;
   StoreArgs store;
   bool quiet = false;
 };
@@ -23,7 +23,7 @@ int run_upload(UploadArgs& args) {
   util::set_quiet(args.quiet);
   o.store = args.store.store;
   o.remote = args.store.remote();
-  const auto r = store::upload_model(o);
+  const auto r = packaging::upload_model(o);
   fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
   util::info(fmt::format("saved {}:{} in {} ({} bytes)", r.name, r.version, r.location, r.bytes));
   return 0;

@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "jobs/shard.hpp"
-#include "store/package.hpp"
+#include "packaging/package.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -17,7 +17,7 @@ void add_store_options(CLI::App& app, StoreArgs& args, const std::string& store_
 }
 
 std::string resolve_model_arg(const std::string& model, const StoreArgs& args) {
-  return store::resolve_model(model, args.store, args.remote());
+  return packaging::resolve_model(model, args.store, args.remote());
 }
 
 CLI::Option* add_threads_option(CLI::App& app, int& threads, const std::string& help) {

@@ -27,7 +27,7 @@ struct StoreArgs {
 void add_store_options(CLI::App& app, StoreArgs& args, const std::string& store_help);
 
 // A MODEL argument as a path: itself when it is a file or folder, else the
-// unpacked store version it names (see store::resolve_model).
+// unpacked store version it names (see packaging::resolve_model).
 std::string resolve_model_arg(const std::string& model, const StoreArgs& args);
 
 // --threads N: Torch threads, 0 = all cores. `help` says what they run.

@@ -48,10 +48,9 @@ std::string shape_text(const Json& shape) {
 }
 
 // The shape with its first (batch) axis written -1.
-Json batch_shape(const std::vector<int64_t>& shape) {
-  Json out = Json::array();
-  for (size_t i = 0; i < shape.size(); ++i) out.push_back(i == 0 ? int64_t(-1) : shape[i]);
-  return out;
+std::vector<int64_t> batch_shape(std::vector<int64_t> shape) {
+  if (!shape.empty()) shape[0] = -1;
+  return shape;
 }
 
 std::string thousands(int64_t n) {
@@ -179,12 +178,32 @@ Json layers_json(const std::vector<models::LayerInfo>& layers) {
   return tree;
 }
 
+// The report with its contract, and the typed parts.
+ModelReport finish_report(Json report, std::string weights_format, Contract contract) {
+  report["contract"] = contract_json(contract);
+  return {std::move(report), std::move(weights_format), std::move(contract)};
+}
+
 }  // namespace
+
+nlohmann::ordered_json contract_json(const Contract& contract) {
+  auto specs = [](const std::vector<TensorSpec>& list) {
+    Json out = Json::array();
+    for (const auto& spec : list) {
+      Json item = {{"name", spec.name}, {"dtype", spec.dtype}, {"shape", spec.shape}};
+      if (!spec.columns.empty()) item["columns"] = spec.columns;
+      if (!spec.form.empty()) item["form"] = spec.form;
+      out.push_back(std::move(item));
+    }
+    return out;
+  };
+  return {{"inputs", specs(contract.inputs)}, {"outputs", specs(contract.outputs)}};
+}
 
 // An OpenCV detector has no layers or weights: its report is the config,
 // and a contract from one dry run on a black image (8-bit pixels in, rows
 // of x1, y1, x2, y2, score, class out).
-Json inspect_opencv_detector(const config::ModelConfig& config, const DryInput& dry) {
+ModelReport inspect_opencv_detector(const config::ModelConfig& config, const DryInput& dry) {
   const config::Size size = dry.size;
   const bool fixed_size = dry.fixed;
   auto detector = load_opencv_detector(config, dry.threads);
@@ -209,22 +228,18 @@ Json inspect_opencv_detector(const config::ModelConfig& config, const DryInput& 
   report["embeddings_layer"] = nullptr;
   report["dry_input"] = Json::array({1, size.height, size.width, 3});
   report["layers"] = Json::array();
-  Json input = {{"name", "image"},
-                {"dtype", "uint8"},
-                {"shape", Json::array({int64_t(-1), fixed_size ? int64_t(size.height) : int64_t(-1),
-                                       fixed_size ? int64_t(size.width) : int64_t(-1), int64_t(3)})}};
-  Json out = {{"name", "detections"},
-              {"dtype", "float32"},
-              {"shape", Json::array({int64_t(-1), int64_t(-1), int64_t(k_detection_values)})},
-              {"columns", Json::array({"x1", "y1", "x2", "y2", "score", "class"})}};
-  report["contract"] = {{"inputs", Json::array({input})}, {"outputs", Json::array({out})}};
-  return report;
+  Contract contract;
+  contract.inputs.push_back({"image", "uint8",
+                             {-1, fixed_size ? int64_t(size.height) : -1, fixed_size ? int64_t(size.width) : -1, 3}});
+  contract.outputs.push_back({"detections", "float32", {-1, -1, int64_t(k_detection_values)},
+                              {"x1", "y1", "x2", "y2", "score", "class"}});
+  return finish_report(std::move(report), "", std::move(contract));
 }
 
 // An input: list model (torchvision's detectors) is run as loaded, on one
 // zero image: its layers are not traced; the contract lists the per-image
 // outputs of the dry run, their first axis (the detections) written -1.
-Json inspect_list_model(const config::ModelConfig& config, const DryInput& dry) {
+ModelReport inspect_list_model(const config::ModelConfig& config, const DryInput& dry) {
   const config::Size size = dry.size;
   models::set_threads(dry.threads);
   auto model = models::ListModel::load(config);
@@ -242,21 +257,15 @@ Json inspect_list_model(const config::ModelConfig& config, const DryInput& dry) 
   report["embeddings_layer"] = nullptr;
   report["dry_input"] = Json::array({c, size.height, size.width});
   report["layers"] = Json::array();
-  Json input = {{"name", "images"},
-                {"dtype", "float32"},
-                {"shape", Json::array({int64_t(-1), c, int64_t(-1), int64_t(-1)})},
-                {"form", "list"}};
-  Json outs = Json::array();
+  Contract contract;
+  contract.inputs.push_back({"images", "float32", {-1, c, -1, -1}, {}, "list"});
   for (const auto& [name, output] : outputs.at(0)) {
-    outs.push_back({{"name", name},
-                    {"dtype", name == "labels" ? "int64" : "float32"},
-                    {"shape", batch_shape(output.shape)}});
+    contract.outputs.push_back({name, name == "labels" ? "int64" : "float32", batch_shape(output.shape)});
   }
-  report["contract"] = {{"inputs", Json::array({input})}, {"outputs", outs}};
-  return report;
+  return finish_report(std::move(report), "torchscript", std::move(contract));
 }
 
-Json inspect_model(const InspectOptions& options) {
+ModelReport inspect(const InspectOptions& options) {
   const config::ModelConfig config = config::load_model_config(options.model);
   const auto& pre = config.preprocess;
   DryInput dry;
@@ -267,7 +276,9 @@ Json inspect_model(const InspectOptions& options) {
   return model_kind(config).inspect(config, dry);
 }
 
-Json inspect_batch_model(const config::ModelConfig& config, const DryInput& dry) {
+Json inspect_model(const InspectOptions& options) { return inspect(options).report; }
+
+ModelReport inspect_batch_model(const config::ModelConfig& config, const DryInput& dry) {
   const auto& pre = config.preprocess;
   const config::Size size = dry.size;
   models::set_threads(dry.threads);
@@ -290,17 +301,11 @@ Json inspect_batch_model(const config::ModelConfig& config, const DryInput& dry)
   report["dry_input"] = Json::array({1, c, size.height, size.width});
   report["layers"] = layers_json(layers);
 
-  Json input;
-  input["name"] = model->input_name();
-  input["dtype"] = "float32";
-  input["shape"] = Json::array({int64_t(-1), c, dry.fixed ? int64_t(size.height) : int64_t(-1),
-                                dry.fixed ? int64_t(size.width) : int64_t(-1)});
-  Json out;
-  out["name"] = "output";
-  out["dtype"] = "float32";
-  out["shape"] = batch_shape(output.shape);
-  report["contract"] = {{"inputs", Json::array({input})}, {"outputs", Json::array({out})}};
-  return report;
+  Contract contract;
+  contract.inputs.push_back({model->input_name(), "float32",
+                             {-1, c, dry.fixed ? int64_t(size.height) : -1, dry.fixed ? int64_t(size.width) : -1}});
+  contract.outputs.push_back({"output", "float32", batch_shape(output.shape)});
+  return finish_report(std::move(report), config.weights.empty() ? "" : model->weights_format(), std::move(contract));
 }
 
 std::string format_inspect_text(const Json& r) {

@@ -91,7 +91,7 @@ const std::vector<ModelKind>& model_kinds() {
        "entrypoint {2} is an OpenCV detector: it has no layers to embed",
        "entrypoint {2} is an OpenCV detector: it takes 8-bit images one by one, so zoo bench (batches of one "
        "tensor) cannot time it; time zoo apply on real images instead",
-       load_opencv_model, inspect_opencv_detector, opencv_entrypoint_descriptions},
+       load_opencv_model, inspect_opencv_detector, {"cascade"}, opencv_entrypoint_descriptions},
       {"torch_list",
        [](const config::ModelConfig& c) { return c.input_list; },
        {"detector", "instance_segmenter", "keypoints"},
@@ -100,14 +100,14 @@ const std::vector<ModelKind>& model_kinds() {
        "zoo embed runs input: batch models; this is an input: list model (a detector taking a list of images)",
        "an input: list model takes images one by one at their own sizes, so zoo bench (batches of one fixed size) "
        "cannot time it; time zoo apply on real images instead",
-       load_list_model, inspect_list_model, no_entrypoints},
+       load_list_model, inspect_list_model, {}, no_entrypoints},
       {"torch",
        [](const config::ModelConfig&) { return true; },
        {"classifier", "segmenter"},
        "{0}: output_processor \"{1}\" is not supported by zoo apply for an input: batch model (classifier or "
        "segmenter; detector, instance_segmenter and keypoints take torchvision-style dicts (boxes, labels, scores) "
        "from an input: list model, a torchvision detection model scripted with torch.jit.script: set input: list)",
-       "", "", load_batch_model, inspect_batch_model, models::entrypoint_descriptions},
+       "", "", load_batch_model, inspect_batch_model, {}, models::entrypoint_descriptions},
   };
   return kinds;
 }

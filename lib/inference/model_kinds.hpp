@@ -47,6 +47,8 @@ struct DryInput {
   int threads = 0;
 };
 
+struct ModelReport;
+
 struct ModelKind {
   std::string_view name;  // "torch", "torch_list", "opencv"
   // True when `config` is a model of this kind (the first kind in the
@@ -64,8 +66,11 @@ struct ModelKind {
   // Loads it. Throws zoo::Error(config) for a bad config, (model) for
   // files that do not load.
   std::unique_ptr<LoadedModel> (*load)(const config::ModelConfig& config, const LoadRequest& request);
-  // zoo inspect's report (inspect.hpp).
-  nlohmann::ordered_json (*inspect)(const config::ModelConfig& config, const DryInput& dry);
+  // zoo inspect's report and the contract (inspect.hpp).
+  ModelReport (*inspect)(const config::ModelConfig& config, const DryInput& dry);
+  // The entrypoint_args that name files, which travel with the config when
+  // it is saved to a store (an OpenCV cascade).
+  std::vector<std::string_view> file_args;
   // One line per entrypoint of this kind, with its entrypoint_args and
   // defaults (zoo apply --list-entrypoints).
   std::vector<std::string> (*entrypoints)();

@@ -81,10 +81,10 @@ void write_file_atomic(const std::string& path, const std::string& data) {
   file.commit();
 }
 
-TempFolder::TempFolder(const std::string& prefix) {
+TempFolder::TempFolder(const std::string& prefix, const std::string& parent) {
   std::error_code ec;
-  std::string pattern = (std::filesystem::temp_directory_path(ec) / (prefix + "-XXXXXX")).string();
-  if (ec) pattern = "/tmp/" + prefix + "-XXXXXX";
+  const std::filesystem::path base = parent.empty() ? std::filesystem::temp_directory_path(ec) : std::filesystem::path(parent);
+  std::string pattern = ((ec ? std::filesystem::path("/tmp") : base) / (prefix + "-XXXXXX")).string();
   if (!::mkdtemp(pattern.data())) {
     throw Error(ErrorKind::io, "{}: cannot make a temporary folder: {}", pattern, std::strerror(errno));
   }
@@ -93,7 +93,7 @@ TempFolder::TempFolder(const std::string& prefix) {
 
 TempFolder::~TempFolder() {
   std::error_code ec;
-  std::filesystem::remove_all(m_path, ec);
+  if (!m_path.empty()) std::filesystem::remove_all(m_path, ec);
 }
 
 uint64_t drop_tail(const std::string& path, uint64_t keep, const std::string& what) {

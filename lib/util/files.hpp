@@ -51,17 +51,21 @@ void fsync_path(const std::string& path);
 // (pid and a counter), for write-then-rename.
 std::string temp_path_beside(const std::string& path);
 
-// A private folder (mode 0700, a name mkdtemp picks) under the system's
-// temporary folder, removed with its content when destroyed. Throws
-// zoo::Error(io) if it cannot be made.
+// A private folder (mode 0700, a name mkdtemp picks: PREFIX-XXXXXX) in
+// `parent` ("" = the system's temporary folder, $TMPDIR honoured), removed
+// with its content when destroyed unless released. Throws zoo::Error(io) if
+// it cannot be made.
 class TempFolder {
  public:
-  explicit TempFolder(const std::string& prefix);
+  explicit TempFolder(const std::string& prefix, const std::string& parent = "");
   ~TempFolder();
   TempFolder(const TempFolder&) = delete;
   TempFolder& operator=(const TempFolder&) = delete;
 
   const std::string& path() const { return m_path; }
+
+  // Keeps the folder (it was renamed into place, or is handed over).
+  void release() { m_path.clear(); }
 
  private:
   std::string m_path;

@@ -1,7 +1,10 @@
-// What zoo save, zoo upload, zoo load and MODEL-argument resolution do with
-// a store: package a model (config, weights, labels) with its model card as
-// a new version, copy a version between stores, and unpack a version into a
-// runnable folder (model.yaml, weights, labels.txt, card.json).
+// What zoo save, zoo upload, zoo load, zoo ls and MODEL-argument
+// resolution do with a store (store/store.hpp, which only stores): package
+// a model (config, weights, labels) with its model card as a new version,
+// copy a version between stores, and unpack a version into a runnable
+// folder (model.yaml, weights, labels.txt, card.json). It sits above
+// inference: saving dry-runs the model (inference::inspect) for its
+// contract.
 #pragma once
 
 #include <string>
@@ -12,7 +15,7 @@
 
 #include "store/store.hpp"
 
-namespace zoo::store {
+namespace zoo::packaging {
 
 struct SaveOptions {
   std::string model;       // a config file, a folder holding model.yaml (zoo train's OUTDIR), or a reference
@@ -21,7 +24,7 @@ struct SaveOptions {
   std::string from_store;  // where a reference in `model` is resolved ("" = the default local store)
   std::vector<std::string> meta;  // "key=value" (value read as JSON when it parses, else a string)
   std::string meta_file;   // a JSON or YAML object merged into the metadata
-  RemoteOptions remote;
+  store::RemoteOptions remote;
   int threads = 0;         // Torch threads for the dry run (0 = all cores)
 };
 
@@ -52,7 +55,7 @@ struct UploadOptions {
   std::string store;
   std::vector<std::string> meta;
   std::string meta_file;
-  RemoteOptions remote;
+  store::RemoteOptions remote;
   int threads = 0;
 };
 
@@ -66,7 +69,7 @@ struct LoadOptions {
   std::string reference;  // NAME, NAME:VERSION or NAME@sha256:...
   std::string store;
   std::string out_dir;    // must not exist, or be an empty folder
-  RemoteOptions remote;
+  store::RemoteOptions remote;
 };
 
 struct LoadResult {
@@ -85,10 +88,10 @@ LoadResult load_model(const LoadOptions& options);
 // use) under the cache ($ZOO_CACHE, else $XDG_CACHE_HOME/zoo, else
 // ~/.cache/zoo) and that folder is returned; otherwise `model` is returned
 // as is (and loading it reports the missing file).
-std::string resolve_model(const std::string& model, const std::string& store, const RemoteOptions& remote = {});
+std::string resolve_model(const std::string& model, const std::string& store, const store::RemoteOptions& remote = {});
 
 // The versions in a store for zoo ls, oldest first per name, with each
 // version's card and total size (`name` "" = every name).
-nlohmann::ordered_json list_models(const std::string& store, const std::string& name, const RemoteOptions& remote);
+nlohmann::ordered_json list_models(const std::string& store, const std::string& name, const store::RemoteOptions& remote);
 
-}  // namespace zoo::store
+}  // namespace zoo::packaging

@@ -1,6 +1,6 @@
 // Packaging models as store versions, copying versions between stores, and
 // unpacking them into runnable folders.
-#include "store/package.hpp"
+#include "packaging/package.hpp"
 
 #include <unistd.h>
 
@@ -17,6 +17,7 @@
 
 #include "config/model_config.hpp"
 #include "inference/inspect.hpp"
+#include "inference/model_kinds.hpp"
 #include "models/version.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -27,7 +28,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-namespace zoo::store {
+namespace zoo::packaging {
+
+using namespace store;  // the store's types and media types, used throughout
+
 namespace {
 
 constexpr int64_t k_max_card_bytes = 16 << 20;
@@ -37,29 +41,11 @@ std::string env(const char* key) {
   return value ? value : "";
 }
 
-// A temporary folder, removed with everything in it when this goes away.
-class TempDir {
- public:
-  explicit TempDir(const std::string& parent_or_empty = "") {
-    std::string base = parent_or_empty;
-    if (base.empty()) base = env("TMPDIR").empty() ? "/tmp" : env("TMPDIR");
-    std::string pattern = base + "/.zoo-" + std::to_string(::getpid()) + "-XXXXXX";
-    if (!::mkdtemp(pattern.data())) throw Error(ErrorKind::io, "{}: cannot create a temporary folder", base);
-    m_path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!m_path.empty()) fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return m_path; }
-  // Keeps the folder (it was renamed into place).
-  void release() { m_path.clear(); }
-
- private:
-  fs::path m_path;
-};
+// A temporary folder beside `parent` ("" = the system's), removed with
+// everything in it unless released.
+util::TempFolder temp_folder(const std::string& parent = "") {
+  return util::TempFolder(".zoo-" + std::to_string(::getpid()), parent);
+}
 
 json yaml_to_json(const YAML::Node& node) {
   switch (node.Type()) {
@@ -176,43 +162,54 @@ std::string weights_media_type(const std::string& format) {
   return std::string(k_weights_media_type) + ".pytorch";
 }
 
-// Stages `config` as NAME's package in `stage` (model.yaml, labels.txt and a
-// link to the weights), dry-runs it and publishes it.
-SaveResult publish_config(config::ModelConfig config, const std::string& name, json metadata, const fs::path& stage,
-                          Store& store, int threads) {
-  std::vector<PackFile> files;
-  std::error_code ec;
-  std::string weights_title;
-  const std::string original_weights = config.weights;
-  const std::string original_source = config.source;
-  if (!config.weights.empty()) {
-    weights_title = fs::path(config.weights).filename().string();
-    if (!is_safe_file_name(weights_title) || weights_title == "model.yaml" || weights_title == "labels.txt" ||
-        weights_title == "card.json") {
-      weights_title = "weights" + fs::path(config.weights).extension().string();
-    }
-    fs::create_symlink(fs::absolute(config.weights), stage / weights_title, ec);
-    if (ec) throw Error(ErrorKind::io, "{}: cannot stage: {}", config.weights, ec.message());
-    config.weights = (stage / weights_title).string();
+// A file name for a staged file: its own name when it is safe and not one
+// of the package's fixed names (or `taken`), else `fallback`.
+std::string staged_title(const fs::path& file, const std::string& taken, const std::string& fallback) {
+  const std::string title = file.filename().string();
+  if (!is_safe_file_name(title) || title == "model.yaml" || title == "labels.txt" || title == "card.json" ||
+      title == taken) {
+    return fallback;
   }
-  // A file named in entrypoint_args (an OpenCV cascade) next to the config
-  // travels with it; a bare name found only in OpenCV's own folder stays a
-  // name, since every machine with opencv-data has it.
-  std::string extra_title, extra_path;
-  if (config.entrypoint_args.contains("cascade") && config.entrypoint_args["cascade"].is_string()) {
-    fs::path file = config.entrypoint_args["cascade"].get<std::string>();
+  return title;
+}
+
+// Links `file` into the stage as `title`; returns the staged path.
+std::string stage_link(const fs::path& file, const fs::path& stage, const std::string& title) {
+  std::error_code ec;
+  fs::create_symlink(fs::absolute(file), stage / title, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot stage: {}", file.string(), ec.message());
+  return (stage / title).string();
+}
+
+// A config staged as a package: model.yaml, labels.txt, links to the
+// weights and to the files its entrypoint_args name.
+struct Staged {
+  config::ModelConfig config;   // pointing at the staged files
+  std::string yaml;             // model.yaml's text
+  std::string weights_title;    // "" = no weights
+  std::vector<std::pair<std::string, std::string>> extra;  // (title, staged path) of files named in entrypoint_args
+};
+
+// Stages `config` as NAME's package in `stage`. A file named in
+// entrypoint_args (the model kind's file_args: an OpenCV cascade) next to
+// the config travels with it; a bare name found only in OpenCV's own folder
+// stays a name, since every machine with opencv-data has it.
+Staged stage_config(config::ModelConfig config, const std::string& name, const fs::path& stage) {
+  Staged staged;
+  if (!config.weights.empty()) {
+    staged.weights_title = staged_title(config.weights, "", "weights" + fs::path(config.weights).extension().string());
+    config.weights = stage_link(config.weights, stage, staged.weights_title);
+  }
+  for (const std::string_view key : inference::model_kind(config).file_args) {
+    const std::string arg(key);
+    if (!config.entrypoint_args.contains(arg) || !config.entrypoint_args[arg].is_string()) continue;
+    fs::path file = config.entrypoint_args[arg].get<std::string>();
     if (file.is_relative() && !config.source.empty()) file = fs::path(config.source).parent_path() / file;
-    if (fs::is_regular_file(file, ec)) {
-      extra_title = file.filename().string();
-      if (!is_safe_file_name(extra_title) || extra_title == weights_title || extra_title == "model.yaml" ||
-          extra_title == "labels.txt" || extra_title == "card.json") {
-        extra_title = "cascade.xml";
-      }
-      extra_path = (stage / extra_title).string();
-      fs::create_symlink(fs::absolute(file), extra_path, ec);
-      if (ec) throw Error(ErrorKind::io, "{}: cannot stage: {}", file.string(), ec.message());
-      config.entrypoint_args["cascade"] = extra_title;
-    }
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) continue;
+    const std::string title = staged_title(file, staged.weights_title, arg + file.extension().string());
+    staged.extra.emplace_back(title, stage_link(file, stage, title));
+    config.entrypoint_args[arg] = title;
   }
   if (!config.classes.empty()) {
     std::string labels;
@@ -221,48 +218,67 @@ SaveResult publish_config(config::ModelConfig config, const std::string& name, j
     config.labels_path = (stage / "labels.txt").string();
   }
   config.name = name;
-  const std::string yaml = config::to_yaml(config, stage.string());
-  util::write_file_atomic((stage / "model.yaml").string(), yaml);
+  staged.yaml = config::to_yaml(config, stage.string());
+  util::write_file_atomic((stage / "model.yaml").string(), staged.yaml);
+  staged.config = std::move(config);
+  return staged;
+}
 
-  // The dry run: the packaged config must load and run; it gives the contract.
+// The dry run: the packaged model must load and run; it gives the
+// contract. Errors name the user's files, not their staged copies.
+inference::ModelReport dry_run(const Staged& staged, const config::ModelConfig& original, const fs::path& stage,
+                               int threads) {
   inference::InspectOptions inspect;
   inspect.model = stage.string();
   inspect.threads = threads;
-  ordered_json report;
   try {
-    report = inference::inspect_model(inspect);
+    return inference::inspect(inspect);
   } catch (const Error& e) {
-    // Name the user's files, not their staged copies.
     std::string message = e.what();
     auto replace_all = [&](const std::string& from, const std::string& to) {
       for (size_t at = message.find(from); !from.empty() && at != std::string::npos; at = message.find(from, at + to.size())) {
         message.replace(at, from.size(), to);
       }
     };
-    if (!weights_title.empty()) replace_all(config.weights, original_weights);
-    replace_all((stage / "model.yaml").string(), original_source.empty() ? "the packaged config" : original_source);
+    if (!staged.weights_title.empty()) replace_all(staged.config.weights, original.weights);
+    replace_all((stage / "model.yaml").string(), original.source.empty() ? "the packaged config" : original.source);
     throw Error(e.kind(), "the model does not load or run, so nothing was stored: {}", message);
   }
+}
 
+// The package's files with their descriptors, in manifest order.
+std::vector<PackFile> pack_files(const Staged& staged, const std::string& weights_format, const fs::path& stage) {
+  std::vector<PackFile> files;
   files.push_back({"model.yaml", (stage / "model.yaml").string(), k_config_media_type, {}});
-  if (!weights_title.empty()) {
-    files.push_back({weights_title, config.weights,
-                     weights_media_type(report["weights"].is_null() ? "" : report["weights"].value("format", "")), {}});
+  if (!staged.weights_title.empty()) {
+    files.push_back({staged.weights_title, staged.config.weights, weights_media_type(weights_format), {}});
   }
-  if (!config.classes.empty()) files.push_back({"labels.txt", config.labels_path, k_labels_media_type, {}});
-  if (!extra_title.empty()) files.push_back({extra_title, extra_path, k_file_media_type, {}});
+  if (!staged.config.classes.empty()) {
+    files.push_back({"labels.txt", staged.config.labels_path, k_labels_media_type, {}});
+  }
+  for (const auto& [title, path] : staged.extra) files.push_back({title, path, k_file_media_type, {}});
   for (auto& file : files) {
     file.descriptor.media_type = file.media_type;
     file.descriptor.digest = "sha256:" + util::sha256_file(file.path);
     file.descriptor.size = static_cast<int64_t>(fs::file_size(file.path));
     file.descriptor.annotations[k_title_annotation] = file.title;
   }
+  return files;
+}
+
+// Stages `config` as NAME's package in `stage`, dry-runs it and publishes
+// it as NAME's next version, its card holding `metadata`.
+SaveResult publish_config(const config::ModelConfig& config, const std::string& name, const json& metadata,
+                          const fs::path& stage, Store& store, int threads) {
+  const Staged staged = stage_config(config, name, stage);
+  const inference::ModelReport report = dry_run(staged, config, stage, threads);
+  const std::vector<PackFile> files = pack_files(staged, report.weights_format, stage);
   for (const auto& file : files) {
     if (!store.has_blob(name, file.descriptor)) store.put_blob(name, file.descriptor, &file.path, nullptr);
   }
 
-  json config_json = yaml_to_json(YAML::Load(yaml));
-  json contract = json::parse(report["contract"].dump());
+  const json config_json = yaml_to_json(YAML::Load(staged.yaml));
+  const json contract = json::parse(inference::contract_json(report.contract).dump());
   json file_list = json::array();
   for (const auto& file : files) {
     file_list.push_back({{"name", file.title}, {"digest", file.descriptor.digest}, {"size", file.descriptor.size},
@@ -272,7 +288,7 @@ SaveResult publish_config(config::ModelConfig config, const std::string& name, j
   int64_t total = 0;
   const VersionEntry entry = store.publish(name, 0, [&](int version) {
     const json card = {{"name", name},       {"version", version},       {"created", created},
-                       {"zoo_version", ZOO_VERSION}, {"config", config_json}, {"labels", config.classes},
+                       {"zoo_version", ZOO_VERSION}, {"config", config_json}, {"labels", staged.config.classes},
                        {"contract", contract}, {"files", file_list},       {"metadata", metadata}};
     const std::string card_bytes = card.dump(2) + "\n";
     Manifest manifest;
@@ -299,14 +315,14 @@ SaveResult publish_config(config::ModelConfig config, const std::string& name, j
 
 // Copies NAME:VERSION blob for blob, keeping its version and digest.
 SaveResult copy_version(Store& from, const Resolved& source, Store& to) {
-  TempDir tmp;
+  util::TempFolder tmp = temp_folder();
   std::vector<Descriptor> blobs{source.manifest.config};
   blobs.insert(blobs.end(), source.manifest.layers.begin(), source.manifest.layers.end());
   SaveResult result;
   for (const auto& blob : blobs) {
     result.bytes += blob.size;
     if (to.has_blob(source.name, blob)) continue;
-    const std::string path = (tmp.path() / digest_hex(blob.digest)).string();
+    const std::string path = (fs::path(tmp.path()) / digest_hex(blob.digest)).string();
     from.get_blob(source.name, blob, path);
     to.put_blob(source.name, blob, &path, nullptr);
     fs::remove(path);
@@ -336,14 +352,14 @@ std::vector<std::string> unpack(Store& store, const Resolved& version, const fs:
   const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
   std::error_code ec;
   fs::create_directories(parent, ec);
-  TempDir tmp(parent.string());
+  util::TempFolder tmp = temp_folder(parent.string());
   std::vector<std::string> files;
   for (const auto& layer : version.manifest.layers) {
-    store.get_blob(version.name, layer, (tmp.path() / layer.title()).string());
+    store.get_blob(version.name, layer, (fs::path(tmp.path()) / layer.title()).string());
     files.push_back(layer.title());
   }
   const std::string card = store.read_blob(version.name, version.manifest.config, k_max_card_bytes);
-  util::write_file_atomic((tmp.path() / "card.json").string(), card);
+  util::write_file_atomic((fs::path(tmp.path()) / "card.json").string(), card);
   files.push_back("card.json");
   fs::permissions(tmp.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                   fs::perms::others_read | fs::perms::others_exec, ec);
@@ -383,14 +399,14 @@ SaveResult save_model(const SaveOptions& options) {
     }
     validate_name(options.name);
     // A new name: unpack, then package it afresh with the old card's metadata.
-    TempDir tmp;
-    const fs::path dir = tmp.path() / "model";
+    util::TempFolder tmp = temp_folder();
+    const fs::path dir = fs::path(tmp.path()) / "model";
     unpack(*from, source, dir);
     json metadata = json::parse(util::read_file((dir / "card.json").string())).value("metadata", json::object());
     metadata.merge_patch(collect_metadata(dir, options.meta, options.meta_file));
     metadata["copied_from"] = fmt::format("{}@{}", source.name, source.digest);
-    TempDir stage;
-    return publish_config(config::load_model_config(dir.string()), options.name, metadata, stage.path(), *to,
+    util::TempFolder stage = temp_folder();
+    return publish_config(config::load_model_config(dir.string()), options.name, metadata, fs::path(stage.path()), *to,
                           options.threads);
   }
   if (options.name.empty()) throw Error(ErrorKind::usage, "zoo save: --name is required when MODEL is a config");
@@ -398,8 +414,8 @@ SaveResult save_model(const SaveOptions& options) {
   const config::ModelConfig config = config::load_model_config(options.model);
   const fs::path source_dir = fs::path(config.source).parent_path();
   json metadata = collect_metadata(source_dir.empty() ? fs::path(".") : source_dir, options.meta, options.meta_file);
-  TempDir stage;
-  return publish_config(config, options.name, metadata, stage.path(), *to, options.threads);
+  util::TempFolder stage = temp_folder();
+  return publish_config(config, options.name, metadata, fs::path(stage.path()), *to, options.threads);
 }
 
 SaveResult upload_model(const UploadOptions& options) {
@@ -426,7 +442,7 @@ SaveResult upload_model(const UploadOptions& options) {
   if (weights.empty()) {
     throw Error(ErrorKind::usage, "zoo upload: no weights file among the files (a TorchScript, .pt/.pth or .safetensors)");
   }
-  TempDir stage;
+  util::TempFolder stage = temp_folder();
   config::ModelConfig config;
   if (config_path.empty()) {
     util::warn(fmt::format("{}: no --config, so zoo assumes a TorchScript classifier taking 224x224 RGB images "
@@ -452,7 +468,7 @@ SaveResult upload_model(const UploadOptions& options) {
   metadata["uploaded_files"] = sources;
   auto to = open_store(options.store, options.remote);
   try {
-    return publish_config(config, options.name, metadata, stage.path(), *to, options.threads);
+    return publish_config(config, options.name, metadata, fs::path(stage.path()), *to, options.threads);
   } catch (const Error& e) {
     if (config_path.empty() && e.kind() == ErrorKind::model) {
       throw Error(ErrorKind::model, "{} (a state dict or safetensors file needs --config naming its entrypoint)",
@@ -551,4 +567,4 @@ ordered_json list_models(const std::string& store_spec, const std::string& name,
   return out;
 }
 
-}  // namespace zoo::store
+}  // namespace zoo::packaging
