@@ -285,11 +285,7 @@ Score score(const Truth& truth, const LabelRecords& labels, const std::string& l
     }
   }
 
-  for (auto& c : s.classes) {
-    c.precision = ratio(c.correct, c.predicted);
-    c.recall = ratio(c.correct, c.support);
-    c.f1 = c.precision + c.recall > 0 ? 2 * c.precision * c.recall / (c.precision + c.recall) : 0.0;
-  }
+  for (auto& c : s.classes) compute_rates(c);
   // Macro averages over the truth classes: a label the truth never uses
   // has no recall to average.
   const size_t k = truth.classes.size();

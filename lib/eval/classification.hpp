@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "eval/gates.hpp"
+#include "eval/metrics.hpp"
 
 namespace zoo::eval {
 
@@ -21,16 +22,6 @@ struct Prediction {
   double confidence = 0;           // of the top-1 label (0 when absent)
   std::vector<std::string> top_k;  // all labels of a top-k record, best first (just `label` otherwise)
   std::string error;               // the record's "error", if it failed
-};
-
-struct ClassScore {
-  std::string name;
-  int64_t support = 0;    // truth samples of this class
-  int64_t predicted = 0;  // inputs predicted as this class
-  int64_t correct = 0;
-  double precision = 0;   // correct / predicted (0 when nothing was predicted)
-  double recall = 0;      // correct / support
-  double f1 = 0;
 };
 
 struct Mistake {

@@ -1,7 +1,8 @@
-// Internal to lib/models/: the built-in architectures (assembled as
-// TorchScript modules with torchvision's module structure and parameter
-// names) and the weight-file readers. Includes Torch: not for use outside
-// lib/models/.
+// The Torch-side interface of lib/models/, for the two folders compiled with
+// Torch (lib/models/ and lib/train/): the built-in architectures (assembled
+// as TorchScript modules with torchvision's module structure and parameter
+// names) and the weight-file readers. Everything else uses the Torch-free
+// models/model.hpp.
 #pragma once
 
 #include <cstdint>

@@ -21,10 +21,15 @@
 #include <nlohmann/json.hpp>
 
 #include "config/model_config.hpp"
+#include "eval/metrics.hpp"
 #include "media/pipeline.hpp"
 #include "models/builtin.hpp"
 #include "models/model.hpp"
+#include "train/checkpoints.hpp"
 #include "train/dataset.hpp"
+#include "train/events.hpp"
+#include "train/run_record.hpp"
+#include "train/schedule.hpp"
 #include "util/error.hpp"
 #include "util/file_lock.hpp"
 #include "util/files.hpp"
@@ -52,131 +57,6 @@ void write_file_atomic(const fs::path& path, const std::string& text) {
   util::write_file_atomic(path.string(), text);
 }
 
-void fsync_path(const fs::path& path) { util::fsync_path(path.string()); }
-
-json options_to_json(const TrainOptions& o) {
-  return {{"model", o.model},           {"data", o.data},
-          {"val", o.val},               {"val_split", o.val_split},
-          {"seed", o.seed},             {"epochs", o.epochs},
-          {"batch_size", o.batch_size}, {"lr", o.lr},
-          {"optimizer", o.optimizer},   {"momentum", o.momentum},
-          {"weight_decay", o.weight_decay}, {"schedule", o.schedule},
-          {"step_size", o.step_size},   {"gamma", o.gamma},
-          {"warmup_epochs", o.warmup_epochs}, {"label_smoothing", o.label_smoothing},
-          {"patience", o.patience},     {"threads", o.threads},
-          {"freeze", o.freeze},         {"freeze_until", o.freeze_until}};
-}
-
-TrainOptions options_from_json(const json& j, const TrainOptions& cli) {
-  TrainOptions o = cli;  // runtime settings (workers, progress, output) stay the command line's
-  o.model = j.at("model");
-  o.data = j.at("data");
-  o.val = j.at("val");
-  o.val_split = j.at("val_split");
-  o.seed = j.at("seed");
-  o.epochs = cli.epochs > 0 ? cli.epochs : j.at("epochs").get<int>();
-  o.batch_size = j.at("batch_size");
-  o.lr = j.at("lr");
-  o.optimizer = j.at("optimizer");
-  o.momentum = j.at("momentum");
-  o.weight_decay = j.at("weight_decay");
-  o.schedule = j.at("schedule");
-  o.step_size = j.at("step_size");
-  o.gamma = j.at("gamma");
-  o.warmup_epochs = j.at("warmup_epochs");
-  o.label_smoothing = j.at("label_smoothing");
-  o.patience = j.at("patience");
-  o.threads = j.at("threads");  // bit-identical results need the same thread count
-  o.freeze = j.at("freeze");
-  o.freeze_until = j.at("freeze_until");
-  return o;
-}
-
-// What survives between epochs besides weights and optimizer state.
-struct RunState {
-  int epochs_done = 0;
-  int best_epoch = 0;  // 1-based, 0 = none yet
-  double best_val_loss = std::numeric_limits<double>::infinity();
-  int since_best = 0;
-  json history = json::array();  // one entry per epoch: the event's data
-  json best_metrics;             // per-class metrics and confusion matrix of the best epoch
-  json last_metrics;
-  std::vector<std::string> bad_files;
-
-  json to_json() const {
-    return {{"epochs_done", epochs_done}, {"best_epoch", best_epoch},
-            {"best_val_loss", std::isfinite(best_val_loss) ? json(best_val_loss) : json(nullptr)},
-            {"since_best", since_best},   {"history", history},
-            {"best_metrics", best_metrics}, {"last_metrics", last_metrics},
-            {"bad_files", bad_files}};
-  }
-  static RunState from_json(const json& j) {
-    RunState s;
-    s.epochs_done = j.at("epochs_done");
-    s.best_epoch = j.at("best_epoch");
-    s.best_val_loss = j.at("best_val_loss").is_null() ? std::numeric_limits<double>::infinity()
-                                                      : j.at("best_val_loss").get<double>();
-    s.since_best = j.at("since_best");
-    s.history = j.at("history");
-    s.best_metrics = j.at("best_metrics");
-    s.last_metrics = j.at("last_metrics");
-    s.bad_files = j.at("bad_files").get<std::vector<std::string>>();
-    return s;
-  }
-};
-
-// Appends events to OUTDIR/events.jsonl (flushed each time) and, with
-// --progress json, to stderr. Opening an existing file (a resume) first
-// drops a half-written last line, so the file stays valid JSONL after a
-// kill -9 in the middle of a write, and notes which epochs it records.
-class Events {
- public:
-  Events(const fs::path& path, bool to_stderr) : m_to_stderr(to_stderr) {
-    repair(path);
-    m_file = std::fopen(path.c_str(), "ab");
-    if (!m_file) throw Error(ErrorKind::io, "{}: cannot open for writing", path.string());
-  }
-  ~Events() { std::fclose(m_file); }
-  void emit(const json& event) {
-    const std::string line = event.dump() + "\n";
-    std::fputs(line.c_str(), m_file);
-    std::fflush(m_file);
-    if (m_to_stderr) {
-      std::fputs(line.c_str(), stderr);
-      std::fflush(stderr);
-    }
-  }
-  bool has_epoch(int epoch) const { return m_epochs.count(epoch) > 0; }
-
- private:
-  void repair(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return;
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    in.close();
-    const size_t last_newline = text.rfind('\n');
-    const size_t end = last_newline == std::string::npos ? 0 : last_newline + 1;
-    if (util::drop_tail(path.string(), end, "its half-written last line") > 0) text.resize(end);
-    std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);) {
-      const json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (event.is_object() && event.value("status", "") == "epoch" && event.contains("epoch") &&
-          event["epoch"].is_number_integer()) {
-        m_epochs.insert(event["epoch"].get<int>());
-      }
-    }
-  }
-
-  std::FILE* m_file;
-  bool m_to_stderr;
-  std::set<int> m_epochs;  // epochs already recorded in the file
-};
-
-// Marcelle's TrainingStatus event for one finished epoch.
-json epoch_event(int epoch, int epochs, const json& data) {
-  return {{"status", "epoch"}, {"epoch", epoch}, {"epochs", epochs}, {"data", data}};
-}
-
 struct EpochStats {
   double loss = 0;
   double accuracy = 0;
@@ -186,17 +66,8 @@ struct EpochStats {
 
 json class_metrics(const std::vector<std::vector<int64_t>>& confusion, const std::vector<std::string>& classes) {
   json per_class = json::array();
-  const size_t k = classes.size();
-  for (size_t c = 0; c < k; ++c) {
-    int64_t tp = confusion[c][c], support = 0, predicted = 0;
-    for (size_t j = 0; j < k; ++j) {
-      support += confusion[c][j];
-      predicted += confusion[j][c];
-    }
-    per_class.push_back({{"label", classes[c]},
-                         {"precision", predicted ? double(tp) / predicted : 0.0},
-                         {"recall", support ? double(tp) / support : 0.0},
-                         {"support", support}});
+  for (const auto& c : eval::scores_from_confusion(confusion, classes)) {
+    per_class.push_back({{"label", c.name}, {"precision", c.precision}, {"recall", c.recall}, {"support", c.support}});
   }
   return {{"per_class", per_class}, {"confusion_matrix", confusion}};
 }
@@ -216,11 +87,15 @@ class Trainer {
   void select_trainable();
   std::string head_layer() const;  // module path of the classifier head ("fc", "classifier.1")
   void build_optimizer();
-  double lr_for_epoch(int epoch) const;
   EpochStats run_epoch(int epoch);
   EpochStats evaluate();
-  void save_checkpoint(int epoch, bool is_best);
   void load_checkpoint();
+  void record_recovered_epochs();
+  // Trains and validates one epoch, checkpoints it and reports it; false
+  // when the run stops first (patience reached, interrupted).
+  bool train_epoch(int epoch, TrainResult& result);
+  // Fills the result, writes OUTDIR's model and metrics, emits the last event.
+  void end_run(TrainResult& result);
   void finish(const TrainResult& result);
   void forward_batch(std::vector<media::PipelineItem>& items, bool training, EpochStats& stats);
 
@@ -395,20 +270,6 @@ void Trainer::build_optimizer() {
   }
 }
 
-double Trainer::lr_for_epoch(int epoch) const {
-  const double base = m_options.lr;
-  const int warmup = m_options.warmup_epochs;
-  if (epoch < warmup) return base * (epoch + 1) / (warmup + 1);
-  const int e = epoch - warmup;
-  const int span = std::max(1, m_options.epochs - warmup);
-  if (m_options.schedule == "cosine") return base * 0.5 * (1 + std::cos(std::numbers::pi * e / span));
-  if (m_options.schedule == "step") {
-    const int step = m_options.step_size > 0 ? m_options.step_size : std::max(1, m_options.epochs / 3);
-    return base * std::pow(m_options.gamma, e / step);
-  }
-  return base;
-}
-
 void Trainer::forward_batch(std::vector<media::PipelineItem>& items, bool training, EpochStats& stats) {
   std::vector<media::PipelineItem*> good;
   for (auto& item : items) {
@@ -548,86 +409,12 @@ EpochStats Trainer::evaluate() {
   return stats;
 }
 
-// Points the symlink DIR/LINK at the checkpoint folder NAME, atomically.
-void point_link(const fs::path& dir, const std::string& link, const std::string& name) {
-  std::error_code ec;
-  const fs::path tmp_link = dir / (link + ".tmp");
-  fs::remove(tmp_link, ec);
-  fs::create_directory_symlink(name, tmp_link, ec);
-  if (!ec) fs::rename(tmp_link, dir / link, ec);
-  if (ec) throw Error(ErrorKind::io, "{}: cannot update: {}", (dir / link).string(), ec.message());
-}
-
-std::string checkpoint_name(int epoch) { return fmt::format("epoch-{:04d}", epoch); }
-
-// checkpoints/epoch-NNNN/{model.pt, optimizer.pt, state.json}, written to a
-// .tmp folder, synced and renamed; `last` and `best` are symlinks replaced
-// by rename, so a kill at any moment leaves a complete checkpoint behind.
-void Trainer::save_checkpoint(int epoch, bool is_best) {
-  const fs::path dir = m_out / "checkpoints";
-  const std::string name = checkpoint_name(epoch);
-  const fs::path tmp = dir / (name + ".tmp");
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) throw Error(ErrorKind::io, "{}: cannot create: {}", tmp.string(), ec.message());
-  try {
-    m_module.save((tmp / "model.pt").string());
-    torch::save(*m_optimizer, (tmp / "optimizer.pt").string());
-  } catch (const c10::Error& e) {
-    throw Error(ErrorKind::io, "{}: cannot write checkpoint: {}", tmp.string(), e.msg());
-  }
-  write_file_atomic(tmp / "state.json", m_state.to_json().dump() + "\n");
-  fsync_path(tmp / "model.pt");
-  fsync_path(tmp / "optimizer.pt");
-  fs::remove_all(dir / name, ec);
-  fs::rename(tmp, dir / name, ec);
-  if (ec) throw Error(ErrorKind::io, "{}: cannot write checkpoint: {}", (dir / name).string(), ec.message());
-  fsync_path(dir);
-  point_link(dir, "last", name);
-  if (is_best) point_link(dir, "best", name);
-  fsync_path(dir);
-  // Keep only the epochs `last` and `best` point to.
-  std::set<std::string> keep;
-  for (const char* link : {"last", "best"}) {
-    if (fs::is_symlink(dir / link, ec)) keep.insert(fs::read_symlink(dir / link, ec).filename().string());
-  }
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string file = entry.path().filename().string();
-    if (file.rfind("epoch-", 0) == 0 && !keep.count(file)) fs::remove_all(entry.path(), ec);
-  }
-}
-
 void Trainer::load_checkpoint() {
-  const fs::path last = m_out / "checkpoints" / "last";
-  std::error_code ec;
-  if (!fs::exists(last / "state.json", ec)) {
+  if (!train::load_checkpoint(m_out, m_module, *m_optimizer, m_state)) {
     util::info(fmt::format("{}: no checkpoint yet; starting from epoch 1", m_out.string()));
     return;
   }
-  std::ifstream in(last / "state.json");
-  try {
-    m_state = RunState::from_json(json::parse(in));
-  } catch (const json::exception& e) {
-    throw Error(ErrorKind::data, "{}: unreadable checkpoint state: {}", (last / "state.json").string(), e.what());
-  }
-  auto dict = models::read_state_dict((last / "model.pt").string(), "");
-  models::load_state_dict(m_module, dict, true, (last / "model.pt").string());
-  try {
-    torch::load(*m_optimizer, (last / "optimizer.pt").string());
-  } catch (const c10::Error& e) {
-    throw Error(ErrorKind::data, "{}: unreadable optimizer state: {}", (last / "optimizer.pt").string(), e.msg());
-  }
   m_bad.insert(m_state.bad_files.begin(), m_state.bad_files.end());
-  // A kill between moving `last` and `best` to a new best epoch leaves
-  // `best` at an older one; the state knows which epoch is best, and when
-  // it is the last one its folder is there.
-  const fs::path dir = m_out / "checkpoints";
-  const std::string best = checkpoint_name(m_state.best_epoch);
-  if (m_state.best_epoch > 0 && fs::read_symlink(dir / "best", ec).filename() != best &&
-      fs::exists(dir / best / "model.pt", ec)) {
-    point_link(dir, "best", best);
-  }
   util::info(fmt::format("resuming {} after epoch {} of {}", m_out.string(), m_state.epochs_done, m_options.epochs));
 }
 
@@ -694,6 +481,82 @@ class ExecutorOptimizeGuard {
 
 }  // namespace
 
+// The checkpoint is written before the epoch's event: a kill between the
+// two leaves an epoch the events file does not show. Records those from the
+// checkpoint's history.
+void Trainer::record_recovered_epochs() {
+  for (int epoch = 1; epoch <= m_state.epochs_done; ++epoch) {
+    if (m_events->has_epoch(epoch)) continue;
+    json event = epoch_event(epoch, m_options.epochs, m_state.history[epoch - 1]);
+    event["recovered"] = true;
+    m_events->emit(event);
+  }
+}
+
+bool Trainer::train_epoch(int epoch, TrainResult& result) {
+  if (m_options.patience > 0 && m_state.since_best >= m_options.patience) {
+    result.early_stopped = true;
+    return false;
+  }
+  const auto epoch_start = Clock::now();
+  const double lr = learning_rate(m_options, epoch);
+  for (auto& group : m_optimizer->param_groups()) group.options().set_lr(lr);
+  EpochStats train = run_epoch(epoch);
+  if (m_interrupt && *m_interrupt) {
+    result.interrupted = true;
+    return false;
+  }
+  EpochStats val = evaluate();
+  json data = {{"loss", train.loss}, {"accuracy", train.accuracy}};
+  if (val.samples) {
+    data["val_loss"] = val.loss;
+    data["val_accuracy"] = val.accuracy;
+  }
+  data["lr"] = lr;
+  data["seconds"] = seconds_since(epoch_start);
+  const double monitored = val.samples ? val.loss : train.loss;
+  const bool is_best = monitored < m_state.best_val_loss;
+  m_state.epochs_done = epoch + 1;
+  m_state.history.push_back(data);
+  m_state.last_metrics = class_metrics(val.confusion, m_train.classes);
+  if (is_best) {
+    m_state.best_val_loss = monitored;
+    m_state.best_epoch = epoch + 1;
+    m_state.since_best = 0;
+    m_state.best_metrics = m_state.last_metrics;
+  } else {
+    ++m_state.since_best;
+  }
+  save_checkpoint(m_out, epoch + 1, is_best, m_module, *m_optimizer, m_state);
+  m_events->emit(epoch_event(epoch + 1, m_options.epochs, data));
+  std::string line = fmt::format("epoch {}/{}: loss {:.4f} accuracy {:.2f}%", epoch + 1, m_options.epochs,
+                                 train.loss, 100 * train.accuracy);
+  if (val.samples) line += fmt::format(", val_loss {:.4f} val_accuracy {:.2f}%", val.loss, 100 * val.accuracy);
+  line += fmt::format(", lr {:.3g}, {:.1f} s{}", lr, data["seconds"].get<double>(), is_best ? " *" : "");
+  if (m_options.progress != util::ProgressMode::json) util::info(line);
+  return true;
+}
+
+void Trainer::end_run(TrainResult& result) {
+  result.epochs_done = m_state.epochs_done;
+  result.best_epoch = m_state.best_epoch;
+  result.best_val_loss = m_state.best_val_loss;
+  const json best = m_state.best_epoch > 0 ? m_state.history[m_state.best_epoch - 1] : json::object();
+  result.best_val_accuracy = best.contains("val_accuracy") ? best["val_accuracy"].get<double>() : -1;
+  result.bad_files = m_state.bad_files.size();
+  if (m_state.epochs_done > 0) finish(result);
+  if (result.interrupted) {
+    m_events->emit({{"status", "error"}, {"message", "interrupted; continue with --resume"},
+                    {"epochs_done", m_state.epochs_done}});
+  } else {
+    m_events->emit({{"status", "success"},
+                    {"epochs", m_state.epochs_done},
+                    {"best_epoch", m_state.best_epoch},
+                    {"early_stopped", result.early_stopped},
+                    {"data", best}});
+  }
+}
+
 TrainResult Trainer::run() {
   const auto start = Clock::now();
   prepare_outdir();
@@ -719,15 +582,7 @@ TrainResult Trainer::run() {
     build_optimizer();
     if (m_options.resume) {
       load_checkpoint();
-      // The checkpoint is written before the epoch's event: a kill between
-      // the two leaves an epoch the file does not show. Record it now, from
-      // the checkpoint's history.
-      for (int epoch = 1; epoch <= m_state.epochs_done; ++epoch) {
-        if (m_events->has_epoch(epoch)) continue;
-        json event = epoch_event(epoch, m_options.epochs, m_state.history[epoch - 1]);
-        event["recovered"] = true;
-        m_events->emit(event);
-      }
+      record_recovered_epochs();
     }
     result.train_samples = m_train.samples.size();
     result.val_samples = m_val.samples.size();
@@ -737,69 +592,11 @@ TrainResult Trainer::run() {
     util::info(fmt::format("training {} on {} images ({} classes), validating on {}; {}", m_entrypoint,
                            m_train.samples.size(), m_train.classes.size(), m_val.samples.size(),
                            util::count_of(m_options.epochs, "epoch")));
-
     for (int epoch = m_state.epochs_done; epoch < m_options.epochs; ++epoch) {
-      if (m_options.patience > 0 && m_state.since_best >= m_options.patience) {
-        result.early_stopped = true;
-        break;
-      }
-      const auto epoch_start = Clock::now();
-      const double lr = lr_for_epoch(epoch);
-      for (auto& group : m_optimizer->param_groups()) group.options().set_lr(lr);
-      EpochStats train = run_epoch(epoch);
-      if (m_interrupt && *m_interrupt) {
-        result.interrupted = true;
-        break;
-      }
-      EpochStats val = evaluate();
-      json data = {{"loss", train.loss}, {"accuracy", train.accuracy}};
-      if (val.samples) {
-        data["val_loss"] = val.loss;
-        data["val_accuracy"] = val.accuracy;
-      }
-      data["lr"] = lr;
-      data["seconds"] = seconds_since(epoch_start);
-      const double monitored = val.samples ? val.loss : train.loss;
-      const bool is_best = monitored < m_state.best_val_loss;
-      m_state.epochs_done = epoch + 1;
-      m_state.history.push_back(data);
-      m_state.last_metrics = class_metrics(val.confusion, m_train.classes);
-      if (is_best) {
-        m_state.best_val_loss = monitored;
-        m_state.best_epoch = epoch + 1;
-        m_state.since_best = 0;
-        m_state.best_metrics = m_state.last_metrics;
-      } else {
-        ++m_state.since_best;
-      }
-      save_checkpoint(epoch + 1, is_best);
-      m_events->emit(epoch_event(epoch + 1, m_options.epochs, data));
-      std::string line = fmt::format("epoch {}/{}: loss {:.4f} accuracy {:.2f}%", epoch + 1, m_options.epochs,
-                                     train.loss, 100 * train.accuracy);
-      if (val.samples) line += fmt::format(", val_loss {:.4f} val_accuracy {:.2f}%", val.loss, 100 * val.accuracy);
-      line += fmt::format(", lr {:.3g}, {:.1f} s{}", lr, data["seconds"].get<double>(), is_best ? " *" : "");
-      if (m_options.progress != util::ProgressMode::json) util::info(line);
+      if (!train_epoch(epoch, result)) break;
     }
-    result.epochs_done = m_state.epochs_done;
-    result.best_epoch = m_state.best_epoch;
-    result.best_val_loss = m_state.best_val_loss;
-    result.best_val_accuracy =
-        m_state.best_epoch > 0 && m_state.history[m_state.best_epoch - 1].contains("val_accuracy")
-            ? m_state.history[m_state.best_epoch - 1]["val_accuracy"].get<double>()
-            : -1;
-    result.bad_files = m_state.bad_files.size();
-    if (m_state.epochs_done > 0) finish(result);
+    end_run(result);
     result.seconds = seconds_since(start);
-    if (result.interrupted) {
-      m_events->emit({{"status", "error"}, {"message", "interrupted; continue with --resume"},
-                      {"epochs_done", m_state.epochs_done}});
-    } else {
-      m_events->emit({{"status", "success"},
-                      {"epochs", m_state.epochs_done},
-                      {"best_epoch", m_state.best_epoch},
-                      {"early_stopped", result.early_stopped},
-                      {"data", m_state.best_epoch > 0 ? m_state.history[m_state.best_epoch - 1] : json::object()}});
-    }
   } catch (const std::exception& e) {
     m_events->emit({{"status", "error"}, {"message", e.what()}});
     throw;
