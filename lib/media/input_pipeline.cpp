@@ -47,7 +47,7 @@ void InputPipeline::work() {
       ++m_active;
     }
     const std::string& path = m_paths[index];
-    if (is_video_input(path)) {
+    if (!m_options.loader && is_video_input(path)) {
       read_one_video(index, path);
       continue;
     }
@@ -56,7 +56,8 @@ void InputPipeline::work() {
     item.path = path;
     const auto start = Clock::now();
     try {
-      item.image = load_image(path, m_options.preprocess, m_options.limits);
+      item.image = m_options.loader ? m_options.loader(index, path)
+                                    : load_image(path, m_options.preprocess, m_options.limits);
     } catch (const std::exception& e) {
       // load_image reports bad inputs itself; this is memory exhaustion or a
       // library bug, still only this input's failure.

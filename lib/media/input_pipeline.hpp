@@ -34,6 +34,11 @@ struct InputPipelineOptions {
   FrameSelection frames;   // which frames of videos are taken
   int workers = 1;         // decode threads (>= 1)
   size_t capacity = 1;     // items decoded ahead of the consumer (>= 1)
+  // Set: every input is an image, loaded by this (called on worker
+  // threads: must be thread-safe; must not throw for bad inputs, but set
+  // image.error) instead of load_image; videos are not recognised. zoo
+  // train's augmentation. Empty: load_image, and videos frame by frame.
+  std::function<DecodedImage(size_t index, const std::string& path)> loader;
   // Frames done by an earlier run (resume): true leaves frame `frame_number`
   // of the video `path` out. Called on worker threads: must be thread-safe.
   // May be empty.

@@ -22,7 +22,7 @@
 
 #include "config/model_config.hpp"
 #include "eval/metrics.hpp"
-#include "media/pipeline.hpp"
+#include "media/input_pipeline.hpp"
 #include "models/builtin.hpp"
 #include "models/model.hpp"
 #include "train/checkpoints.hpp"
@@ -98,6 +98,9 @@ class Trainer {
   void end_run(TrainResult& result);
   void finish(const TrainResult& result);
   void forward_batch(std::vector<media::PipelineItem>& items, bool training, EpochStats& stats);
+  // The decode pipeline's settings: every input an image loaded by `loader`.
+  media::InputPipelineOptions pipeline_options(
+      std::function<media::DecodedImage(size_t, const std::string&)> loader) const;
 
   TrainOptions m_options;
   const std::atomic<bool>* m_interrupt;
@@ -322,6 +325,15 @@ void Trainer::forward_batch(std::vector<media::PipelineItem>& items, bool traini
 }
 
 
+media::InputPipelineOptions Trainer::pipeline_options(
+    std::function<media::DecodedImage(size_t, const std::string&)> loader) const {
+  media::InputPipelineOptions options;
+  options.workers = m_options.workers > 0 ? m_options.workers : models::hardware_threads();
+  options.capacity = size_t(m_options.batch_size) * 3;
+  options.loader = std::move(loader);
+  return options;
+}
+
 EpochStats Trainer::run_epoch(int epoch) {
   // Everything random in an epoch derives from (seed, epoch): the shuffle,
   // each sample's augmentation, dropout. A resumed run repeats it exactly.
@@ -342,13 +354,11 @@ EpochStats Trainer::run_epoch(int epoch) {
   const config::Augment* augment = m_config.augment.any() ? &m_config.augment : nullptr;
   const auto pre = m_config.preprocess;
   const uint64_t seed = m_options.seed;
-  media::ImagePipeline pipeline(
-      paths, pre, {}, m_options.workers > 0 ? m_options.workers : models::hardware_threads(),
-      size_t(m_options.batch_size) * 3,
-      [augment, pre, seed, epoch, &order](size_t index, const std::string& path) {
+  media::InputPipeline pipeline(
+      paths, pipeline_options([augment, pre, seed, epoch, &order](size_t index, const std::string& path) {
         media::DecodeLimits limits;
         return media::load_image(path, pre, limits, augment, mix(seed ^ mix(uint64_t(epoch) * 7919 + order[index])));
-      });
+      }));
 
   m_module.train(true);
   EpochStats stats;
@@ -386,9 +396,10 @@ EpochStats Trainer::evaluate() {
     paths.push_back(sample.path);
     m_current_labels.push_back(sample.label);
   }
-  media::ImagePipeline pipeline(paths, m_config.preprocess, {},
-                                m_options.workers > 0 ? m_options.workers : models::hardware_threads(),
-                                size_t(m_options.batch_size) * 3);
+  const config::Preprocess pre = m_config.preprocess;
+  media::InputPipeline pipeline(paths, pipeline_options([pre](size_t, const std::string& path) {
+                                  return media::load_image(path, pre, media::DecodeLimits{});
+                                }));
   m_module.train(false);
   std::vector<media::PipelineItem> items;
   for (;;) {
