@@ -212,102 +212,125 @@ std::string canonical_output_processor(const std::string& value) {
   return it == names.end() ? "" : it->second;
 }
 
+// A [min, max] list with low < min <= max <= high.
+std::array<double, 2> read_range(const Reader& read, const YAML::Node& value, const std::string& key, double low,
+                                 double high) {
+  if (!value.IsSequence() || value.size() != 2) read.fail(value, key, "expected a list [min, max]");
+  std::array<double, 2> r{read.number(value[0], key), read.number(value[1], key)};
+  if (r[0] <= low || r[1] > high || r[0] > r[1]) {
+    read.fail(value, key, fmt::format("expected {} < min <= max <= {}", low, high));
+  }
+  return r;
+}
+
+// augment.random_resized_crop: true/false or {scale: [a, b], ratio: [c, d]}.
+void parse_crop(const Reader& read, const YAML::Node& value, const std::string& key, Augment& out) {
+  if (value.IsScalar()) {
+    out.random_resized_crop = read.boolean(value, key);
+    return;
+  }
+  if (!value.IsMap()) read.fail(value, key, "expected true/false or a map {scale: [min, max], ratio: [min, max]}");
+  out.random_resized_crop = true;
+  for (const auto& arg : value) {
+    const std::string arg_name = arg.first.Scalar();
+    if (arg_name == "scale") {
+      out.crop_scale = read_range(read, arg.second, key + ".scale", 0.0, 1.0);
+    } else if (arg_name == "ratio") {
+      out.crop_ratio = read_range(read, arg.second, key + ".ratio", 0.0, 100.0);
+    } else {
+      throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
+                  util::did_you_mean(arg_name, {"scale", "ratio"}));
+    }
+  }
+}
+
+// augment.elastic: {alpha: pixels, sigma: pixels}.
+void parse_elastic(const Reader& read, const YAML::Node& value, const std::string& key, Augment& out) {
+  if (!value.IsMap()) read.fail(value, key, "expected a map {alpha: pixels, sigma: pixels}");
+  for (const auto& arg : value) {
+    const std::string arg_name = arg.first.Scalar();
+    if (arg_name == "alpha") {
+      out.elastic_alpha = read.number(arg.second, key + ".alpha");
+      if (out.elastic_alpha < 0) read.fail(arg.second, key + ".alpha", "expected a number >= 0");
+    } else if (arg_name == "sigma") {
+      out.elastic_sigma = read.number(arg.second, key + ".sigma");
+      if (out.elastic_sigma <= 0) read.fail(arg.second, key + ".sigma", "expected a number > 0");
+    } else {
+      throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
+                  util::did_you_mean(arg_name, {"alpha", "sigma"}));
+    }
+  }
+}
+
+// augment.random_affine: {degrees: d, translate: [x, y], scale: [a, b], shear: s}.
+void parse_affine(const Reader& read, const YAML::Node& value, const std::string& key, Augment& out) {
+  if (!value.IsMap()) read.fail(value, key, "expected a map {degrees: d, translate: [x, y], scale: [min, max], shear: s}");
+  out.random_affine = true;
+  for (const auto& arg : value) {
+    const std::string arg_name = arg.first.Scalar();
+    const std::string arg_key = key + "." + arg_name;
+    if (arg_name == "degrees") {
+      out.affine_degrees = read.number(arg.second, arg_key);
+      if (out.affine_degrees < 0 || out.affine_degrees > 180) read.fail(arg.second, arg_key, "expected degrees between 0 and 180");
+    } else if (arg_name == "translate") {
+      if (!arg.second.IsSequence() || arg.second.size() != 2) read.fail(arg.second, arg_key, "expected [x, y], fractions of the width and height");
+      out.affine_translate = {read.number(arg.second[0], arg_key), read.number(arg.second[1], arg_key)};
+      for (double t : out.affine_translate) {
+        if (t < 0 || t > 1) read.fail(arg.second, arg_key, "expected fractions between 0 and 1");
+      }
+    } else if (arg_name == "scale") {
+      out.affine_scale = read_range(read, arg.second, arg_key, 0.0, 10.0);
+    } else if (arg_name == "shear") {
+      out.affine_shear = read.number(arg.second, arg_key);
+      if (out.affine_shear < 0 || out.affine_shear >= 90) read.fail(arg.second, arg_key, "expected degrees between 0 and 90");
+    } else {
+      throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(arg.first), arg_key,
+                  util::did_you_mean(arg_name, {"degrees", "translate", "scale", "shear"}));
+    }
+  }
+}
+
+// augment.color_jitter: {brightness: x, contrast: y, saturation: z}, each in [0, 1].
+void parse_jitter(const Reader& read, const YAML::Node& value, const std::string& key, Augment& out) {
+  if (!value.IsMap()) read.fail(value, key, "expected a map {brightness: x, contrast: y, saturation: z}");
+  for (const auto& arg : value) {
+    const std::string arg_name = arg.first.Scalar();
+    double* target = arg_name == "brightness" ? &out.brightness
+                     : arg_name == "contrast" ? &out.contrast
+                     : arg_name == "saturation" ? &out.saturation
+                                                : nullptr;
+    if (!target) {
+      throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
+                  util::did_you_mean(arg_name, {"brightness", "contrast", "saturation"}));
+    }
+    *target = read.number(arg.second, key + "." + arg_name);
+    if (*target < 0 || *target > 1) read.fail(arg.second, key + "." + arg_name, "expected a number in [0, 1]");
+  }
+}
+
 // augment: {random_resized_crop: {scale: [a, b], ratio: [c, d]} | true,
 //           hflip: bool, rotate: degrees, elastic: {alpha: a, sigma: s},
 //           random_affine: {degrees: d, translate: [x, y], scale: [a, b], shear: s},
 //           color_jitter: {brightness: x, contrast: y, saturation: z}}
 void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
-  auto range = [&](const YAML::Node& value, const std::string& key, double low, double high) {
-    if (!value.IsSequence() || value.size() != 2) read.fail(value, key, "expected a list [min, max]");
-    std::array<double, 2> r{read.number(value[0], key), read.number(value[1], key)};
-    if (r[0] <= low || r[1] > high || r[0] > r[1]) {
-      read.fail(value, key, fmt::format("expected {} < min <= max <= {}", low, high));
-    }
-    return r;
-  };
   for (const auto& kv : node) {
     if (!kv.first.IsScalar()) read.fail(kv.first, "augment", "keys must be plain names");
     const std::string name = kv.first.Scalar();
     const std::string key = "augment." + name;
     const YAML::Node& value = kv.second;
     if (name == "random_resized_crop") {
-      if (value.IsScalar()) {
-        out.random_resized_crop = read.boolean(value, key);
-        continue;
-      }
-      if (!value.IsMap()) read.fail(value, key, "expected true/false or a map {scale: [min, max], ratio: [min, max]}");
-      out.random_resized_crop = true;
-      for (const auto& arg : value) {
-        const std::string arg_name = arg.first.Scalar();
-        if (arg_name == "scale") {
-          out.crop_scale = range(arg.second, key + ".scale", 0.0, 1.0);
-        } else if (arg_name == "ratio") {
-          out.crop_ratio = range(arg.second, key + ".ratio", 0.0, 100.0);
-        } else {
-          throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
-                      util::did_you_mean(arg_name, {"scale", "ratio"}));
-        }
-      }
+      parse_crop(read, value, key, out);
     } else if (name == "hflip") {
       out.hflip = read.boolean(value, key);
     } else if (name == "rotate") {
       out.rotate = read.number(value, key);
       if (out.rotate < 0 || out.rotate > 180) read.fail(value, key, "expected degrees between 0 and 180");
     } else if (name == "elastic") {
-      if (!value.IsMap()) read.fail(value, key, "expected a map {alpha: pixels, sigma: pixels}");
-      for (const auto& arg : value) {
-        const std::string arg_name = arg.first.Scalar();
-        if (arg_name == "alpha") {
-          out.elastic_alpha = read.number(arg.second, key + ".alpha");
-          if (out.elastic_alpha < 0) read.fail(arg.second, key + ".alpha", "expected a number >= 0");
-        } else if (arg_name == "sigma") {
-          out.elastic_sigma = read.number(arg.second, key + ".sigma");
-          if (out.elastic_sigma <= 0) read.fail(arg.second, key + ".sigma", "expected a number > 0");
-        } else {
-          throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
-                      util::did_you_mean(arg_name, {"alpha", "sigma"}));
-        }
-      }
+      parse_elastic(read, value, key, out);
     } else if (name == "random_affine") {
-      if (!value.IsMap()) read.fail(value, key, "expected a map {degrees: d, translate: [x, y], scale: [min, max], shear: s}");
-      out.random_affine = true;
-      for (const auto& arg : value) {
-        const std::string arg_name = arg.first.Scalar();
-        const std::string arg_key = key + "." + arg_name;
-        if (arg_name == "degrees") {
-          out.affine_degrees = read.number(arg.second, arg_key);
-          if (out.affine_degrees < 0 || out.affine_degrees > 180) read.fail(arg.second, arg_key, "expected degrees between 0 and 180");
-        } else if (arg_name == "translate") {
-          if (!arg.second.IsSequence() || arg.second.size() != 2) read.fail(arg.second, arg_key, "expected [x, y], fractions of the width and height");
-          out.affine_translate = {read.number(arg.second[0], arg_key), read.number(arg.second[1], arg_key)};
-          for (double t : out.affine_translate) {
-            if (t < 0 || t > 1) read.fail(arg.second, arg_key, "expected fractions between 0 and 1");
-          }
-        } else if (arg_name == "scale") {
-          out.affine_scale = range(arg.second, arg_key, 0.0, 10.0);
-        } else if (arg_name == "shear") {
-          out.affine_shear = read.number(arg.second, arg_key);
-          if (out.affine_shear < 0 || out.affine_shear >= 90) read.fail(arg.second, arg_key, "expected degrees between 0 and 90");
-        } else {
-          throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(arg.first), arg_key,
-                      util::did_you_mean(arg_name, {"degrees", "translate", "scale", "shear"}));
-        }
-      }
+      parse_affine(read, value, key, out);
     } else if (name == "color_jitter") {
-      if (!value.IsMap()) read.fail(value, key, "expected a map {brightness: x, contrast: y, saturation: z}");
-      for (const auto& arg : value) {
-        const std::string arg_name = arg.first.Scalar();
-        double* target = arg_name == "brightness" ? &out.brightness
-                         : arg_name == "contrast" ? &out.contrast
-                         : arg_name == "saturation" ? &out.saturation
-                                                    : nullptr;
-        if (!target) {
-          throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
-                      util::did_you_mean(arg_name, {"brightness", "contrast", "saturation"}));
-        }
-        *target = read.number(arg.second, key + "." + arg_name);
-        if (*target < 0 || *target > 1) read.fail(arg.second, key + "." + arg_name, "expected a number in [0, 1]");
-      }
+      parse_jitter(read, value, key, out);
     } else {
       throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(kv.first), key,
                   util::did_you_mean(name, {"random_resized_crop", "hflip", "rotate", "elastic", "random_affine", "color_jitter"}));
@@ -435,6 +458,208 @@ std::vector<std::string> read_labels_file(const std::string& path) {
   return labels;
 }
 
+namespace {
+
+// The config being read, and where its `input` key was (for errors).
+struct ParseState {
+  ModelConfig config;
+  std::string input_where;
+};
+
+// Reads one key's value into the state; `key` is the name as written.
+using KeyReader = void (*)(const Reader& read, const YAML::Node& value, const std::string& key, ParseState& state);
+
+void read_output_processor_args(const Reader& read, const YAML::Node& value, const std::string& key,
+                                ParseState& state) {
+  if (value.IsNull()) return;
+  if (!value.IsMap()) read.fail(value, key, "expected a map");
+  ModelConfig& config = state.config;
+  for (const auto& arg : value) {
+    if (!arg.first.IsScalar()) read.fail(arg.first, key, "argument names must be plain names");
+    std::string arg_name = arg.first.Scalar();
+    if (arg_name == "store_logits") {
+      config.store_logits = read.boolean(arg.second, key + "." + arg_name);
+    } else if (arg_name == "mask_thresh" || arg_name == "keypoint_thresh") {
+      (arg_name == "mask_thresh" ? config.mask_thresh : config.keypoint_thresh) =
+          read_fraction(read, arg.second, key + "." + arg_name);
+    } else {
+      throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
+                  util::did_you_mean(arg_name, {"store_logits", "mask_thresh", "keypoint_thresh"}));
+    }
+  }
+}
+
+// Each canonical key's reader.
+const std::map<std::string, KeyReader>& key_readers() {
+  using Node = YAML::Node;
+  using S = ParseState;
+  static const std::map<std::string, KeyReader> readers = {
+      {"name", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.name = r.string(v, k); }},
+      {"description", [](const Reader& r, const Node& v, const std::string& k, S&) { r.string(v, k); }},
+      {"entrypoint",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         s.config.entrypoint = r.string(v, k);
+         s.config.entrypoint_where = r.where(v);
+       }},
+      {"entrypoint_args",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         if (!v.IsMap() && !v.IsNull()) r.fail(v, k, "expected a map of argument names to values");
+         if (v.IsMap()) s.config.entrypoint_args = r.to_json(v);
+       }},
+      {"weights", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.weights = r.existing_path(v, k); }},
+      {"weights_key", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.weights_key = r.string(v, k); }},
+      {"strict", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.strict = r.boolean(v, k); }},
+      {"output_processor",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         std::string name = r.string(v, k);
+         s.config.output_processor = canonical_output_processor(name);
+         if (s.config.output_processor.empty()) {
+           const std::vector<std::string> known = {"classifier", "detector", "instance_segmenter", "keypoints",
+                                                   "segmenter"};
+           r.fail(v, k, fmt::format("unknown output processor \"{}\" (known: {}){}", name, util::join(known, ", "),
+                                    util::did_you_mean(name, known)));
+         }
+       }},
+      {"output_processor_args", read_output_processor_args},
+      {"confidence_thresh",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         double thresh = r.number(v, k);
+         if (thresh < 0 || thresh > 1) r.fail(v, k, "expected a number between 0 and 1");
+         s.config.confidence_thresh = thresh;
+       }},
+      {"mask_thresh", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.mask_thresh = read_fraction(r, v, k); }},
+      {"keypoint_thresh",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.keypoint_thresh = read_fraction(r, v, k); }},
+      {"input",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         const std::string input = r.string(v, k);
+         if (input != "batch" && input != "list") {
+           r.fail(v, k, fmt::format("expected batch (one NCHW tensor) or list (a list of CHW images), got \"{}\"", input));
+         }
+         s.config.input_list = input == "list";
+         s.input_where = r.where(v);
+       }},
+      {"classes", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.classes = r.strings(v, k); }},
+      {"labels_path", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.labels_path = r.existing_path(v, k); }},
+      {"labels_string",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         std::stringstream in(r.string(v, k));
+         std::string label;
+         while (std::getline(in, label, ',')) s.config.classes.push_back(label);
+       }},
+      {"image_size", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.image_size = r.size(v, k); }},
+      {"image_dim", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.image_dim = r.positive_int(v, k); }},
+      {"image_min_dim",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.image_min_dim = r.positive_int(v, k); }},
+      {"image_max_dim",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.image_max_dim = r.positive_int(v, k); }},
+      {"center_crop", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.center_crop = r.size(v, k); }},
+      {"image_mean", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.mean = r.triple(v, k); }},
+      {"image_std",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         s.config.preprocess.std = r.triple(v, k);
+         for (float x : s.config.preprocess.std) {
+           if (x <= 0) r.fail(v, k, "every value must be > 0");
+         }
+       }},
+      {"image_channels",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         int channels = r.positive_int(v, k);
+         if (channels != 1 && channels != 3) r.fail(v, k, "expected 1 (grayscale) or 3 (RGB)");
+         s.config.preprocess.channels = channels;
+       }},
+      {"deskew", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.deskew = r.boolean(v, k); }},
+      {"augment",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         if (!v.IsMap()) {
+           r.fail(v, k, "expected a map (random_resized_crop, hflip, rotate, elastic, random_affine, color_jitter)");
+         }
+         parse_augment(r, v, s.config.augment);
+       }},
+      {"embeddings_layer", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.embeddings_layer = r.string(v, k); }},
+      {"device",
+       [](const Reader& r, const Node& v, const std::string& k, S&) {
+         std::string device = r.string(v, k);
+         if (device != "cpu") r.fail(v, k, fmt::format("device \"{}\" is not available: zoo runs on cpu", device));
+       }},
+      {"use_half_precision",
+       [](const Reader& r, const Node& v, const std::string& k, S&) {
+         if (r.boolean(v, k)) r.fail(v, k, "half precision is not supported on cpu");
+       }},
+      // A GPU setting: accepted for FiftyOne configs, no effect on cpu.
+      {"cudnn_benchmark", [](const Reader& r, const Node& v, const std::string& k, S&) { r.boolean(v, k); }},
+  };
+  return readers;
+}
+
+// The canonical name of a top-level key, once it is known, not given twice
+// (under another alias either) and not a second way to give the labels.
+std::string checked_key(const Reader& read, const YAML::Node& key_node, const YAML::Node& value,
+                        std::map<std::string, YAML::Node>& seen) {
+  if (!key_node.IsScalar()) {
+    throw Error(ErrorKind::config, "{}: a key must be a plain name, not a list or map", read.where(key_node));
+  }
+  const std::string key = key_node.Scalar();
+  auto alias = key_aliases().find(key);
+  if (alias == key_aliases().end()) {
+    if (unsupported_fiftyone_keys().count(key)) {
+      throw Error(ErrorKind::config, "{}: key \"{}\": this FiftyOne option is not supported by zoo",
+                  read.where(key_node), key);
+    }
+    throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(key_node), key,
+                util::did_you_mean(key, known_config_keys()));
+  }
+  const std::string& canonical = alias->second;
+  if (seen.count(canonical)) {
+    throw Error(ErrorKind::config, "{}: key \"{}\" given twice (also as \"{}\" at {})", read.where(key_node), key,
+                canonical, read.where(seen[canonical]));
+  }
+  seen[canonical] = value;
+  if (canonical == "classes" || canonical == "labels_path" || canonical == "labels_string") {
+    for (const char* other : {"classes", "labels_path", "labels_string"}) {
+      if (other != canonical && seen.count(other)) {
+        throw Error(ErrorKind::config, "{}: key \"{}\": give the labels once, as labels_path, classes or "
+                    "labels_string (\"{}\" is at {})", read.where(value), key, other, read.where(seen[other]));
+      }
+    }
+  }
+  if (value.IsNull() && canonical != "entrypoint_args" && canonical != "output_processor_args") {
+    // yaml-cpp places an empty value on the next line; name the key's.
+    throw Error(ErrorKind::config, "{}: key \"{}\" has no value", read.where(key_node), key);
+  }
+  return canonical;
+}
+
+// What no single key can check: the entrypoint is there, one of image_size
+// and image_dim, and an input: list model's preprocessing left to it.
+void check_whole(const ParseState& state, const Reader& read, const std::map<std::string, YAML::Node>& seen,
+                 const std::string& source) {
+  const ModelConfig& config = state.config;
+  if (config.entrypoint.empty()) {
+    throw Error(ErrorKind::config, "{}: missing key \"entrypoint\" (e.g. entrypoint: resnet18, or torchscript)", source);
+  }
+  if (config.preprocess.image_size && config.preprocess.image_dim > 0) {
+    throw Error(ErrorKind::config, "{}: give either \"image_size\" or \"image_dim\", not both", source);
+  }
+  if (!config.input_list) return;
+  // The model resizes and normalises by itself (torchvision's
+  // GeneralizedRCNNTransform): it takes the image as decoded, 0-1 RGB.
+  const Preprocess& pre = config.preprocess;
+  for (const char* key : {"image_size", "image_dim", "image_min_dim", "image_max_dim", "center_crop"}) {
+    if (seen.count(key)) {
+      throw Error(ErrorKind::config, "{}: key \"{}\": an input: list model takes the images at their own size "
+                  "(it resizes them itself); remove the key", read.where(seen.at(key)), key);
+    }
+  }
+  if (pre.mean != std::array<float, 3>{0.f, 0.f, 0.f} || pre.std != std::array<float, 3>{1.f, 1.f, 1.f} ||
+      pre.channels != 3) {
+    throw Error(ErrorKind::config, "{}: an input: list model takes 0-1 RGB images (it normalises them itself): "
+                "remove image_mean, image_std and image_channels", state.input_where);
+  }
+}
+
+}  // namespace
+
 ModelConfig parse_model_config(const std::string& yaml_text, const std::string& source,
                                const std::string& base_dir) {
   YAML::Node root;
@@ -446,172 +671,16 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
   if (!root.IsMap()) throw Error(ErrorKind::config, "{}: expected a map of config keys at the top level", source);
 
   Reader read(source, base_dir);
-  ModelConfig config;
-  std::string input_where;  // of `input`, for errors
-  config.source = source;
+  ParseState state;
+  state.config.source = source;
   std::map<std::string, YAML::Node> seen;  // canonical key -> value node
-
   for (const auto& kv : root) {
-    if (!kv.first.IsScalar()) {
-      throw Error(ErrorKind::config, "{}: a key must be a plain name, not a list or map", read.where(kv.first));
-    }
-    std::string key = kv.first.Scalar();
-    auto alias = key_aliases().find(key);
-    if (alias == key_aliases().end()) {
-      if (unsupported_fiftyone_keys().count(key)) {
-        throw Error(ErrorKind::config, "{}: key \"{}\": this FiftyOne option is not supported by zoo",
-                    read.where(kv.first), key);
-      }
-      throw Error(ErrorKind::config, "{}: unknown key \"{}\"{}", read.where(kv.first), key,
-                  util::did_you_mean(key, known_config_keys()));
-    }
-    const std::string& canonical = alias->second;
-    if (seen.count(canonical)) {
-      throw Error(ErrorKind::config, "{}: key \"{}\" given twice (also as \"{}\" at {})", read.where(kv.first), key,
-                  canonical, read.where(seen[canonical]));
-    }
-    seen[canonical] = kv.second;
-    if (canonical == "classes" || canonical == "labels_path" || canonical == "labels_string") {
-      for (const char* other : {"classes", "labels_path", "labels_string"}) {
-        if (other != canonical && seen.count(other)) {
-          throw Error(ErrorKind::config, "{}: key \"{}\": give the labels once, as labels_path, classes or "
-                      "labels_string (\"{}\" is at {})", read.where(kv.second), key, other, read.where(seen[other]));
-        }
-      }
-    }
-    const YAML::Node& value = kv.second;
-    Preprocess& pre = config.preprocess;
-    if (value.IsNull() && canonical != "entrypoint_args" && canonical != "output_processor_args") {
-      // yaml-cpp places an empty value on the next line; name the key's.
-      throw Error(ErrorKind::config, "{}: key \"{}\" has no value", read.where(kv.first), key);
-    }
-
-    if (canonical == "name") {
-      config.name = read.string(value, key);
-    } else if (canonical == "description") {
-      read.string(value, key);
-    } else if (canonical == "entrypoint") {
-      config.entrypoint = read.string(value, key);
-      config.entrypoint_where = read.where(value);
-    } else if (canonical == "entrypoint_args") {
-      if (!value.IsMap() && !value.IsNull()) read.fail(value, key, "expected a map of argument names to values");
-      if (value.IsMap()) config.entrypoint_args = read.to_json(value);
-    } else if (canonical == "weights") {
-      config.weights = read.existing_path(value, key);
-    } else if (canonical == "weights_key") {
-      config.weights_key = read.string(value, key);
-    } else if (canonical == "strict") {
-      config.strict = read.boolean(value, key);
-    } else if (canonical == "output_processor") {
-      std::string name = read.string(value, key);
-      config.output_processor = canonical_output_processor(name);
-      if (config.output_processor.empty()) {
-        const std::vector<std::string> known = {"classifier", "detector", "instance_segmenter", "keypoints", "segmenter"};
-        read.fail(value, key, fmt::format("unknown output processor \"{}\" (known: {}){}", name,
-                                          util::join(known, ", "), util::did_you_mean(name, known)));
-      }
-    } else if (canonical == "output_processor_args") {
-      if (value.IsNull()) continue;
-      if (!value.IsMap()) read.fail(value, key, "expected a map");
-      for (const auto& arg : value) {
-        if (!arg.first.IsScalar()) read.fail(arg.first, key, "argument names must be plain names");
-        std::string arg_name = arg.first.Scalar();
-        if (arg_name == "store_logits") {
-          config.store_logits = read.boolean(arg.second, key + "." + arg_name);
-        } else if (arg_name == "mask_thresh" || arg_name == "keypoint_thresh") {
-          (arg_name == "mask_thresh" ? config.mask_thresh : config.keypoint_thresh) =
-              read_fraction(read, arg.second, key + "." + arg_name);
-        } else {
-          throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
-                      util::did_you_mean(arg_name, {"store_logits", "mask_thresh", "keypoint_thresh"}));
-        }
-      }
-    } else if (canonical == "confidence_thresh") {
-      double thresh = read.number(value, key);
-      if (thresh < 0 || thresh > 1) read.fail(value, key, "expected a number between 0 and 1");
-      config.confidence_thresh = thresh;
-    } else if (canonical == "mask_thresh") {
-      config.mask_thresh = read_fraction(read, value, key);
-    } else if (canonical == "keypoint_thresh") {
-      config.keypoint_thresh = read_fraction(read, value, key);
-    } else if (canonical == "input") {
-      const std::string input = read.string(value, key);
-      if (input != "batch" && input != "list") {
-        read.fail(value, key, fmt::format("expected batch (one NCHW tensor) or list (a list of CHW images), got \"{}\"",
-                                          input));
-      }
-      config.input_list = input == "list";
-      input_where = read.where(value);
-    } else if (canonical == "classes") {
-      config.classes = read.strings(value, key);
-    } else if (canonical == "labels_path") {
-      config.labels_path = read.existing_path(value, key);
-    } else if (canonical == "labels_string") {
-      std::stringstream in(read.string(value, key));
-      std::string label;
-      while (std::getline(in, label, ',')) config.classes.push_back(label);
-    } else if (canonical == "image_size") {
-      pre.image_size = read.size(value, key);
-    } else if (canonical == "image_dim") {
-      pre.image_dim = read.positive_int(value, key);
-    } else if (canonical == "image_min_dim") {
-      pre.image_min_dim = read.positive_int(value, key);
-    } else if (canonical == "image_max_dim") {
-      pre.image_max_dim = read.positive_int(value, key);
-    } else if (canonical == "center_crop") {
-      pre.center_crop = read.size(value, key);
-    } else if (canonical == "image_mean") {
-      pre.mean = read.triple(value, key);
-    } else if (canonical == "image_std") {
-      pre.std = read.triple(value, key);
-      for (float s : pre.std) {
-        if (s <= 0) read.fail(value, key, "every value must be > 0");
-      }
-    } else if (canonical == "image_channels") {
-      int channels = read.positive_int(value, key);
-      if (channels != 1 && channels != 3) read.fail(value, key, "expected 1 (grayscale) or 3 (RGB)");
-      pre.channels = channels;
-    } else if (canonical == "deskew") {
-      pre.deskew = read.boolean(value, key);
-    } else if (canonical == "augment") {
-      if (!value.IsMap()) read.fail(value, key, "expected a map (random_resized_crop, hflip, rotate, elastic, random_affine, color_jitter)");
-      parse_augment(read, value, config.augment);
-    } else if (canonical == "embeddings_layer") {
-      config.embeddings_layer = read.string(value, key);
-    } else if (canonical == "device") {
-      std::string device = read.string(value, key);
-      if (device != "cpu") read.fail(value, key, fmt::format("device \"{}\" is not available: zoo runs on cpu", device));
-    } else if (canonical == "use_half_precision") {
-      if (read.boolean(value, key)) read.fail(value, key, "half precision is not supported on cpu");
-    } else if (canonical == "cudnn_benchmark") {
-      read.boolean(value, key);  // a GPU setting: accepted for FiftyOne configs, no effect on cpu
-    }
+    const std::string canonical = checked_key(read, kv.first, kv.second, seen);
+    key_readers().at(canonical)(read, kv.second, kv.first.Scalar(), state);
   }
-
-  if (config.entrypoint.empty()) {
-    throw Error(ErrorKind::config, "{}: missing key \"entrypoint\" (e.g. entrypoint: resnet18, or torchscript)", source);
-  }
-  if (config.preprocess.image_size && config.preprocess.image_dim > 0) {
-    throw Error(ErrorKind::config, "{}: give either \"image_size\" or \"image_dim\", not both", source);
-  }
-  if (config.input_list) {
-    // The model resizes and normalises by itself (torchvision's
-    // GeneralizedRCNNTransform): it takes the image as decoded, 0-1 RGB.
-    const Preprocess& pre = config.preprocess;
-    for (const char* key : {"image_size", "image_dim", "image_min_dim", "image_max_dim", "center_crop"}) {
-      if (seen.count(key)) {
-        throw Error(ErrorKind::config, "{}: key \"{}\": an input: list model takes the images at their own size "
-                    "(it resizes them itself); remove the key", read.where(seen[key]), key);
-      }
-    }
-    if (pre.mean != std::array<float, 3>{0.f, 0.f, 0.f} || pre.std != std::array<float, 3>{1.f, 1.f, 1.f} ||
-        pre.channels != 3) {
-      throw Error(ErrorKind::config, "{}: an input: list model takes 0-1 RGB images (it normalises them itself): "
-                  "remove image_mean, image_std and image_channels", input_where);
-    }
-  }
-  if (!config.labels_path.empty()) config.classes = read_labels_file(config.labels_path);
-  return config;
+  check_whole(state, read, seen, source);
+  if (!state.config.labels_path.empty()) state.config.classes = read_labels_file(state.config.labels_path);
+  return std::move(state.config);
 }
 
 ModelConfig load_model_config(const std::string& path) {
