@@ -190,90 +190,84 @@ DetectionTruth load_detection_truth(const std::string& path) {
   return truth;
 }
 
-DetectionLabels read_detection_labels(const std::string& file, const DetectionTruth& truth, const std::string& field) {
-  DetectionLabels labels;
-  labels.name = file;
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) throw Error(ErrorKind::io, "{}: cannot read labels file", file);
-  const std::string text = util::read_file(file);
-  const size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) throw Error(ErrorKind::data, "{}: no label records", file);
-  auto class_of_name = [&](const std::string& name) {
-    auto it = std::find(truth.classes.begin(), truth.classes.end(), name);
-    return it == truth.classes.end() ? -1 : int(it - truth.classes.begin());
-  };
-  auto add = [&](std::vector<Detected>& boxes, const Box& box, int category, double score) {
-    if (category < 0) {
-      ++labels.unknown_labels;
-    } else {
-      boxes.push_back({box, category, score});
-    }
-  };
+namespace {
 
-  // A pycocotools results list: the truth's image and category ids.
-  if (text[first] == '[') {
-    const json list = parse_json(file);
-    std::unordered_map<int64_t, size_t> image_of;
-    for (size_t i = 0; i < truth.image_ids.size(); ++i) image_of[truth.image_ids[i]] = i;
-    std::unordered_map<int64_t, int> class_of;
-    for (size_t c = 0; c < truth.category_ids.size(); ++c) class_of[truth.category_ids[c]] = int(c);
-    labels.paths = truth.paths;  // every truth image is there, with or without boxes
-    labels.boxes.resize(truth.paths.size());
-    labels.errors.resize(truth.paths.size());
-    for (size_t i = 0; i < list.size(); ++i) {
-      const std::string where = fmt::format("{}: [{}]", file, i);
-      const int64_t image = get_id(list[i], "image_id", where), category = get_id(list[i], "category_id", where);
-      if (!image_of.count(image)) throw Error(ErrorKind::data, "{}: image_id {} is not in the truth", where, image);
-      if (!list[i].contains("bbox") || !list[i].contains("score") || !list[i]["score"].is_number()) {
-        throw Error(ErrorKind::data, "{}: a result needs \"bbox\" and a number \"score\"", where);
-      }
-      add(labels.boxes[image_of[image]], read_box(list[i]["bbox"], where),
-          class_of.count(category) ? class_of[category] : -1, list[i]["score"].get<double>());
-    }
-    return labels;
-  }
+// The index of class `name` in the truth, or -1.
+int class_index(const DetectionTruth& truth, const std::string& name) {
+  auto it = std::find(truth.classes.begin(), truth.classes.end(), name);
+  return it == truth.classes.end() ? -1 : int(it - truth.classes.begin());
+}
 
-  // zoo apply --format coco: one document, images by file name.
-  std::optional<json> doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception&) {
+// Adds a detection of class `category` to `boxes`, or counts it as a label
+// the truth does not have (category -1).
+void add_detection(DetectionLabels& labels, std::vector<Detected>& boxes, const Box& box, int category, double score) {
+  if (category < 0) {
+    ++labels.unknown_labels;
+  } else {
+    boxes.push_back({box, category, score});
   }
-  if (doc && doc->is_object() && doc->contains("annotations")) {
-    if (!(*doc)["images"].is_array() || !(*doc)["annotations"].is_array() || !(*doc)["categories"].is_array()) {
-      throw Error(ErrorKind::data, "{}: a COCO results document has \"images\", \"annotations\" and \"categories\"",
-                  file);
-    }
-    const auto class_of = category_index((*doc)["categories"], truth, file);
-    std::unordered_map<int64_t, size_t> record_of;
-    for (size_t i = 0; i < (*doc)["images"].size(); ++i) {
-      const json& image = (*doc)["images"][i];
-      const std::string where = fmt::format("{}: images[{}]", file, i);
-      const int64_t id = get_id(image, "id", where);
-      if (!image.contains("file_name") || !image["file_name"].is_string()) {
-        throw Error(ErrorKind::data, "{}: needs a string \"file_name\"", where);
-      }
-      record_of[id] = labels.paths.size();
-      labels.paths.push_back(image["file_name"].get<std::string>());
-      labels.boxes.emplace_back();
-      labels.errors.emplace_back();
-    }
-    for (size_t i = 0; i < (*doc)["annotations"].size(); ++i) {
-      const json& a = (*doc)["annotations"][i];
-      const std::string where = fmt::format("{}: annotations[{}]", file, i);
-      const int64_t image = get_id(a, "image_id", where), category = get_id(a, "category_id", where);
-      if (!record_of.count(image)) throw Error(ErrorKind::data, "{}: image_id {} is not in \"images\"", where, image);
-      if (!a.contains("bbox") || !a.contains("score") || !a["score"].is_number()) {
-        throw Error(ErrorKind::data, "{}: a result needs \"bbox\" and a number \"score\"", where);
-      }
-      auto it = class_of.find(category);
-      add(labels.boxes[record_of[image]], read_box(a["bbox"], where), it == class_of.end() ? -1 : it->second,
-          a["score"].get<double>());
-    }
-    return labels;
-  }
+}
 
-  // JSON Lines: FiftyOne Detections with boxes relative to width x height.
+// A pycocotools results list: the truth's image and category ids.
+void read_results_list(const std::string& file, const DetectionTruth& truth, DetectionLabels& labels) {
+  const json list = parse_json(file);
+  std::unordered_map<int64_t, size_t> image_of;
+  for (size_t i = 0; i < truth.image_ids.size(); ++i) image_of[truth.image_ids[i]] = i;
+  std::unordered_map<int64_t, int> class_of;
+  for (size_t c = 0; c < truth.category_ids.size(); ++c) class_of[truth.category_ids[c]] = int(c);
+  labels.paths = truth.paths;  // every truth image is there, with or without boxes
+  labels.boxes.resize(truth.paths.size());
+  labels.errors.resize(truth.paths.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = fmt::format("{}: [{}]", file, i);
+    const int64_t image = get_id(list[i], "image_id", where), category = get_id(list[i], "category_id", where);
+    if (!image_of.count(image)) throw Error(ErrorKind::data, "{}: image_id {} is not in the truth", where, image);
+    if (!list[i].contains("bbox") || !list[i].contains("score") || !list[i]["score"].is_number()) {
+      throw Error(ErrorKind::data, "{}: a result needs \"bbox\" and a number \"score\"", where);
+    }
+    add_detection(labels, labels.boxes[image_of[image]], read_box(list[i]["bbox"], where),
+        class_of.count(category) ? class_of[category] : -1, list[i]["score"].get<double>());
+  }
+}
+
+// zoo apply --format coco: one document, images by file name.
+void read_coco_document(const json& doc, const std::string& file, const DetectionTruth& truth,
+                        DetectionLabels& labels) {
+  if (!doc["images"].is_array() || !doc["annotations"].is_array() || !doc["categories"].is_array()) {
+    throw Error(ErrorKind::data, "{}: a COCO results document has \"images\", \"annotations\" and \"categories\"",
+                file);
+  }
+  const auto class_of = category_index(doc["categories"], truth, file);
+  std::unordered_map<int64_t, size_t> record_of;
+  for (size_t i = 0; i < doc["images"].size(); ++i) {
+    const json& image = doc["images"][i];
+    const std::string where = fmt::format("{}: images[{}]", file, i);
+    const int64_t id = get_id(image, "id", where);
+    if (!image.contains("file_name") || !image["file_name"].is_string()) {
+      throw Error(ErrorKind::data, "{}: needs a string \"file_name\"", where);
+    }
+    record_of[id] = labels.paths.size();
+    labels.paths.push_back(image["file_name"].get<std::string>());
+    labels.boxes.emplace_back();
+    labels.errors.emplace_back();
+  }
+  for (size_t i = 0; i < doc["annotations"].size(); ++i) {
+    const json& a = doc["annotations"][i];
+    const std::string where = fmt::format("{}: annotations[{}]", file, i);
+    const int64_t image = get_id(a, "image_id", where), category = get_id(a, "category_id", where);
+    if (!record_of.count(image)) throw Error(ErrorKind::data, "{}: image_id {} is not in \"images\"", where, image);
+    if (!a.contains("bbox") || !a.contains("score") || !a["score"].is_number()) {
+      throw Error(ErrorKind::data, "{}: a result needs \"bbox\" and a number \"score\"", where);
+    }
+    auto it = class_of.find(category);
+    add_detection(labels, labels.boxes[record_of[image]], read_box(a["bbox"], where), it == class_of.end() ? -1 : it->second,
+        a["score"].get<double>());
+  }
+}
+
+// JSON Lines: FiftyOne Detections with boxes relative to width x height.
+void read_detection_lines(const std::string& text, const std::string& file, const DetectionTruth& truth,
+                          const std::string& field, DetectionLabels& labels) {
   PathIndex truth_index(truth.paths, truth.source);
   RecordLines lines(file);
   std::istringstream in(text);
@@ -318,22 +312,48 @@ DetectionLabels read_detection_labels(const std::string& file, const DetectionTr
       }
       const Box rel = read_box(d["bounding_box"], where);
       const double score = d.contains("confidence") && d["confidence"].is_number() ? d["confidence"].get<double>() : 0;
-      add(labels.boxes.back(), {rel.x * width, rel.y * height, rel.w * width, rel.h * height},
-          class_of_name(d["label"].get<std::string>()), score);
+      add_detection(labels, labels.boxes.back(), {rel.x * width, rel.y * height, rel.w * width, rel.h * height},
+          class_index(truth, d["label"].get<std::string>()), score);
     }
   });
+}
+
+}  // namespace
+
+DetectionLabels read_detection_labels(const std::string& file, const DetectionTruth& truth, const std::string& field) {
+  DetectionLabels labels;
+  labels.name = file;
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw Error(ErrorKind::io, "{}: cannot read labels file", file);
+  const std::string text = util::read_file(file);
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) throw Error(ErrorKind::data, "{}: no label records", file);
+  if (text[first] == '[') {
+    read_results_list(file, truth, labels);
+    return labels;
+  }
+  std::optional<json> doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception&) {
+  }
+  if (doc && doc->is_object() && doc->contains("annotations")) {
+    read_coco_document(*doc, file, truth, labels);
+    return labels;
+  }
+  read_detection_lines(text, file, truth, field, labels);
   if (labels.paths.empty()) throw Error(ErrorKind::data, "{}: no label records", file);
   return labels;
 }
 
-DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabels& labels,
-                                const std::string& labels_file) {
-  DetectionScore s;
-  s.labels_file = labels_file;
-  s.images = int64_t(truth.paths.size());
-  s.records = int64_t(labels.paths.size());
-  s.unknown_labels = labels.unknown_labels;
+namespace {
 
+// The detections of each truth image (nullptr: no record, or an error
+// record), counting in `s` the records that match no image, the failed
+// and the missing images.
+std::vector<const std::vector<Detected>*> detections_by_image(const DetectionTruth& truth,
+                                                              const DetectionLabels& labels,
+                                                              const std::string& labels_file, DetectionScore& s) {
   PathIndex truth_index(truth.paths, truth.source);
   std::vector<const std::vector<Detected>*> found(truth.paths.size(), nullptr);
   std::vector<bool> has_record(truth.paths.size(), false);
@@ -358,6 +378,106 @@ DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabe
                 truth.paths.front());
   }
   for (bool present : has_record) s.missing += present ? 0 : 1;
+  return found;
+}
+
+// One class's detections over all images, each matched or not (and
+// matched to an ignored box or not) at every IoU threshold, as COCOeval's
+// evaluateImg does.
+struct ClassMatches {
+  std::vector<double> scores;                    // [detection]
+  std::vector<std::vector<char>> matched, ignored;  // [threshold][detection]
+};
+
+// Matches one image's detections (best score first) to its truth boxes
+// (not ignored first) at every threshold.
+void match_image(const std::vector<Detected>& dts, const std::vector<TruthBox>& gts,
+                 const std::vector<double>& thresholds, ClassMatches& m) {
+  for (int t = 0; t < k_thresholds; ++t) {
+    std::vector<bool> gt_taken(gts.size(), false);
+    for (const auto& d : dts) {
+      double best = std::min(thresholds[size_t(t)], 1 - 1e-10);
+      int match = -1;
+      for (size_t g = 0; g < gts.size(); ++g) {
+        if (gt_taken[g] && !gts[g].crowd) continue;
+        if (match > -1 && !gts[size_t(match)].ignore && gts[g].ignore) break;  // ignored boxes only when nothing else matched
+        const double o = iou(d.box, gts[g].box, gts[g].crowd);
+        if (o < best) continue;
+        best = o;
+        match = int(g);
+      }
+      m.matched[size_t(t)].push_back(match > -1);
+      m.ignored[size_t(t)].push_back(match > -1 && gts[size_t(match)].ignore);
+      if (match > -1) gt_taken[size_t(match)] = true;
+    }
+  }
+}
+
+ClassMatches match_class(int c, const DetectionTruth& truth, const std::vector<const std::vector<Detected>*>& found,
+                         const std::vector<size_t>& image_order, const std::vector<double>& thresholds,
+                         DetectionClassScore& cs) {
+  ClassMatches m;
+  m.matched.resize(k_thresholds);
+  m.ignored.resize(k_thresholds);
+  for (size_t image : image_order) {
+    std::vector<TruthBox> gts;  // not ignored first (stable), as COCOeval sorts them
+    for (const auto& g : truth.boxes[image]) {
+      if (c == g.category && !g.ignore) gts.push_back(g);
+    }
+    for (const auto& g : truth.boxes[image]) {
+      if (c == g.category && g.ignore) gts.push_back(g);
+    }
+    for (const auto& g : gts) cs.objects += g.ignore ? 0 : 1;
+    std::vector<Detected> dts;
+    if (found[image]) {
+      for (const auto& d : *found[image]) {
+        if (d.category == c) dts.push_back(d);
+      }
+    }
+    std::stable_sort(dts.begin(), dts.end(), [](const Detected& a, const Detected& b) { return a.score > b.score; });
+    if (dts.size() > k_max_detections) dts.resize(k_max_detections);
+    cs.detections += int64_t(dts.size());
+    for (const auto& d : dts) m.scores.push_back(d.score);
+    match_image(dts, gts, thresholds, m);
+  }
+  return m;
+}
+
+// The average precision at one threshold from its matches, the detections
+// in `order` (best score first), as COCOeval's accumulate computes it: the
+// interpolated precision at each recall point, averaged.
+double average_precision(const std::vector<size_t>& order, const std::vector<char>& matched,
+                         const std::vector<char>& ignored, int64_t objects, const std::vector<double>& recall_points) {
+  const size_t n = order.size();
+  std::vector<double> recall(n), precision(n);
+  double tp = 0, fp = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t d = order[i];
+    const bool is_matched = matched[d], is_ignored = ignored[d];
+    if (is_matched && !is_ignored) tp += 1;
+    if (!is_matched && !is_ignored) fp += 1;
+    recall[i] = tp / double(objects);
+    precision[i] = tp / (fp + tp + 2.220446049250313e-16);  // numpy.spacing(1), as COCOeval
+  }
+  for (size_t i = n; i-- > 1;) precision[i - 1] = std::max(precision[i - 1], precision[i]);
+  double sum = 0;
+  for (double r : recall_points) {
+    const size_t at = size_t(std::lower_bound(recall.begin(), recall.end(), r) - recall.begin());
+    sum += at < n ? precision[at] : 0.0;
+  }
+  return sum / double(k_recall_points);
+}
+
+}  // namespace
+
+DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabels& labels,
+                                const std::string& labels_file) {
+  DetectionScore s;
+  s.labels_file = labels_file;
+  s.images = int64_t(truth.paths.size());
+  s.records = int64_t(labels.paths.size());
+  s.unknown_labels = labels.unknown_labels;
+  const std::vector<const std::vector<Detected>*> found = detections_by_image(truth, labels, labels_file, s);
 
   // COCOeval goes through the images in order of their ids.
   std::vector<size_t> image_order(truth.paths.size());
@@ -372,54 +492,14 @@ DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabe
   for (size_t c = 0; c < truth.classes.size(); ++c) {
     DetectionClassScore cs;
     cs.name = truth.classes[c];
-    // Per threshold, over all images: scores, matched, ignored.
-    std::vector<double> scores;
-    std::vector<std::vector<char>> matched(k_thresholds), ignored(k_thresholds);
-    for (size_t image : image_order) {
-      std::vector<TruthBox> gts;  // not ignored first (stable), as COCOeval sorts them
-      for (const auto& g : truth.boxes[image]) {
-        if (int(c) == g.category && !g.ignore) gts.push_back(g);
-      }
-      for (const auto& g : truth.boxes[image]) {
-        if (int(c) == g.category && g.ignore) gts.push_back(g);
-      }
-      for (const auto& g : gts) cs.objects += g.ignore ? 0 : 1;
-      std::vector<Detected> dts;
-      if (found[image]) {
-        for (const auto& d : *found[image]) {
-          if (d.category == int(c)) dts.push_back(d);
-        }
-      }
-      std::stable_sort(dts.begin(), dts.end(), [](const Detected& a, const Detected& b) { return a.score > b.score; });
-      if (dts.size() > k_max_detections) dts.resize(k_max_detections);
-      cs.detections += int64_t(dts.size());
-      for (const auto& d : dts) scores.push_back(d.score);
-      for (int t = 0; t < k_thresholds; ++t) {
-        std::vector<bool> gt_taken(gts.size(), false);
-        for (const auto& d : dts) {
-          double best = std::min(thresholds[size_t(t)], 1 - 1e-10);
-          int m = -1;
-          for (size_t g = 0; g < gts.size(); ++g) {
-            if (gt_taken[g] && !gts[g].crowd) continue;
-            if (m > -1 && !gts[size_t(m)].ignore && gts[g].ignore) break;  // ignored boxes only when nothing else matched
-            const double o = iou(d.box, gts[g].box, gts[g].crowd);
-            if (o < best) continue;
-            best = o;
-            m = int(g);
-          }
-          matched[size_t(t)].push_back(m > -1);
-          ignored[size_t(t)].push_back(m > -1 && gts[size_t(m)].ignore);
-          if (m > -1) gt_taken[size_t(m)] = true;
-        }
-      }
-    }
-    std::vector<size_t> order(scores.size());
+    const ClassMatches m = match_class(int(c), truth, found, image_order, thresholds, cs);
+    std::vector<size_t> order(m.scores.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return m.scores[a] > m.scores[b]; });
     // The counts at IoU 0.5, for every class.
     int64_t tp50 = 0, fp50 = 0;
-    for (size_t d = 0; d < scores.size(); ++d) {
-      if (!ignored[0][d]) (matched[0][d] ? tp50 : fp50) += 1;
+    for (size_t d = 0; d < m.scores.size(); ++d) {
+      if (!m.ignored[0][d]) (m.matched[0][d] ? tp50 : fp50) += 1;
     }
     cs.true_positives = tp50;
     cs.precision = ratio(tp50, tp50 + fp50);
@@ -433,24 +513,7 @@ DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabe
     }
     std::vector<double> ap(k_thresholds, 0.0);
     for (int t = 0; t < k_thresholds; ++t) {
-      const size_t n = order.size();
-      std::vector<double> recall(n), precision(n);
-      double tp = 0, fp = 0;
-      for (size_t i = 0; i < n; ++i) {
-        const size_t d = order[i];
-        const bool is_matched = matched[size_t(t)][d], is_ignored = ignored[size_t(t)][d];
-        if (is_matched && !is_ignored) tp += 1;
-        if (!is_matched && !is_ignored) fp += 1;
-        recall[i] = tp / double(cs.objects);
-        precision[i] = tp / (fp + tp + 2.220446049250313e-16);  // numpy.spacing(1), as COCOeval
-      }
-      for (size_t i = n; i-- > 1;) precision[i - 1] = std::max(precision[i - 1], precision[i]);
-      double sum = 0;
-      for (double r : recall_points) {
-        const size_t at = size_t(std::lower_bound(recall.begin(), recall.end(), r) - recall.begin());
-        sum += at < n ? precision[at] : 0.0;
-      }
-      ap[size_t(t)] = sum / double(k_recall_points);
+      ap[size_t(t)] = average_precision(order, m.matched[size_t(t)], m.ignored[size_t(t)], cs.objects, recall_points);
     }
     cs.ap = std::accumulate(ap.begin(), ap.end(), 0.0) / k_thresholds;
     cs.ap50 = ap[0];
