@@ -206,12 +206,12 @@ LabelRecords read_labels(const std::string& file, const std::string& field, cons
   return records.take();
 }
 
-Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file) {
-  Score s;
-  s.labels_file = labels_file;
-  s.records = int64_t(labels.paths.size());
-  s.samples = int64_t(truth.paths.size());
+namespace {
 
+// Each truth sample's prediction (nullptr: no record), counting in `s` the
+// records that match no sample.
+std::vector<const Prediction*> predictions_by_sample(const Truth& truth, const LabelRecords& labels,
+                                                     const std::string& labels_file, Score& s) {
   PathIndex truth_index(truth.paths, truth.source);
   std::vector<const Prediction*> by_sample(truth.paths.size(), nullptr);
   for (size_t r = 0; r < labels.paths.size(); ++r) {
@@ -233,10 +233,14 @@ Score score(const Truth& truth, const LabelRecords& labels, const std::string& l
                 labels_file, util::count_of(s.records, "record"), truth.source, labels.paths.front(),
                 truth.paths.front());
   }
+  return by_sample;
+}
 
-  // Classes: the truth's, then any other label the model gave, sorted.
+// The classes scored: the truth's, then any other label the model gave,
+// sorted; `index` maps each name to its position.
+std::vector<std::string> scored_classes(const Truth& truth, const std::vector<const Prediction*>& by_sample,
+                                        std::map<std::string, size_t>& index) {
   std::vector<std::string> names = truth.classes;
-  std::map<std::string, size_t> index;
   for (size_t c = 0; c < names.size(); ++c) index[names[c]] = c;
   std::set<std::string> extra;
   for (const Prediction* p : by_sample) {
@@ -246,44 +250,60 @@ Score score(const Truth& truth, const LabelRecords& labels, const std::string& l
     index[name] = names.size();
     names.push_back(name);
   }
+  return names;
+}
+
+// Counts truth sample `i` and its prediction `p` in `s`.
+void count_sample(const Truth& truth, size_t i, const Prediction* p, const std::map<std::string, size_t>& index,
+                  Score& s) {
+  const int t = truth.labels[i];
+  const std::string& truth_name = truth.classes[t];
+  ++s.classes[t].support;
+  if (!p) {
+    ++s.missing;
+    s.mistakes.push_back({truth.paths[i], truth_name, "", 0, "no label record"});
+    return;
+  }
+  if (!p->error.empty()) {
+    ++s.failed;
+    s.mistakes.push_back({truth.paths[i], truth_name, "", 0, p->error, true});
+    return;
+  }
+  s.top_k = std::max(s.top_k, int(p->top_k.size()));
+  if (std::find(p->top_k.begin(), p->top_k.end(), truth_name) != p->top_k.end()) ++s.top_k_correct;
+  if (p->label.empty()) {
+    ++s.abstained;
+    s.mistakes.push_back({truth.paths[i], truth_name, "", 0, "no label (below the confidence threshold)"});
+    return;
+  }
+  const size_t predicted = index.at(p->label);
+  ++s.confusion[t][predicted];
+  ++s.classes[predicted].predicted;
+  if (int(predicted) == t) {
+    ++s.classes[t].correct;
+    ++s.correct;
+    s.right[i] = true;
+  } else {
+    s.mistakes.push_back({truth.paths[i], truth_name, p->label, p->confidence, ""});
+  }
+}
+
+}  // namespace
+
+Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file) {
+  Score s;
+  s.labels_file = labels_file;
+  s.records = int64_t(labels.paths.size());
+  s.samples = int64_t(truth.paths.size());
+  const std::vector<const Prediction*> by_sample = predictions_by_sample(truth, labels, labels_file, s);
+
+  std::map<std::string, size_t> index;
+  const std::vector<std::string> names = scored_classes(truth, by_sample, index);
   s.classes.resize(names.size());
   for (size_t c = 0; c < names.size(); ++c) s.classes[c].name = names[c];
   s.confusion.assign(truth.classes.size(), std::vector<int64_t>(names.size(), 0));
   s.right.assign(truth.paths.size(), false);
-
-  for (size_t i = 0; i < truth.paths.size(); ++i) {
-    const int t = truth.labels[i];
-    const std::string& truth_name = truth.classes[t];
-    ++s.classes[t].support;
-    const Prediction* p = by_sample[i];
-    if (!p) {
-      ++s.missing;
-      s.mistakes.push_back({truth.paths[i], truth_name, "", 0, "no label record"});
-      continue;
-    }
-    if (!p->error.empty()) {
-      ++s.failed;
-      s.mistakes.push_back({truth.paths[i], truth_name, "", 0, p->error, true});
-      continue;
-    }
-    s.top_k = std::max(s.top_k, int(p->top_k.size()));
-    if (std::find(p->top_k.begin(), p->top_k.end(), truth_name) != p->top_k.end()) ++s.top_k_correct;
-    if (p->label.empty()) {
-      ++s.abstained;
-      s.mistakes.push_back({truth.paths[i], truth_name, "", 0, "no label (below the confidence threshold)"});
-      continue;
-    }
-    const size_t predicted = index.at(p->label);
-    ++s.confusion[t][predicted];
-    ++s.classes[predicted].predicted;
-    if (int(predicted) == t) {
-      ++s.classes[t].correct;
-      ++s.correct;
-      s.right[i] = true;
-    } else {
-      s.mistakes.push_back({truth.paths[i], truth_name, p->label, p->confidence, ""});
-    }
-  }
+  for (size_t i = 0; i < truth.paths.size(); ++i) count_sample(truth, i, by_sample[i], index, s);
 
   for (auto& c : s.classes) compute_rates(c);
   // Macro averages over the truth classes: a label the truth never uses
