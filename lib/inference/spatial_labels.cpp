@@ -249,81 +249,76 @@ std::string mask_file_stem(const std::string& path, int64_t frame_number) {
   return stem;
 }
 
-std::vector<std::pair<std::string, nlohmann::ordered_json>> spatial_labels(const std::vector<float>& row,
-                                                                           SpatialKind kind,
-                                                                           const media::InputGeometry& g,
-                                                                           const SpatialOptions& options,
-                                                                           const MaskWriter& masks,
-                                                                           const std::string& stem) {
-  std::vector<std::pair<std::string, nlohmann::ordered_json>> out;
-  if (kind == SpatialKind::segmenter) {
-    if (row.size() < 2) throw Error(ErrorKind::model, "malformed segmentation row");
-    const int64_t h = int64_t(row[0]), w = int64_t(row[1]);
-    if (int64_t(row.size()) != 2 + h * w) throw Error(ErrorKind::model, "malformed segmentation row");
-    // Nearest neighbour back to the original image: pixel centres mapped
-    // through the resize, then the crop; outside the crop is class 0.
-    std::vector<uint16_t> mask(size_t(g.width) * size_t(g.height), 0);
-    std::vector<int64_t> xs(size_t(g.width)), ys(size_t(g.height));
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// A segmenter row as a Segmentation of the original image: nearest
+// neighbour back through the resize, then the crop; outside the crop is
+// class 0.
+Json segmentation_label(const std::vector<float>& row, const media::InputGeometry& g, const MaskWriter& masks,
+                        const std::string& stem) {
+  if (row.size() < 2) throw Error(ErrorKind::model, "malformed segmentation row");
+  const int64_t h = int64_t(row[0]), w = int64_t(row[1]);
+  if (int64_t(row.size()) != 2 + h * w) throw Error(ErrorKind::model, "malformed segmentation row");
+  // Pixel centres mapped through the resize, then the crop.
+  std::vector<uint16_t> mask(size_t(g.width) * size_t(g.height), 0);
+  std::vector<int64_t> xs(size_t(g.width)), ys(size_t(g.height));
+  for (int x = 0; x < g.width; ++x) {
+    xs[size_t(x)] = int64_t(std::floor((x + 0.5) * g.resized_width / g.width)) - g.offset_x;
+  }
+  for (int y = 0; y < g.height; ++y) {
+    ys[size_t(y)] = int64_t(std::floor((y + 0.5) * g.resized_height / g.height)) - g.offset_y;
+  }
+  for (int y = 0; y < g.height; ++y) {
+    const int64_t iy = ys[size_t(y)];
+    if (iy < 0 || iy >= h) continue;
     for (int x = 0; x < g.width; ++x) {
-      xs[size_t(x)] = int64_t(std::floor((x + 0.5) * g.resized_width / g.width)) - g.offset_x;
+      const int64_t ix = xs[size_t(x)];
+      if (ix < 0 || ix >= w) continue;
+      mask[size_t(y) * size_t(g.width) + size_t(x)] = uint16_t(row[size_t(2 + iy * w + ix)]);
     }
-    for (int y = 0; y < g.height; ++y) {
-      ys[size_t(y)] = int64_t(std::floor((y + 0.5) * g.resized_height / g.height)) - g.offset_y;
-    }
-    for (int y = 0; y < g.height; ++y) {
-      const int64_t iy = ys[size_t(y)];
-      if (iy < 0 || iy >= h) continue;
-      for (int x = 0; x < g.width; ++x) {
-        const int64_t ix = xs[size_t(x)];
-        if (ix < 0 || ix >= w) continue;
-        mask[size_t(y) * size_t(g.width) + size_t(x)] = uint16_t(row[size_t(2 + iy * w + ix)]);
-      }
-    }
-    nlohmann::ordered_json label{{"_cls", "Segmentation"}};
-    masks.attach(label, mask, g.width, g.height, stem);
-    out.emplace_back("", std::move(label));
-    return out;
   }
+  Json label{{"_cls", "Segmentation"}};
+  masks.attach(label, mask, g.width, g.height, stem);
+  return label;
+}
 
-  const std::vector<float> dets = detection_part(row, kind);
+// An instance segmenter row as Detections, each with its mask.
+Json instance_detections(const std::vector<float>& row, const std::vector<float>& dets, const media::InputGeometry& g,
+                         const SpatialOptions& options, const MaskWriter& masks, const std::string& stem) {
   const size_t n = dets.size() / k_detection_values;
-  auto detections = nlohmann::ordered_json::array();
-  if (kind == SpatialKind::detector) {
-    for_each_kept(dets, g, options.detector, [&](size_t, const RelativeBox& box, float score, int64_t label) {
-      detections.push_back(detection_json(box, score, label, options.detector));
-    });
-    out.emplace_back("", detections_of(std::move(detections)));
-    return out;
+  auto detections = Json::array();
+  // Where each detection's mask starts in the row.
+  std::vector<size_t> mask_at(n);
+  size_t at = 1 + n * k_detection_values;
+  for (size_t i = 0; i < n; ++i) {
+    if (at + 2 > row.size()) throw Error(ErrorKind::model, "malformed instance row");
+    mask_at[i] = at;
+    at += 2 + size_t(row[at]) * size_t(row[at + 1]);
   }
-
-  if (kind == SpatialKind::instance_segmenter) {
-    // Where each detection's mask starts in the row.
-    std::vector<size_t> mask_at(n);
-    size_t at = 1 + n * k_detection_values;
-    for (size_t i = 0; i < n; ++i) {
-      if (at + 2 > row.size()) throw Error(ErrorKind::model, "malformed instance row");
-      mask_at[i] = at;
-      at += 2 + size_t(row[at]) * size_t(row[at + 1]);
+  if (at != row.size()) throw Error(ErrorKind::model, "malformed instance row");
+  size_t kept = 0;
+  for_each_kept(dets, g, options.detector, [&](size_t i, const RelativeBox& box, float score, int64_t label) {
+    auto detection = detection_json(box, score, label, options.detector);
+    const size_t m = mask_at[i];
+    const int mh = int(row[m]), mw = int(row[m + 1]);
+    if (mh > 0 && mw > 0) {
+      std::vector<uint16_t> pixels(size_t(mh) * size_t(mw));
+      for (size_t p = 0; p < pixels.size(); ++p) pixels[p] = row[m + 2 + p] > 0.5f ? 255 : 0;
+      masks.attach(detection, pixels, mw, mh, fmt::format("{}-{}", stem, kept));
     }
-    if (at != row.size()) throw Error(ErrorKind::model, "malformed instance row");
-    size_t kept = 0;
-    for_each_kept(dets, g, options.detector, [&](size_t i, const RelativeBox& box, float score, int64_t label) {
-      auto detection = detection_json(box, score, label, options.detector);
-      const size_t m = mask_at[i];
-      const int mh = int(row[m]), mw = int(row[m + 1]);
-      if (mh > 0 && mw > 0) {
-        std::vector<uint16_t> pixels(size_t(mh) * size_t(mw));
-        for (size_t p = 0; p < pixels.size(); ++p) pixels[p] = row[m + 2 + p] > 0.5f ? 255 : 0;
-        masks.attach(detection, pixels, mw, mh, fmt::format("{}-{}", stem, kept));
-      }
-      ++kept;
-      detections.push_back(std::move(detection));
-    });
-    out.emplace_back("", detections_of(std::move(detections)));
-    return out;
-  }
+    ++kept;
+    detections.push_back(std::move(detection));
+  });
+  return detections_of(std::move(detections));
+}
 
-  // keypoints
+// A keypoints row as its Detections and Keypoints.
+std::pair<Json, Json> keypoint_labels(const std::vector<float>& row, const std::vector<float>& dets,
+                                      const media::InputGeometry& g, const SpatialOptions& options) {
+  const size_t n = dets.size() / k_detection_values;
+  auto detections = Json::array();
   const size_t k = count_of(row, 1, "keypoint");
   const size_t points_at = 2 + n * k_detection_values;
   if (row.size() != points_at + n * k * 3) throw Error(ErrorKind::model, "malformed keypoint row");
@@ -348,9 +343,29 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> spatial_labels(const
                                                {"points", std::move(points)},
                                                {"confidence", std::move(confidence)}});
   });
-  out.emplace_back("_detections", detections_of(std::move(detections)));
-  out.emplace_back("_keypoints", nlohmann::ordered_json{{"_cls", "Keypoints"}, {"keypoints", std::move(keypoints)}});
-  return out;
+  return {detections_of(std::move(detections)), Json{{"_cls", "Keypoints"}, {"keypoints", std::move(keypoints)}}};
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, nlohmann::ordered_json>> spatial_labels(const std::vector<float>& row,
+                                                                           SpatialKind kind,
+                                                                           const media::InputGeometry& g,
+                                                                           const SpatialOptions& options,
+                                                                           const MaskWriter& masks,
+                                                                           const std::string& stem) {
+  if (kind == SpatialKind::segmenter) return {{"", segmentation_label(row, g, masks, stem)}};
+  const std::vector<float> dets = detection_part(row, kind);
+  if (kind == SpatialKind::instance_segmenter) return {{"", instance_detections(row, dets, g, options, masks, stem)}};
+  if (kind == SpatialKind::keypoints) {
+    auto [detections, keypoints] = keypoint_labels(row, dets, g, options);
+    return {{"_detections", std::move(detections)}, {"_keypoints", std::move(keypoints)}};
+  }
+  auto detections = Json::array();
+  for_each_kept(dets, g, options.detector, [&](size_t, const RelativeBox& box, float score, int64_t label) {
+    detections.push_back(detection_json(box, score, label, options.detector));
+  });
+  return {{"", detections_of(std::move(detections))}};
 }
 
 }  // namespace zoo::inference

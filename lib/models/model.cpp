@@ -156,15 +156,24 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
   return load(config, options, OutputLayer{});
 }
 
-std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const LoadOptions& options,
-                                   const OutputLayer& output) {
+namespace {
+
+// The config's module with its weights, before evaluation mode, layer
+// capture and optimisation.
+struct LoadedModule {
+  torch::jit::Module module;
+  std::string description;
+  std::string weights_format;  // "" = no weights file
+};
+
+LoadedModule load_module(const config::ModelConfig& config) {
   const std::string where = config.entrypoint_where.empty() ? config.source : config.entrypoint_where;
   const std::string entrypoint = canonical_entrypoint(config.entrypoint);
   if (entrypoint.empty()) {
     throw Error(ErrorKind::config, "{}: unknown entrypoint \"{}\"{} (known: {})", where, config.entrypoint,
                 util::did_you_mean(config.entrypoint, entrypoint_names()), util::join(entrypoint_names(), ", "));
   }
-  auto impl = std::make_unique<Impl>();
+  LoadedModule loaded;
   if (entrypoint == "torchscript") {
     if (config.weights.empty()) {
       throw Error(ErrorKind::config, "{}: entrypoint torchscript needs \"weights\": the TorchScript file", where);
@@ -174,25 +183,37 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
     }
     try {
       open_pytorch_zip(config.weights);  // validates the zip directory before LibTorch allocates for it
-      impl->module = torch::jit::load(config.weights);
+      loaded.module = torch::jit::load(config.weights);
     } catch (const c10::Error& e) {
       throw Error(ErrorKind::model, "{}: cannot load TorchScript file: {}", config.weights, e.msg());
     }
-    impl->description = fmt::format("torchscript {}", config.weights);
-    impl->weights_format = "torchscript";
+    loaded.description = fmt::format("torchscript {}", config.weights);
+    loaded.weights_format = "torchscript";
   } else {
-    impl->module = build_builtin(entrypoint, config.entrypoint_args, where);
+    loaded.module = build_builtin(entrypoint, config.entrypoint_args, where);
     if (config.weights.empty()) {
       util::warn(fmt::format("{}: no weights given: {} runs with randomly initialised weights", config.source,
                              entrypoint));
-      impl->description = fmt::format("{} (built-in, random weights)", entrypoint);
+      loaded.description = fmt::format("{} (built-in, random weights)", entrypoint);
     } else {
       StateDict dict = read_state_dict(config.weights, config.weights_key);
-      load_state_dict(impl->module, dict, config.strict, config.weights);
-      impl->description = fmt::format("{} (built-in) with {} {}", entrypoint, dict.format, config.weights);
-      impl->weights_format = dict.format;
+      load_state_dict(loaded.module, dict, config.strict, config.weights);
+      loaded.description = fmt::format("{} (built-in) with {} {}", entrypoint, dict.format, config.weights);
+      loaded.weights_format = dict.format;
     }
   }
+  return loaded;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const LoadOptions& options,
+                                   const OutputLayer& output) {
+  LoadedModule loaded = load_module(config);
+  auto impl = std::make_unique<Impl>();
+  impl->module = std::move(loaded.module);
+  impl->description = std::move(loaded.description);
+  impl->weights_format = std::move(loaded.weights_format);
   impl->module.eval();
   for (const auto& parameter : impl->module.parameters()) impl->parameters += parameter.numel();
   if (!output.layer.empty()) {

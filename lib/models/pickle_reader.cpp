@@ -564,27 +564,49 @@ PickleRef Unpickler::run() {
 // whatever size an entry claims: every entry must lie inside the file, a
 // stored entry must be as large as it claims, a deflated one at most 1032x
 // (deflate's limit) its compressed size.
-void check_zip_entries(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw Error(ErrorKind::model, "{}: cannot open weights file", path);
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  auto read_at = [&](uint64_t offset, uint64_t n) {
+// Reads bytes of a file by offset, for the zip checks.
+class ZipFile {
+ public:
+  explicit ZipFile(const std::string& path) : m_path(path), m_in(path, std::ios::binary | std::ios::ate) {
+    if (!m_in) throw Error(ErrorKind::model, "{}: cannot open weights file", path);
+    m_size = static_cast<uint64_t>(m_in.tellg());
+  }
+  uint64_t size() const { return m_size; }
+  std::vector<unsigned char> read_at(uint64_t offset, uint64_t n) {
     std::vector<unsigned char> buffer(n);
-    in.seekg(static_cast<std::streamoff>(offset));
-    in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(n));
-    if (!in) throw Error(ErrorKind::model, "{}: cannot read {} bytes at offset {}", path, n, offset);
+    m_in.seekg(static_cast<std::streamoff>(offset));
+    m_in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(n));
+    if (!m_in) throw Error(ErrorKind::model, "{}: cannot read {} bytes at offset {}", m_path, n, offset);
     return buffer;
-  };
-  auto corrupt = [&](const std::string& what) {
-    return Error(ErrorKind::model, "{}: truncated or corrupt zip archive: {}", path, what);
-  };
+  }
+  Error corrupt(const std::string& what) const {
+    return Error(ErrorKind::model, "{}: truncated or corrupt zip archive: {}", m_path, what);
+  }
 
-  constexpr uint64_t k_eocd_size = 22, k_locator_size = 20, k_eocd64_size = 56, k_entry_size = 46;
-  if (file_size < k_eocd_size) throw corrupt(fmt::format("only {} bytes", file_size));
+ private:
+  std::string m_path;
+  std::ifstream m_in;
+  uint64_t m_size = 0;
+};
+
+constexpr uint64_t k_eocd_size = 22, k_locator_size = 20, k_eocd64_size = 56, k_entry_size = 46;
+
+// Where the central directory is, and how many entries it holds.
+struct CentralDirectory {
+  uint64_t entries = 0;
+  uint64_t size = 0;
+  uint64_t offset = 0;
+};
+
+// Finds the end-of-central-directory record (and its zip64 twin) and
+// checks that the directory it points to lies inside the file.
+CentralDirectory find_central_directory(ZipFile& zip) {
+  const uint64_t file_size = zip.size();
+  if (file_size < k_eocd_size) throw zip.corrupt(fmt::format("only {} bytes", file_size));
   // The end-of-central-directory record: the last signature with room for
   // the record after it, within the last 64 KiB (its comment can be that long).
   const uint64_t tail_size = std::min<uint64_t>(file_size, 0xffff + k_eocd_size);
-  const auto tail = read_at(file_size - tail_size, tail_size);
+  const auto tail = zip.read_at(file_size - tail_size, tail_size);
   int64_t found = -1;
   for (int64_t i = int64_t(tail_size - k_eocd_size); i >= 0; --i) {
     if (read_le(&tail[i], 4) == 0x06054b50) {
@@ -592,89 +614,104 @@ void check_zip_entries(const std::string& path) {
       break;
     }
   }
-  if (found < 0) throw corrupt("no end-of-central-directory record");
+  if (found < 0) throw zip.corrupt("no end-of-central-directory record");
   const uint64_t eocd = file_size - tail_size + uint64_t(found);
   const unsigned char* e = &tail[found];
-  uint64_t entries = read_le(e + 10, 2), cd_size = read_le(e + 12, 4), cd_offset = read_le(e + 16, 4);
+  CentralDirectory cd{read_le(e + 10, 2), read_le(e + 12, 4), read_le(e + 16, 4)};
   if (eocd >= k_locator_size + k_eocd64_size) {
-    const auto locator = read_at(eocd - k_locator_size, k_locator_size);
+    const auto locator = zip.read_at(eocd - k_locator_size, k_locator_size);
     if (read_le(locator.data(), 4) == 0x07064b50) {
       const uint64_t offset = read_le(locator.data() + 8, 8);
-      if (offset > file_size - k_eocd64_size) throw corrupt("zip64 directory record past the end of the file");
-      const auto record = read_at(offset, k_eocd64_size);
+      if (offset > file_size - k_eocd64_size) throw zip.corrupt("zip64 directory record past the end of the file");
+      const auto record = zip.read_at(offset, k_eocd64_size);
       if (read_le(record.data(), 4) == 0x06064b50) {
-        entries = read_le(record.data() + 32, 8);
-        cd_size = read_le(record.data() + 40, 8);
-        cd_offset = read_le(record.data() + 48, 8);
+        cd = {read_le(record.data() + 32, 8), read_le(record.data() + 40, 8), read_le(record.data() + 48, 8)};
       }
     }
   }
-  if (cd_offset > file_size || cd_size > file_size - cd_offset) {
-    throw corrupt(fmt::format("central directory ({} bytes at offset {}) past the end of the file ({} bytes)", cd_size,
-                              cd_offset, file_size));
+  if (cd.offset > file_size || cd.size > file_size - cd.offset) {
+    throw zip.corrupt(fmt::format("central directory ({} bytes at offset {}) past the end of the file ({} bytes)",
+                                  cd.size, cd.offset, file_size));
   }
-  if (entries > cd_size / k_entry_size) throw corrupt(fmt::format("{} entries do not fit in the central directory", entries));
-  const auto cd = read_at(cd_offset, cd_size);
+  if (cd.entries > cd.size / k_entry_size) {
+    throw zip.corrupt(fmt::format("{} entries do not fit in the central directory", cd.entries));
+  }
+  return cd;
+}
+
+// Zip64: the sizes and offset saturated at 0xffffffff are in extra field
+// 0x0001, in this order.
+void read_zip64_extra(const ZipFile& zip, const unsigned char* extra, uint64_t extra_size, const std::string& name,
+                      uint64_t& uncompressed, uint64_t& compressed, uint64_t& local) {
+  constexpr uint64_t k_max32 = 0xffffffff;
+  if (uncompressed != k_max32 && compressed != k_max32 && local != k_max32) return;
+  for (uint64_t x = 0; x + 4 <= extra_size;) {
+    const uint64_t id = read_le(extra + x, 2), size = read_le(extra + x + 2, 2);
+    if (size > extra_size - x - 4) break;
+    if (id == 1) {
+      const unsigned char* field = extra + x + 4;
+      uint64_t left = size;
+      for (uint64_t* value : {&uncompressed, &compressed, &local}) {
+        if (*value != k_max32) continue;
+        if (left < 8) throw zip.corrupt(fmt::format("entry \"{}\": short zip64 field", printable(name)));
+        *value = read_le(field, 8);
+        field += 8;
+        left -= 8;
+      }
+      break;
+    }
+    x += 4 + size;
+  }
+}
+
+// Checks central directory entry `n` at `pos` and returns its name;
+// `pos` moves past it.
+std::string check_zip_entry(const ZipFile& zip, const std::vector<unsigned char>& cd, uint64_t n, uint64_t& pos) {
+  const uint64_t file_size = zip.size();
+  if (cd.size() - pos < k_entry_size || read_le(&cd[pos], 4) != 0x02014b50) {
+    throw zip.corrupt(fmt::format("bad central directory entry {}", n));
+  }
+  const unsigned char* h = &cd[pos];
+  const uint64_t method = read_le(h + 10, 2);
+  uint64_t compressed = read_le(h + 20, 4), uncompressed = read_le(h + 24, 4), local = read_le(h + 42, 4);
+  const uint64_t name_size = read_le(h + 28, 2), extra_size = read_le(h + 30, 2), comment_size = read_le(h + 32, 2);
+  if (cd.size() - pos - k_entry_size < name_size + extra_size + comment_size) {
+    throw zip.corrupt(fmt::format("central directory entry {} overruns the directory", n));
+  }
+  const std::string name(reinterpret_cast<const char*>(h + k_entry_size), name_size);
+  read_zip64_extra(zip, h + k_entry_size + name_size, extra_size, name, uncompressed, compressed, local);
+  if (local > file_size || compressed > file_size - local) {
+    throw zip.corrupt(fmt::format("entry \"{}\" claims {} bytes at offset {}, past the end of the file ({} bytes)",
+                                  printable(name), compressed, local, file_size));
+  }
+  if (method == 0 && uncompressed != compressed) {
+    throw zip.corrupt(fmt::format("stored entry \"{}\" claims {} bytes but holds {}", printable(name), uncompressed,
+                                  compressed));
+  }
+  if (method == 8 && uncompressed > compressed * 1032 + 1024) {
+    throw zip.corrupt(fmt::format("entry \"{}\" claims {} bytes from {} compressed bytes", printable(name),
+                                  uncompressed, compressed));
+  }
+  if (method != 0 && method != 8) {
+    throw zip.corrupt(fmt::format("entry \"{}\" uses unsupported compression method {}", printable(name), method));
+  }
+  pos += k_entry_size + name_size + extra_size + comment_size;
+  return name;
+}
+
+void check_zip_entries(const std::string& path) {
+  ZipFile zip(path);
+  const CentralDirectory directory = find_central_directory(zip);
+  const auto cd = zip.read_at(directory.offset, directory.size);
   std::vector<std::string> names;
   uint64_t pos = 0;
-  for (uint64_t n = 0; n < entries; ++n) {
-    if (cd_size - pos < k_entry_size || read_le(&cd[pos], 4) != 0x02014b50) {
-      throw corrupt(fmt::format("bad central directory entry {}", n));
-    }
-    const unsigned char* h = &cd[pos];
-    const uint64_t method = read_le(h + 10, 2);
-    uint64_t compressed = read_le(h + 20, 4), uncompressed = read_le(h + 24, 4), local = read_le(h + 42, 4);
-    const uint64_t name_size = read_le(h + 28, 2), extra_size = read_le(h + 30, 2), comment_size = read_le(h + 32, 2);
-    if (cd_size - pos - k_entry_size < name_size + extra_size + comment_size) {
-      throw corrupt(fmt::format("central directory entry {} overruns the directory", n));
-    }
-    const std::string name(reinterpret_cast<const char*>(h + k_entry_size), name_size);
-    // Zip64: fields saturated at 0xffffffff are in extra field 0x0001, in this order.
-    constexpr uint64_t k_max32 = 0xffffffff;
-    if (uncompressed == k_max32 || compressed == k_max32 || local == k_max32) {
-      const unsigned char* extra = h + k_entry_size + name_size;
-      for (uint64_t x = 0; x + 4 <= extra_size;) {
-        const uint64_t id = read_le(extra + x, 2), size = read_le(extra + x + 2, 2);
-        if (size > extra_size - x - 4) break;
-        if (id == 1) {
-          const unsigned char* field = extra + x + 4;
-          uint64_t left = size;
-          for (uint64_t* value : {&uncompressed, &compressed, &local}) {
-            if (*value != k_max32) continue;
-            if (left < 8) throw corrupt(fmt::format("entry \"{}\": short zip64 field", printable(name)));
-            *value = read_le(field, 8);
-            field += 8;
-            left -= 8;
-          }
-          break;
-        }
-        x += 4 + size;
-      }
-    }
-    if (local > file_size || compressed > file_size - local) {
-      throw corrupt(fmt::format("entry \"{}\" claims {} bytes at offset {}, past the end of the file ({} bytes)",
-                                printable(name), compressed, local, file_size));
-    }
-    if (method == 0 && uncompressed != compressed) {
-      throw corrupt(fmt::format("stored entry \"{}\" claims {} bytes but holds {}", printable(name), uncompressed,
-                                compressed));
-    }
-    if (method == 8 && uncompressed > compressed * 1032 + 1024) {
-      throw corrupt(fmt::format("entry \"{}\" claims {} bytes from {} compressed bytes", printable(name), uncompressed,
-                                compressed));
-    }
-    if (method != 0 && method != 8) {
-      throw corrupt(fmt::format("entry \"{}\" uses unsupported compression method {}", printable(name), method));
-    }
-    pos += k_entry_size + name_size + extra_size + comment_size;
-    names.push_back(name);
-  }
+  for (uint64_t n = 0; n < directory.entries; ++n) names.push_back(check_zip_entry(zip, cd, n, pos));
   // What PyTorchStreamReader's constructor requires (it leaks its zip state
   // when it throws, so these are checked here): records in one folder, and
   // a version record.
-  if (names.empty()) throw corrupt("no entries");
+  if (names.empty()) throw zip.corrupt("no entries");
   const std::string folder = names[0].substr(0, names[0].find('/'));
-  if (folder == names[0]) throw corrupt(fmt::format("entry \"{}\" is not in a folder", printable(names[0])));
+  if (folder == names[0]) throw zip.corrupt(fmt::format("entry \"{}\" is not in a folder", printable(names[0])));
   if (std::find(names.begin(), names.end(), folder + "/version") == names.end() &&
       std::find(names.begin(), names.end(), folder + "/.data/version") == names.end()) {
     throw Error(ErrorKind::model, "{}: not a PyTorch archive: no version record", path);

@@ -141,13 +141,17 @@ std::string shape_string(at::IntArrayRef sizes) { return fmt::format("[{}]", fmt
 // names to {dtype, shape, data_offsets}, then the raw little-endian data.
 // Following the format's own rules, the tensors must tile the data exactly
 // (no overlaps, no holes), so what is allocated is at most the file's size.
-StateDict read_safetensors(const std::string& path) {
-  StateDict dict;
-  dict.format = "safetensors";
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw Error(ErrorKind::model, "{}: cannot open weights file", path);
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
+// One tensor of a safetensors header.
+struct SafetensorsEntry {
+  std::string name;
+  c10::ScalarType dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;  // byte offsets in the data
+};
+
+// Reads the header (length, then JSON) of a safetensors file of
+// `file_size` bytes; leaves `in` at the data.
+nlohmann::json read_safetensors_header(std::ifstream& in, const std::string& path, uint64_t file_size) {
   unsigned char length[8] = {};
   if (file_size < 8 || !in.read(reinterpret_cast<char*>(length), 8)) {
     throw Error(ErrorKind::model, "{}: truncated safetensors file ({} bytes)", path, file_size);
@@ -174,78 +178,71 @@ StateDict read_safetensors(const std::string& path) {
     throw Error(ErrorKind::model, "{}: bad safetensors header: {}", path, e.what());
   }
   if (!header.is_object()) throw Error(ErrorKind::model, "{}: bad safetensors header: not a JSON object", path);
-  const uint64_t data_start = 8 + header_size;
-  const uint64_t data_size = file_size - data_start;
+  return header;
+}
 
-  struct Entry {
-    std::string name;
-    c10::ScalarType dtype;
-    std::vector<int64_t> shape;
-    uint64_t begin = 0, end = 0;
-  };
+// The header entry `name` checked: a known dtype, a sane shape, offsets
+// inside the `data_size` bytes of data that hold exactly the shape's bytes.
+SafetensorsEntry safetensors_entry(const std::string& path, const std::string& name, const nlohmann::json& info,
+                                   uint64_t data_size) {
   static const std::map<std::string, c10::ScalarType> dtypes = {
       {"F64", torch::kFloat64}, {"F32", torch::kFloat32}, {"F16", torch::kFloat16}, {"BF16", torch::kBFloat16},
       {"I64", torch::kInt64},   {"I32", torch::kInt32},   {"I16", torch::kInt16},   {"I8", torch::kInt8},
       {"U8", torch::kUInt8},    {"BOOL", torch::kBool}};
   constexpr size_t k_max_dims = 64;
-  std::vector<Entry> entries;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") {
-      if (!info.is_object()) throw Error(ErrorKind::model, "{}: safetensors __metadata__ is not an object", path);
-      continue;
-    }
-    auto bad = [&](const std::string& what) {
-      return Error(ErrorKind::model, "{}: tensor \"{}\": {}", path, name, what);
-    };
-    if (!info.is_object()) throw bad("header entry is not an object");
-    Entry entry;
-    entry.name = name;
-    const auto dtype = info.find("dtype");
-    if (dtype == info.end() || !dtype->is_string()) throw bad("no dtype");
-    const auto type = dtypes.find(dtype->get<std::string>());
-    if (type == dtypes.end()) throw bad(fmt::format("unsupported dtype {}", dtype->get<std::string>()));
-    entry.dtype = type->second;
-    const auto shape = info.find("shape");
-    if (shape == info.end() || !shape->is_array() || shape->size() > k_max_dims) {
-      throw bad(fmt::format("shape is not a list of at most {} sizes", k_max_dims));
-    }
-    int64_t numel = 1;
-    for (const auto& d : *shape) {
-      if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 62)) throw bad("shape holds a bad size");
-      entry.shape.push_back(int64_t(d.get<uint64_t>()));
-      if (__builtin_mul_overflow(numel, entry.shape.back(), &numel) || numel > (int64_t(1) << 62)) {
-        throw bad(fmt::format("shape {} is absurd", shape_string(entry.shape)));
-      }
-    }
-    const auto offsets = info.find("data_offsets");
-    if (offsets == info.end() || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
-        !(*offsets)[1].is_number_unsigned()) {
-      throw bad("data_offsets is not a pair of byte offsets");
-    }
-    entry.begin = (*offsets)[0].get<uint64_t>();
-    entry.end = (*offsets)[1].get<uint64_t>();
-    if (entry.begin > entry.end) throw bad(fmt::format("data_offsets [{}, {}] end before they begin", entry.begin, entry.end));
-    if (entry.end > data_size) {
-      throw bad(fmt::format("data_offsets [{}, {}] lie past the end of the data ({} bytes): the file is truncated or "
-                            "corrupt",
-                            entry.begin, entry.end, data_size));
-    }
-    int64_t nbytes = 0;
-    if (__builtin_mul_overflow(numel, int64_t(c10::elementSize(entry.dtype)), &nbytes) ||
-        uint64_t(nbytes) != entry.end - entry.begin) {
-      throw bad(fmt::format("shape {} of {} needs {} bytes but data_offsets [{}, {}] hold {}", shape_string(entry.shape),
-                            type->first, nbytes, entry.begin, entry.end, entry.end - entry.begin));
-    }
-    entries.push_back(std::move(entry));
+  auto bad = [&](const std::string& what) { return Error(ErrorKind::model, "{}: tensor \"{}\": {}", path, name, what); };
+  if (!info.is_object()) throw bad("header entry is not an object");
+  SafetensorsEntry entry;
+  entry.name = name;
+  const auto dtype = info.find("dtype");
+  if (dtype == info.end() || !dtype->is_string()) throw bad("no dtype");
+  const auto type = dtypes.find(dtype->get<std::string>());
+  if (type == dtypes.end()) throw bad(fmt::format("unsupported dtype {}", dtype->get<std::string>()));
+  entry.dtype = type->second;
+  const auto shape = info.find("shape");
+  if (shape == info.end() || !shape->is_array() || shape->size() > k_max_dims) {
+    throw bad(fmt::format("shape is not a list of at most {} sizes", k_max_dims));
   }
+  int64_t numel = 1;
+  for (const auto& d : *shape) {
+    if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 62)) throw bad("shape holds a bad size");
+    entry.shape.push_back(int64_t(d.get<uint64_t>()));
+    if (__builtin_mul_overflow(numel, entry.shape.back(), &numel) || numel > (int64_t(1) << 62)) {
+      throw bad(fmt::format("shape {} is absurd", shape_string(entry.shape)));
+    }
+  }
+  const auto offsets = info.find("data_offsets");
+  if (offsets == info.end() || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
+      !(*offsets)[1].is_number_unsigned()) {
+    throw bad("data_offsets is not a pair of byte offsets");
+  }
+  entry.begin = (*offsets)[0].get<uint64_t>();
+  entry.end = (*offsets)[1].get<uint64_t>();
+  if (entry.begin > entry.end) throw bad(fmt::format("data_offsets [{}, {}] end before they begin", entry.begin, entry.end));
+  if (entry.end > data_size) {
+    throw bad(fmt::format("data_offsets [{}, {}] lie past the end of the data ({} bytes): the file is truncated or "
+                          "corrupt",
+                          entry.begin, entry.end, data_size));
+  }
+  int64_t nbytes = 0;
+  if (__builtin_mul_overflow(numel, int64_t(c10::elementSize(entry.dtype)), &nbytes) ||
+      uint64_t(nbytes) != entry.end - entry.begin) {
+    throw bad(fmt::format("shape {} of {} needs {} bytes but data_offsets [{}, {}] hold {}", shape_string(entry.shape),
+                          type->first, nbytes, entry.begin, entry.end, entry.end - entry.begin));
+  }
+  return entry;
+}
 
-  std::vector<const Entry*> by_offset;
+// Checks that the entries tile the data: no overlap, no gap, nothing after.
+void check_safetensors_coverage(const std::string& path, const std::vector<SafetensorsEntry>& entries,
+                                uint64_t data_size) {
+  std::vector<const SafetensorsEntry*> by_offset;
   for (const auto& entry : entries) by_offset.push_back(&entry);
   std::sort(by_offset.begin(), by_offset.end(),
-            [](const Entry* a, const Entry* b) { return std::tie(a->begin, a->end) < std::tie(b->begin, b->end); });
+            [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return std::tie(a->begin, a->end) < std::tie(b->begin, b->end); });
   uint64_t covered = 0;
-  const Entry* previous = nullptr;
-  for (const Entry* entry : by_offset) {
+  const SafetensorsEntry* previous = nullptr;
+  for (const SafetensorsEntry* entry : by_offset) {
     if (entry->begin < covered) {
       throw Error(ErrorKind::model, "{}: tensors \"{}\" and \"{}\" overlap in the data", path, previous->name,
                   entry->name);
@@ -259,7 +256,27 @@ StateDict read_safetensors(const std::string& path) {
   if (covered != data_size) {
     throw Error(ErrorKind::model, "{}: bytes {} to {} of the data belong to no tensor", path, covered, data_size);
   }
+}
 
+StateDict read_safetensors(const std::string& path) {
+  StateDict dict;
+  dict.format = "safetensors";
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw Error(ErrorKind::model, "{}: cannot open weights file", path);
+  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  const nlohmann::json header = read_safetensors_header(in, path, file_size);
+  const uint64_t data_start = static_cast<uint64_t>(in.tellg());  // just after the header
+  const uint64_t data_size = file_size - data_start;
+  std::vector<SafetensorsEntry> entries;
+  for (const auto& [name, info] : header.items()) {
+    if (name == "__metadata__") {
+      if (!info.is_object()) throw Error(ErrorKind::model, "{}: safetensors __metadata__ is not an object", path);
+      continue;
+    }
+    entries.push_back(safetensors_entry(path, name, info, data_size));
+  }
+  check_safetensors_coverage(path, entries, data_size);
   for (const auto& entry : entries) {
     auto tensor = torch::empty(entry.shape, torch::TensorOptions().dtype(entry.dtype));
     in.seekg(static_cast<std::streamoff>(data_start + entry.begin));
