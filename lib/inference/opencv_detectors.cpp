@@ -110,6 +110,18 @@ class Instance {
   virtual void detect(const cv::Mat& image, std::vector<float>& row) = 0;
 };
 
+// Appends OpenCV's boxes as raw detections of class 0, each scored by the
+// logistic of its detector weight (0.5 at the decision boundary; a box
+// without a weight scores 0.5).
+void append_boxes(const std::vector<cv::Rect>& boxes, const std::vector<double>& weights, std::vector<float>& row) {
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    const cv::Rect& r = boxes[i];
+    const double weight = i < weights.size() ? weights[i] : 0.0;
+    append_detection(row, float(r.x), float(r.y), float(r.x + r.width), float(r.y + r.height),
+                     float(logistic(weight)), 0);
+  }
+}
+
 struct HogParams {
   double hit_threshold = 0;
   cv::Size win_stride{8, 8};
@@ -131,12 +143,7 @@ class HogInstance : public Instance {
     std::vector<double> weights;
     m_hog.detectMultiScale(image, found, weights, m_params.hit_threshold, m_params.win_stride, m_params.padding,
                            m_params.scale, m_params.group_threshold, m_params.meanshift);
-    for (size_t i = 0; i < found.size(); ++i) {
-      const cv::Rect& r = found[i];
-      const double weight = i < weights.size() ? weights[i] : 0.0;
-      append_detection(row, float(r.x), float(r.y), float(r.x + r.width), float(r.y + r.height),
-                       float(logistic(weight)), 0);
-    }
+    append_boxes(found, weights, row);
   }
 
  private:
@@ -179,12 +186,7 @@ class HaarInstance : public Instance {
     std::vector<double> weights;
     m_cascade.detectMultiScale(m_gray, objects, levels, weights, m_params.scale_factor, m_params.min_neighbors, 0,
                                m_params.min_size, m_params.max_size, true);
-    for (size_t i = 0; i < objects.size(); ++i) {
-      const cv::Rect& r = objects[i];
-      const double weight = i < weights.size() ? weights[i] : 0.0;
-      append_detection(row, float(r.x), float(r.y), float(r.x + r.width), float(r.y + r.height),
-                       float(logistic(weight)), 0);
-    }
+    append_boxes(objects, weights, row);
   }
 
  private:
