@@ -19,13 +19,8 @@ struct LoadArgs {
 };
 
 int run_load(LoadArgs& args) {
-  auto& o = args.options;
-  util::set_quiet(args.quiet);
-  o.store = args.store.store;
-  o.remote = args.store.remote();
-  const auto r = packaging::load_model(o);
-  fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
-  util::info(fmt::format("wrote {}/ ({})", o.out_dir, fmt::join(r.files, ", ")));
+  const auto r = run_on_store(args.options, args.store, args.quiet, packaging::load_model);
+  util::info(fmt::format("wrote {}/ ({})", args.options.out_dir, fmt::join(r.files, ", ")));
   return 0;
 }
 

@@ -19,12 +19,7 @@ struct SaveArgs {
 };
 
 int run_save(SaveArgs& args) {
-  auto& o = args.options;
-  util::set_quiet(args.quiet);
-  o.store = args.store.store;
-  o.remote = args.store.remote();
-  const auto r = packaging::save_model(o);
-  fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
+  const auto r = run_on_store(args.options, args.store, args.quiet, packaging::save_model);
   util::info(fmt::format("{} {}:{} in {} ({} bytes)", r.copied ? (r.existed ? "already had" : "copied") : "saved",
                          r.name, r.version, r.location, r.bytes));
   return 0;

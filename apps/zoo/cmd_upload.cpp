@@ -19,12 +19,7 @@ struct UploadArgs {
 };
 
 int run_upload(UploadArgs& args) {
-  auto& o = args.options;
-  util::set_quiet(args.quiet);
-  o.store = args.store.store;
-  o.remote = args.store.remote();
-  const auto r = packaging::upload_model(o);
-  fmt::print("{}:{} {}\n", r.name, r.version, r.digest);
+  const auto r = run_on_store(args.options, args.store, args.quiet, packaging::upload_model);
   util::info(fmt::format("saved {}:{} in {} ({} bytes)", r.name, r.version, r.location, r.bytes));
   return 0;
 }

@@ -8,9 +8,11 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "jobs/batch_job.hpp"
 #include "store/store.hpp"
+#include "util/log.hpp"
 
 namespace zoo::app {
 
@@ -29,6 +31,20 @@ void add_store_options(CLI::App& app, StoreArgs& args, const std::string& store_
 // A MODEL argument as a path: itself when it is a file or folder, else the
 // unpacked store version it names (see packaging::resolve_model).
 std::string resolve_model_arg(const std::string& model, const StoreArgs& args);
+
+// What zoo save, upload and load share around their packaging call:
+// applies --quiet, points `request` at the store (its `store` and `remote`
+// fields), runs `command` on it and prints the version it names,
+// NAME:VERSION DIGEST, on stdout. Returns the command's result.
+template <typename Request, typename Command>
+auto run_on_store(Request& request, const StoreArgs& args, bool quiet, Command command) {
+  util::set_quiet(quiet);
+  request.store = args.store;
+  request.remote = args.remote();
+  const auto result = command(request);
+  fmt::print("{}:{} {}\n", result.name, result.version, result.digest);
+  return result;
+}
 
 // --threads N: Torch threads, 0 = all cores. `help` says what they run.
 CLI::Option* add_threads_option(CLI::App& app, int& threads, const std::string& help = "Torch threads");
