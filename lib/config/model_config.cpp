@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -143,9 +144,10 @@ class Reader {
     std::string value = string(node, key);
     fs::path path(value);
     if (path.is_relative()) path = fs::path(m_base) / path;
-    std::error_code ec;
-    if (!fs::exists(path, ec)) fail(node, key, fmt::format("file not found: {}", path.lexically_normal().string()));
-    if (fs::is_directory(path, ec)) fail(node, key, fmt::format("is a directory, not a file: {}", path.string()));
+    // Anything but a regular file (a FIFO would block the reader) is refused here.
+    const std::string problem = util::regular_file_problem(path.string(), "a file");
+    if (problem == "no such file") fail(node, key, fmt::format("file not found: {}", path.lexically_normal().string()));
+    if (!problem.empty()) fail(node, key, fmt::format("{}: {}", problem, path.string()));
     return path.lexically_normal().string();
   }
 

@@ -15,6 +15,7 @@
 #include "inference/detector.hpp"
 #include "models/model.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -260,7 +261,9 @@ std::string resolve_cascade(const Args& args, const config::ModelConfig& config)
   const fs::path path(written);
   std::error_code ec;
   if (path.is_absolute()) {
-    if (!fs::is_regular_file(path, ec)) args.fail("cascade", fmt::format("{}: no such file", written));
+    if (const std::string problem = util::regular_file_problem(path.string(), "a cascade file"); !problem.empty()) {
+      args.fail("cascade", fmt::format("{}: {}", written, problem));
+    }
     return written;
   }
   fs::path base = config.source.empty() ? fs::path(".") : fs::path(config.source).parent_path();

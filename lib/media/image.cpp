@@ -1,5 +1,8 @@
 #include "media/image.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -11,6 +14,8 @@
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "util/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -100,39 +105,31 @@ ImageHeader read_png_header(const std::vector<uint8_t>& b) {
 }
 
 // Reads a whole file; on failure returns false with a message naming why.
+// Anything but a regular file (a FIFO, a device) is refused without being
+// read, so it cannot block the run.
 bool read_file(const std::string& path, std::vector<uint8_t>& out, std::string& error) {
-  std::error_code ec;
-  auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) {
-    error = "no such file";
-    return false;
-  }
-  if (fs::is_directory(status)) {
-    error = "is a directory, not an image file";
-    return false;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = fmt::format("cannot open file: {}", std::strerror(errno));
-    return false;
-  }
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::streamoff>(in.tellg());
-  if (size < 0) {
+  const int fd = util::open_regular_file(path, "an image file", error);
+  if (fd < 0) return false;
+  struct stat st {};
+  const bool sized = ::fstat(fd, &st) == 0;
+  if (sized && st.st_size == 0) error = "empty file (0 bytes)";
+  if (sized && st.st_size > 0) {
+    out.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t got = ::read(fd, out.data() + done, out.size() - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        error = got < 0 ? fmt::format("read error: {}", std::strerror(errno)) : "read error: the file got shorter";
+        break;
+      }
+      done += size_t(got);
+    }
+  } else if (!sized) {
     error = "cannot read file";
-    return false;
   }
-  if (size == 0) {
-    error = "empty file (0 bytes)";
-    return false;
-  }
-  in.seekg(0);
-  out.resize(static_cast<size_t>(size));
-  if (!in.read(reinterpret_cast<char*>(out.data()), size)) {
-    error = fmt::format("read error: {}", std::strerror(errno));
-    return false;
-  }
-  return true;
+  ::close(fd);
+  return error.empty();
 }
 
 // Writes the (already resized and cropped) 8-bit image into CHW floats,
@@ -525,3 +522,4 @@ void augment_image(cv::Mat& image, const config::Augment& augment, std::mt19937_
 }
 
 }  // namespace zoo::media
+

@@ -1,5 +1,8 @@
 #include "media/video.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +17,7 @@
 #include <opencv2/videoio/registry.hpp>
 
 #include "media/discover.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -27,16 +31,16 @@ bool starts_with_at(const std::string& bytes, size_t at, const char* text, size_
 
 // Why `path` cannot be a readable video, from the file system alone; ""
 // when it may be one.
+// Why the video cannot be read, before OpenCV opens it by name: anything
+// but a regular file (a FIFO would block it), an empty or unreadable file.
 std::string file_problem(const std::string& path) {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) return "no such file";
-  if (fs::is_directory(status)) return "is a directory, not a video file";
-  const auto size = fs::file_size(path, ec);
-  if (!ec && size == 0) return "empty file (0 bytes)";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fmt::format("cannot open file: {}", std::strerror(errno));
-  return "";
+  std::string error;
+  const int fd = util::open_regular_file(path, "a video file", error);
+  if (fd < 0) return error;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size == 0) error = "empty file (0 bytes)";
+  ::close(fd);
+  return error;
 }
 
 }  // namespace
@@ -81,12 +85,14 @@ bool has_video_signature(const std::string& b) {
 bool is_video_input(const std::string& path) {
   if (has_video_extension(path)) return true;
   if (has_image_extension(path)) return false;
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return false;
-  std::ifstream in(path, std::ios::binary);
+  // Opened without blocking: a FIFO is not a video (and not read).
+  std::string error;
+  const int fd = util::open_regular_file(path, "a file", error);
+  if (fd < 0) return false;
   std::string head(512, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<size_t>(in.gcount()));
+  const ssize_t got = ::read(fd, head.data(), head.size());
+  ::close(fd);
+  head.resize(got > 0 ? size_t(got) : 0);
   return has_video_signature(head);
 }
 

@@ -15,6 +15,7 @@
 #include "models/builtin.hpp"
 #include "models/pickle_reader.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -309,6 +310,11 @@ bool is_torchscript_archive(const std::string& path) {
 StateDict read_state_dict(const std::string& path, const std::string& weights_key) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(ErrorKind::model, "{}: weights file is a directory", path);
+  // A FIFO or a device would block the reads below.
+  if (const std::string problem = util::regular_file_problem(path, "a weights file");
+      !problem.empty() && problem != "no such file") {
+    throw Error(ErrorKind::model, "{}: {}", path, problem);
+  }
   if (!std::ifstream(path, std::ios::binary)) throw Error(ErrorKind::model, "{}: cannot open weights file", path);
   auto no_key = [&](StateDict dict) {
     if (!weights_key.empty()) {

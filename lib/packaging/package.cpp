@@ -424,8 +424,9 @@ SaveResult upload_model(const UploadOptions& options) {
   std::string config_path = options.config;
   std::string weights, labels;
   for (const auto& file : options.files) {
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) throw Error(ErrorKind::io, "{}: no such file", file);
+    if (const std::string problem = util::regular_file_problem(file, "a model file"); !problem.empty()) {
+      throw Error(ErrorKind::io, "{}: {}", file, problem);
+    }
     const std::string ext = fs::path(file).extension().string();
     std::string* slot = &weights;
     if (ext == ".yaml" || ext == ".yml") slot = &config_path;

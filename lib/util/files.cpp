@@ -2,6 +2,7 @@
 #include "util/files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -103,6 +104,49 @@ uint64_t drop_tail(const std::string& path, uint64_t keep, const std::string& wh
   std::filesystem::resize_file(path, keep, ec);
   if (ec) throw Error(ErrorKind::io, "{}: cannot drop {}: {}", path, what, ec.message());
   return size - keep;
+}
+
+namespace {
+
+// The kind of a file that is not a regular one, for messages.
+std::string not_regular(mode_t mode, const std::string& what) {
+  const char* kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO (named pipe)"
+                     : S_ISSOCK(mode) ? "a socket"
+                     : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+                                                      : "not a regular file";
+  return fmt::format("is {}, not {}", kind, what);
+}
+
+}  // namespace
+
+std::string regular_file_problem(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return errno == ENOENT || errno == ENOTDIR ? "no such file" : fmt::format("cannot read: {}", std::strerror(errno));
+  }
+  return S_ISREG(st.st_mode) ? "" : not_regular(st.st_mode, what);
+}
+
+int open_regular_file(const std::string& path, const std::string& what, std::string& error) {
+  error = regular_file_problem(path, what);
+  if (!error.empty()) return -1;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    error = fmt::format("cannot open file: {}", std::strerror(errno));
+    return -1;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    error = fmt::format("cannot read: {}", std::strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    error = not_regular(st.st_mode, what);  // swapped for something else since the check
+  }
+  if (!error.empty()) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace zoo::util

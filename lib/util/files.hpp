@@ -38,6 +38,18 @@ class AtomicFile {
   bool m_committed = false;
 };
 
+// Why `path` cannot be read as a regular file, or "" when it can: "no such
+// file", or "is a directory" / "a FIFO (named pipe)" / "a socket" / "a
+// device", followed by ", not " and `what` ("an image file"). Follows
+// symbolic links and never opens the file, so a FIFO cannot block it.
+std::string regular_file_problem(const std::string& path, const std::string& what);
+
+// Opens `path` for reading without blocking on a FIFO (O_NONBLOCK) and
+// checks, on the open descriptor, that it is a regular file (so a file
+// swapped for a FIFO after a check still fails). Returns the descriptor,
+// or -1 with `error` set as regular_file_problem words it.
+int open_regular_file(const std::string& path, const std::string& what, std::string& error);
+
 // Cuts the file at `path` to its first `keep` bytes, when it is longer: a
 // torn last line or row that a crash left. Returns the bytes dropped.
 // Throws zoo::Error(io) naming the file and `what` was dropped ("the torn
