@@ -569,6 +569,7 @@ class RegistryStore final : public Store {
     const auto params = challenge_params(challenge);
     const auto realm = params.find("realm");
     if (realm == params.end()) throw Error(ErrorKind::store, "{}: bearer challenge without a realm", location());
+    check_realm(realm->second);
     std::string url = realm->second + (realm->second.find('?') == std::string::npos ? "?" : "&");
     if (params.count("service")) url += "service=" + url_encode(params.at("service")) + "&";
     url += "scope=" + url_encode(params.count("scope") ? params.at("scope") : scope);
@@ -588,6 +589,57 @@ class RegistryStore final : public Store {
     if (body.is_object()) token = body.value("token", body.value("access_token", ""));
     if (token.empty()) throw Error(ErrorKind::store, "{}: token service sent no token", location());
     m_authorization = "Bearer " + token;
+  }
+
+  // A token service the registry names may receive the user's password:
+  // it must be on the registry's own host (or one the user allows in
+  // ZOO_REGISTRY_AUTH_HOSTS, comma-separated, e.g. auth.docker.io), and
+  // credentials go only over https (plain http only to loopback, as
+  // --insecure rules for registries). Checked before anything is sent.
+  void check_realm(const std::string& realm) const {
+    const size_t scheme_end = realm.find("://");
+    const std::string scheme = scheme_end == std::string::npos ? "" : util::to_lower(realm.substr(0, scheme_end));
+    std::string host = scheme_end == std::string::npos ? "" : realm.substr(scheme_end + 3);
+    host = host.substr(0, host.find_first_of("/?#"));
+    if (const size_t at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+    if (!host.empty() && host[0] == '[') {
+      host = host.substr(1, host.find(']') - 1);  // [::1]:5000
+    } else {
+      host = host.substr(0, host.find(':'));
+    }
+    host = util::to_lower(host);
+    if ((scheme != "https" && scheme != "http") || host.empty()) {
+      throw Error(ErrorKind::store, "{}: the registry names a token service that is not an http(s) URL: {}", location(),
+                  realm);
+    }
+    if (host != util::to_lower(m_location.hostname) && !allowed_auth_host(host)) {
+      throw Error(ErrorKind::store,
+                  "{}: the registry sends logins to another host, {} (realm {}); nothing was sent. If that host is "
+                  "the registry's token service, allow it: ZOO_REGISTRY_AUTH_HOSTS={}",
+                  location(), host, realm, host);
+    }
+    if (scheme == "http" && !m_credentials.empty() && !is_loopback(host)) {
+      throw Error(ErrorKind::store,
+                  "{}: the registry's token service {} is plain http: zoo sends a password only over https "
+                  "(plain http only to loopback); nothing was sent",
+                  location(), realm);
+    }
+  }
+
+  static bool allowed_auth_host(const std::string& host) {
+    const char* allowed = std::getenv("ZOO_REGISTRY_AUTH_HOSTS");
+    if (!allowed) return false;
+    std::string list = allowed;
+    size_t start = 0;
+    while (start <= list.size()) {
+      const size_t end = std::min(list.find(',', start), list.size());
+      std::string item = list.substr(start, end - start);
+      while (!item.empty() && item.back() == ' ') item.pop_back();
+      while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+      if (util::to_lower(item) == host) return true;
+      start = end + 1;
+    }
+    return false;
   }
 
   Location m_location;
