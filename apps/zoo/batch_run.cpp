@@ -41,8 +41,7 @@ int finish_run(const inference::RunSummary& summary, bool resumable, int64_t max
     return 130;
   }
   if (summary.too_many_failures) {
-    fmt::print(stderr, "zoo: error: stopped after {} failed inputs (--max-failures {})\n", summary.failed,
-               max_failures);
+    util::error(fmt::format("stopped after {} failed inputs (--max-failures {})", summary.failed, max_failures));
     return 1;
   }
   return (summary.failed + summary.failed_before) > 0 ? 3 : 0;

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "inference/inspect.hpp"
+#include "util/json_text.hpp"
 
 namespace zoo::app {
 namespace {
@@ -21,7 +22,7 @@ int run_inspect(InspectArgs& args) {
   args.options.model = resolve_model_arg(args.options.model, args.store);
   const auto report = inference::inspect_model(args.options);
   if (args.json) {
-    fmt::print("{}\n", report.dump(2));
+    fmt::print("{}\n", util::dump_json(report, 2));
   } else {
     fmt::print("{}", inference::format_inspect_text(report));
   }

@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "packaging/package.hpp"
 #include "options.hpp"
+#include "util/json_text.hpp"
 
 namespace zoo::app {
 namespace {
@@ -19,7 +20,7 @@ struct LsArgs {
 int run_ls(const LsArgs& args) {
   const auto versions = packaging::list_models(args.store.store, args.name, args.store.remote());
   if (args.json) {
-    fmt::print("{}\n", versions.dump(2));
+    fmt::print("{}\n", util::dump_json(versions, 2));
     return 0;
   }
   if (versions.empty()) {

@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 // Keeps freed memory in the process for the next batch. By default glibc
 // hands blocks over 32 MB (a batch's activations) to mmap and unmaps them
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "zoo: error: %s\n", e.what());
+    zoo::util::error(e.what());
     std::fprintf(stderr, "Run `zoo --help` or `zoo COMMAND --help` for usage.\n");
     return 2;
   }
@@ -81,10 +82,10 @@ int main(int argc, char** argv) {
     }
     return 2;
   } catch (const zoo::Error& e) {
-    std::fprintf(stderr, "zoo: error: %s\n", e.what());
+    zoo::util::error(e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "zoo: error: %s\n", e.what());
+    zoo::util::error(e.what());
     return 1;
   }
 }

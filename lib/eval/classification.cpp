@@ -18,6 +18,7 @@
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
@@ -452,7 +453,7 @@ std::string report_json(const Truth& truth, const Score& s, const std::optional<
     report["gates"] = items;
     report["passed"] = passed;
   }
-  return report.dump(2) + "\n";
+  return util::dump_json(report, 2) + "\n";
 }
 
 std::string report_text(const Truth& truth, const Score& s, const std::optional<Comparison>& comparison,
@@ -510,8 +511,10 @@ std::string report_text(const Truth& truth, const Score& s, const std::optional<
     for (size_t i = 0; i < s.mistakes.size() && i < mistakes; ++i) {
       const Mistake& m = s.mistakes[i];
       line(m.predicted.empty()
-               ? fmt::format("  {}  truth {}, {}{}", m.filepath, m.truth, m.failed ? "failed: " : "", m.error)
-               : fmt::format("  {}  truth {}, predicted {} ({:.3f})", m.filepath, m.truth, m.predicted, m.confidence));
+               ? fmt::format("  {}  truth {}, {}{}", util::printable(m.filepath), m.truth, m.failed ? "failed: " : "",
+                             m.error)
+               : fmt::format("  {}  truth {}, predicted {} ({:.3f})", util::printable(m.filepath), m.truth,
+                             m.predicted, m.confidence));
     }
   }
   if (comparison) {
@@ -520,7 +523,7 @@ std::string report_text(const Truth& truth, const Score& s, const std::optional<
                      percent(comparison->baseline_accuracy), percent(s.accuracy), comparison->fixed.size(),
                      comparison->broken.size()));
     for (size_t i = 0; i < comparison->broken.size() && i < mistakes; ++i) {
-      line("  broken: " + comparison->broken[i]);
+      line("  broken: " + util::printable(comparison->broken[i]));
     }
   }
   if (!gates.empty()) {

@@ -19,6 +19,7 @@
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -70,7 +71,7 @@ Box read_box(const json& value, const std::string& where) {
 
 json parse_json(const std::string& path) {
   try {
-    return json::parse(util::read_file(path));
+    return util::parse_json<json>(util::read_file(path));
   } catch (const json::exception& e) {
     throw Error(ErrorKind::data, "{}: not JSON: {}", path, e.what());
   }
@@ -106,7 +107,7 @@ bool is_coco_truth(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return false;
   try {
-    const json doc = json::parse(util::read_file(path));
+    const json doc = util::parse_json<json>(util::read_file(path));
     return doc.is_object() && doc.contains("images") && doc.contains("annotations") && doc.contains("categories");
   } catch (const std::exception&) {
     return false;  // a JSON Lines list, for instance
@@ -334,7 +335,7 @@ DetectionLabels read_detection_labels(const std::string& file, const DetectionTr
   }
   std::optional<json> doc;
   try {
-    doc = json::parse(text);
+    doc = util::parse_json<json>(text);
   } catch (const json::exception&) {
   }
   if (doc && doc->is_object() && doc->contains("annotations")) {
@@ -616,7 +617,7 @@ std::string detection_report_json(const DetectionTruth& truth, const DetectionSc
     report["gates"] = items;
     report["passed"] = passed;
   }
-  return report.dump(2) + "\n";
+  return util::dump_json(report, 2) + "\n";
 }
 
 std::string detection_report_text(const DetectionTruth& truth, const DetectionScore& s,

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace zoo::eval {
 
@@ -38,7 +39,7 @@ void for_each_label_line(std::istream& in, const std::string& file, Visit&& visi
     const std::string where = fmt::format("{}:{}", file, number);
     Json record;
     try {
-      record = Json::parse(line);
+      record = util::parse_json<Json>(line);
     } catch (const nlohmann::json::exception&) {
       throw Error(ErrorKind::data, "{}: not a JSON object (zoo eval reads the JSON Lines zoo apply writes)", where);
     }

@@ -11,6 +11,7 @@
 
 #include "util/error.hpp"
 #include "util/files.hpp"
+#include "util/json_text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -36,7 +37,7 @@ ResumeState scan_for_resume(const std::string& path) {
     if (line.empty()) continue;
     nlohmann::json record;
     try {
-      record = nlohmann::json::parse(line);
+      record = util::parse_json<nlohmann::json>(line);
     } catch (const nlohmann::json::exception&) {
       throw Error(ErrorKind::io, "{}:{}: not a JSON line; is this a zoo apply output?", path, line_number);
     }

@@ -11,6 +11,7 @@
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -69,7 +70,7 @@ std::vector<LabelledEntry> read_jsonl_list(const std::string& file, const std::s
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json record;
     try {
-      record = nlohmann::json::parse(line);
+      record = util::parse_json<nlohmann::json>(line);
     } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorKind::data, "{}:{}: not a JSON object: {}", file, number, e.what());
     }

@@ -16,6 +16,7 @@
 #include "outputs/labels.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
+#include "util/json_text.hpp"
 
 namespace zoo::outputs {
 namespace {
@@ -47,7 +48,7 @@ class CocoLabels : public Writer {
     }
   }
 
-  void finish() override { write_document(m_path, results().to_json().dump()); }
+  void finish() override { write_document(m_path, util::dump_json(results().to_json())); }
 
  private:
   // Made at first use, when the model is loaded and the classes are final
@@ -79,7 +80,7 @@ Merged merge(const MergeRequest& request) {
   for (const auto& part : request.parts) {
     Json doc;
     try {
-      doc = Json::parse(util::read_file(part));
+      doc = util::parse_json<Json>(util::read_file(part));
     } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorKind::data, "{}: not a COCO results document: {}", part, e.what());
     }
@@ -113,7 +114,7 @@ Merged merge(const MergeRequest& request) {
   Json category_list = Json::array();
   for (const auto& [id, name] : categories) category_list.push_back({{"id", id}, {"name", name}});
   util::AtomicFile out(request.output);
-  out.write(Json{{"images", images}, {"categories", category_list}, {"annotations", annotations}}.dump() + "\n");
+  out.write(util::dump_json(Json{{"images", images}, {"categories", category_list}, {"annotations", annotations}}) + "\n");
   out.commit();
   Merged merged;
   merged.records = images.size();

@@ -12,6 +12,7 @@
 #include "outputs/format.hpp"
 #include "outputs/labels.hpp"
 #include "outputs/parts.hpp"
+#include "util/json_text.hpp"
 
 namespace zoo::outputs {
 namespace {
@@ -48,7 +49,7 @@ class JsonlLabels : public Writer {
         record["height"] = item.image.height;
         for (auto& [suffix, label] : m_labeler.labels(item, rows[i])) record[field + suffix] = std::move(label);
       }
-      m_out->write(record.dump());
+      m_out->write(util::dump_json(record));
     }
     m_out->flush();
   }

@@ -15,6 +15,7 @@
 #include "util/files.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -211,7 +212,7 @@ void NpyEmbeddings::write(const std::vector<media::PipelineItem>& batch, const s
     record["filepath"] = batch[i].path;
     if (batch[i].frame_number > 0) record["frame_number"] = batch[i].frame_number;
     record["error"] = errors[i];
-    m_errors->write(record.dump());
+    m_errors->write(util::dump_json(record));
     any_error = true;
   }
   if (any_error) m_errors->flush();

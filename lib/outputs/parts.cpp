@@ -11,6 +11,7 @@
 
 #include "util/error.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -104,14 +105,14 @@ void write_marker(const std::string& path, const ShardDone& done) {
       {"shard", done.shard.index}, {"shards", done.shard.count},      {"format", done.format},
       {"inputs", done.inputs},     {"all_inputs", done.all_inputs},   {"inputs_sha256", done.inputs_sha256},
       {"ok", done.ok},             {"failed", done.failed}};
-  util::write_file_atomic(path, marker.dump() + "\n");
+  util::write_file_atomic(path, util::dump_json(marker) + "\n");
 }
 
 bool read_marker(const std::string& path, ShardDone& out) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return false;
   try {
-    const auto marker = nlohmann::json::parse(util::read_file(path));
+    const auto marker = util::parse_json<nlohmann::json>(util::read_file(path));
     out.shard = Shard{marker.at("shard").get<int>(), marker.at("shards").get<int>()};
     out.format = marker.at("format").get<std::string>();
     out.inputs = marker.at("inputs").get<uint64_t>();

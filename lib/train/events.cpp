@@ -6,6 +6,7 @@
 
 #include "util/error.hpp"
 #include "util/files.hpp"
+#include "util/json_text.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -19,7 +20,7 @@ Events::Events(const fs::path& path, bool to_stderr) : m_to_stderr(to_stderr) {
 }
 
 void Events::emit(const json& event) {
-  const std::string line = event.dump() + "\n";
+  const std::string line = util::dump_json(event) + "\n";
   std::fputs(line.c_str(), m_file);
   std::fflush(m_file);
   if (m_to_stderr) {
@@ -38,7 +39,12 @@ void Events::repair(const fs::path& path) {
   if (util::drop_tail(path.string(), end, "its half-written last line") > 0) text.resize(end);
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
-    const json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    json event;
+    try {
+      event = util::parse_json<json>(line);
+    } catch (const json::exception&) {
+      continue;  // a line that is not JSON marks no epoch done
+    }
     if (event.is_object() && event.value("status", "") == "epoch" && event.contains("epoch") &&
         event["epoch"].is_number_integer()) {
       m_epochs.insert(event["epoch"].get<int>());

@@ -36,6 +36,7 @@
 #include "util/log.hpp"
 #include "util/strings.hpp"
 #include "util/timer.hpp"
+#include "util/json_text.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -124,12 +125,14 @@ void Trainer::prepare_outdir() {
   std::error_code ec;
   if (m_options.resume) {
     const fs::path saved = m_out / "train.json";
-    std::ifstream in(saved);
-    if (!in) throw Error(ErrorKind::usage, "{}: not a zoo train output folder (no train.json) to resume", m_out.string());
+    std::error_code exists_ec;
+    if (!fs::exists(saved, exists_ec)) {
+      throw Error(ErrorKind::usage, "{}: not a zoo train output folder (no train.json) to resume", m_out.string());
+    }
     lock_outdir();
     json j;
     try {
-      j = json::parse(in);
+      j = util::parse_json<json>(util::read_file(saved.string()));
       m_options = options_from_json(j.at("options"), m_options);
     } catch (const json::exception& e) {
       throw Error(ErrorKind::data, "{}: unreadable: {}", saved.string(), e.what());
@@ -157,7 +160,7 @@ void Trainer::prepare_outdir() {
     if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
   }
   json j = {{"zoo_version", ZOO_VERSION}, {"options", options_to_json(m_options)}};
-  write_file_atomic(m_out / "train.json", j.dump(2) + "\n");
+  write_file_atomic(m_out / "train.json", util::dump_json(j, 2) + "\n");
 }
 
 void Trainer::lock_outdir() {
@@ -470,7 +473,7 @@ void Trainer::finish(const TrainResult& result) {
       {"final", {{"epoch", m_state.epochs_done}, {"metrics", final_metrics}, {"validation", m_state.last_metrics}}},
       {"best", {{"epoch", m_state.best_epoch}, {"metrics", best_metrics}, {"validation", m_state.best_metrics}}},
   };
-  write_file_atomic(m_out / "metrics.json", metrics.dump(2) + "\n");
+  write_file_atomic(m_out / "metrics.json", util::dump_json(metrics, 2) + "\n");
 }
 
 namespace {

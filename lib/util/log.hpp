@@ -1,5 +1,8 @@
-// Messages for the user on stderr: warnings ("zoo: warning: ...") and info
-// lines that --quiet silences. Thread-safe.
+// Messages for the user on stderr: errors ("zoo: error: ..."), warnings
+// ("zoo: warning: ...") and info lines that --quiet silences. A message is
+// one line: line breaks, control characters and bytes that are not UTF-8
+// (in a file name, say) print escaped (util::printable), so no input can
+// forge a line of its own. Thread-safe.
 #pragma once
 
 #include <string>
@@ -12,5 +15,6 @@ bool quiet();
 
 void info(const std::string& message);
 void warn(const std::string& message);
+void error(const std::string& message);
 
 }  // namespace zoo::util
