@@ -18,7 +18,9 @@ std::string record_key(const std::string& path, int64_t frame_number);
 
 // What an earlier run left in an output file.
 struct ResumeState {
-  std::unordered_set<std::string> done;  // record_key(filepath, frame_number) of every complete record
+  // record_key(filepath, frame_number) of every complete record, as often
+  // as it occurs (a list may name a file twice)
+  std::unordered_multiset<std::string> done;
   size_t records = 0;                    // complete records
   size_t errors = 0;                     // records with an "error" key
   size_t torn_bytes = 0;                 // bytes of a torn last line that were dropped

@@ -1,6 +1,8 @@
 #include "jobs/batch_job.hpp"
 
 #include <filesystem>
+#include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -30,6 +32,14 @@ void check_options(const JobOptions& options, const outputs::OutputFormat& forma
   }
 }
 
+// Takes one occurrence of `key` out of `done`: false if there is none.
+bool take_one(std::unordered_multiset<std::string>& done, const std::string& key) {
+  const auto it = done.find(key);
+  if (it == done.end()) return false;
+  done.erase(it);
+  return true;
+}
+
 // Opens the writer; with `resume`, drops from `paths` the inputs an earlier
 // run did (video frames are skipped one by one as they are read, through
 // `loop.skip_frame`) and counts them in `summary`.
@@ -39,10 +49,12 @@ outputs::Writer& open_output(Job& job, const std::string& output, bool resume, s
   outputs::Writer& writer = job.make_writer(output);
   resumed = writer.open(resume);
   if (!resume) return writer;
-  // An image with a record, or a video with its error record, is done.
+  // An image with a record, or a video with its error record, is done; a
+  // record counts for one occurrence of its input in the list.
+  const bool any_done = !resumed.done.empty();
   std::vector<std::string> todo;
   for (auto& path : paths) {
-    if (resumed.done.count(path)) {
+    if (take_one(resumed.done, path)) {
       ++summary.skipped;
     } else {
       todo.push_back(std::move(path));
@@ -50,11 +62,10 @@ outputs::Writer& open_output(Job& job, const std::string& output, bool resume, s
   }
   paths = std::move(todo);
   summary.failed_before = resumed.failed;
-  if (!resumed.done.empty()) {
-    util::info(fmt::format("resume: {} inputs already done ({})", summary.skipped, resumed.held));
-  }
-  loop.skip_frame = [&resumed](const std::string& path, int64_t frame_number) {
-    return resumed.done.count(io::record_key(path, frame_number)) > 0;
+  if (any_done) util::info(fmt::format("resume: {} inputs already done ({})", summary.skipped, resumed.held));
+  loop.skip_frame = [&resumed, mutex = std::make_shared<std::mutex>()](const std::string& path, int64_t frame_number) {
+    std::lock_guard lock(*mutex);  // called on the decode workers
+    return take_one(resumed.done, io::record_key(path, frame_number));
   };
   return writer;
 }

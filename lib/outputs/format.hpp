@@ -26,7 +26,9 @@ class Labeler;
 
 // What a writer found of an earlier run when resuming.
 struct Resumed {
-  std::unordered_set<std::string> done;  // io::record_key of every input and video frame already done
+  // io::record_key of every input and video frame already done, once per
+  // record (a list naming a file twice has it done twice)
+  std::unordered_multiset<std::string> done;
   size_t failed = 0;                     // how many of them failed
   std::string held;                      // what the output holds, for the log ("12 records in labels.jsonl")
 };

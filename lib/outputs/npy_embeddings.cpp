@@ -24,7 +24,7 @@ namespace {
 
 // What resume keeps of an index file: its first `keep` complete lines.
 struct IndexState {
-  std::unordered_set<std::string> done;  // the kept paths
+  std::unordered_multiset<std::string> done;  // the kept paths, once per row
   uint64_t kept = 0;                     // lines kept
   uint64_t lines = 0;                    // complete lines the file held
 };

@@ -49,6 +49,18 @@ jsonl_check int.jsonl "0 < len(records) < $total"
 expect_exit 0 "$ZOO" apply model.yaml photos -o int.jsonl --resume -q
 jsonl_check int.jsonl "len(records) == $total and len({r['filepath'] for r in records}) == $total"
 
+# A list naming files twice: a record counts for one occurrence, so a run
+# cut after the first copy of each resumes to one record per list line,
+# and the summary counts what it skipped by occurrence.
+printf '%s\n' photos/001_Blender_Suzanne1.jpg photos/003_Blender_Suzanne2.jpg photos/001_Blender_Suzanne1.jpg \
+  photos/003_Blender_Suzanne2.jpg photos/001_Blender_Suzanne1.jpg > twice.txt
+expect_exit 0 "$ZOO" apply model.yaml --files-from twice.txt -o twice.jsonl -q
+head -n 3 twice.jsonl > cut.jsonl
+expect_exit 0 "$ZOO" apply model.yaml --files-from twice.txt -o cut.jsonl --resume 2> err.txt
+grep -q "resume: 3 inputs already done" err.txt || fail "resume miscounted: $(cat err.txt)"
+grep -q "2 ok, 0 failed, 3 skipped" err.txt || fail "resume miscounted: $(cat err.txt)"
+jsonl_check cut.jsonl "[r['filepath'] for r in records] == open('twice.txt').read().split()"
+
 # --resume needs a file.
 expect_exit 2 "$ZOO" apply model.yaml photos --resume
 echo ok

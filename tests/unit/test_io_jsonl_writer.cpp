@@ -97,11 +97,21 @@ TEST_SUITE("io::JsonlWriter") {
     write_file(path, content);
 
     const ResumeState state = scan_for_resume(path);
-    CHECK(state.done == std::unordered_set<std::string>{"/data/a.jpg", "/data/b.jpg", "/data/c.jpg"});
+    CHECK(state.done == std::unordered_multiset<std::string>{"/data/a.jpg", "/data/b.jpg", "/data/c.jpg"});
     CHECK(state.records == 3);
     CHECK(state.errors == 1);
     CHECK(state.torn_bytes == 0);
     CHECK(read_text(path) == content);
+  }
+
+  TEST_CASE("a file recorded twice (a list naming it twice) is done twice") {
+    TempDir dir("jsonl-resume-twice");
+    const std::string path = (dir / "out.jsonl").string();
+    write_file(path, k_line_a + "\n" + k_line_b + "\n" + k_line_a + "\n");
+    const ResumeState state = scan_for_resume(path);
+    CHECK(state.done.count("/data/a.jpg") == 2);
+    CHECK(state.done.count("/data/b.jpg") == 1);
+    CHECK(state.records == 3);
   }
 
   TEST_CASE("video frame records are keyed PATH#FRAME, a video's error record by its path") {
@@ -114,7 +124,7 @@ TEST_SUITE("io::JsonlWriter") {
                      R"({"filepath":"cut.avi","error":"video ends after frame 3 of the 9 its header announces"})"
                      "\n");
     const ResumeState state = scan_for_resume(path);
-    CHECK(state.done == std::unordered_set<std::string>{"clip.avi#1", "clip.avi#11", "cut.avi"});
+    CHECK(state.done == std::unordered_multiset<std::string>{"clip.avi#1", "clip.avi#11", "cut.avi"});
     CHECK(state.records == 3);
     CHECK(state.errors == 2);
     CHECK(record_key("clip.avi", 11) == "clip.avi#11");
@@ -139,7 +149,7 @@ TEST_SUITE("io::JsonlWriter") {
     CHECK(state.torn_bytes == torn.size());
     CHECK(state.records == 2);
     CHECK(state.errors == 1);
-    CHECK(state.done == std::unordered_set<std::string>{"/data/a.jpg", "/data/b.jpg"});
+    CHECK(state.done == std::unordered_multiset<std::string>{"/data/a.jpg", "/data/b.jpg"});
     CHECK(read_text(path) == complete);
     CHECK(std::filesystem::file_size(path) == complete.size());
 
