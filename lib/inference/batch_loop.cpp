@@ -1,6 +1,7 @@
 #include "inference/batch_loop.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -19,7 +20,7 @@ using util::seconds_since;
 // Runs the predictor over the good items of a batch, grouping consecutive
 // items of the same input shape (images are only all the same size when the
 // config fixes it; pixel items all have the empty tensor shape). Fills
-// `rows[i]` or `errors[i]`.
+// `rows[i]` or `errors[i]`; a row that is not all finite numbers is an error.
 class BatchRunner {
  public:
   explicit BatchRunner(Predictor& predictor) : m_predictor(predictor) {}
@@ -57,9 +58,22 @@ class BatchRunner {
       }
       start = end;
     }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (errors[i].empty()) errors[i] = non_finite_problem(rows[i]);
+    }
   }
 
  private:
+  // A NaN or infinite output is no label and no embedding: the input fails
+  // (a label with "confidence": null would pass every threshold).
+  static std::string non_finite_problem(const std::vector<float>& row) {
+    const auto bad = std::find_if(row.begin(), row.end(), [](float v) { return !std::isfinite(v); });
+    if (bad == row.end()) return "";
+    return fmt::format("the model's output holds {} (value {} of {})", std::isnan(*bad) ? "NaN" : "an infinity",
+                       bad - row.begin() + 1, row.size());
+  }
+
+
   static bool same_shape(const media::Tensor3& a, const media::Tensor3& b) {
     return a.channels == b.channels && a.height == b.height && a.width == b.width;
   }

@@ -1,6 +1,9 @@
 #include "jobs/batch_job.hpp"
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -10,6 +13,7 @@
 #include "io/jsonl_writer.hpp"
 #include "media/discover.hpp"
 #include "util/error.hpp"
+#include "util/file_lock.hpp"
 #include "util/log.hpp"
 
 namespace fs = std::filesystem;
@@ -32,6 +36,25 @@ void check_options(const JobOptions& options, const outputs::OutputFormat& forma
   }
 }
 
+// Refuses, before anything is opened for writing, an output file that is
+// one of the inputs (the same file by device and inode, whatever names
+// reach it): writing it would destroy that input before it is read.
+void refuse_outputs_among_inputs(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs) {
+  std::map<std::pair<dev_t, ino_t>, std::string> written;
+  struct stat st {};
+  for (const auto& path : outputs) {
+    if (path != "-" && ::stat(path.c_str(), &st) == 0) written.emplace(std::pair{st.st_dev, st.st_ino}, path);
+  }
+  if (written.empty()) return;  // no output exists yet, so none is an input
+  for (const auto& input : inputs) {
+    if (::stat(input.c_str(), &st) != 0) continue;
+    if (const auto it = written.find({st.st_dev, st.st_ino}); it != written.end()) {
+      throw Error(ErrorKind::usage, "{}: this output file is also an input ({}); writing it would destroy that input",
+                  it->second, input);
+    }
+  }
+}
+
 // Takes one occurrence of `key` out of `done`: false if there is none.
 bool take_one(std::unordered_multiset<std::string>& done, const std::string& key) {
   const auto it = done.find(key);
@@ -40,13 +63,22 @@ bool take_one(std::unordered_multiset<std::string>& done, const std::string& key
   return true;
 }
 
-// Opens the writer; with `resume`, drops from `paths` the inputs an earlier
+// Opens the writer, holding `lock` on its output; with `resume`, drops from `paths` the inputs an earlier
 // run did (video frames are skipped one by one as they are read, through
 // `loop.skip_frame`) and counts them in `summary`.
 outputs::Writer& open_output(Job& job, const std::string& output, bool resume, std::vector<std::string>& paths,
                              inference::BatchLoopOptions& loop, inference::RunSummary& summary,
-                             outputs::Resumed& resumed) {
+                             outputs::Resumed& resumed, util::FileLock& lock) {
   outputs::Writer& writer = job.make_writer(output);
+  refuse_outputs_among_inputs(writer.files(), paths);
+  // One run at a time writes an output: a shard retried while its first
+  // try still runs, or one --resume started twice, would interleave their
+  // records. The kernel drops the lock when a run dies.
+  const std::string primary = writer.files().front();
+  if (primary != "-" && !util::FileLock::try_lock(primary, lock)) {
+    throw Error(ErrorKind::io, "{}: another zoo run is writing this file (the same shard or --resume started "
+                "twice?); let it finish, or choose another -o", primary);
+  }
   resumed = writer.open(resume);
   if (!resume) return writer;
   // An image with a record, or a video with its error record, is done; a
@@ -101,7 +133,8 @@ inference::RunSummary run_batch_job(const JobOptions& options, Job& job, const s
   inference::RunSummary summary;
   inference::BatchLoopOptions loop = options.loop;
   outputs::Resumed resumed;
-  outputs::Writer& writer = open_output(job, output, resume, paths, loop, summary, resumed);
+  util::FileLock lock;
+  outputs::Writer& writer = open_output(job, output, resume, paths, loop, summary, resumed, lock);
   summary.total = paths.size();
 
   inference::Predictor& predictor = job.load_model();

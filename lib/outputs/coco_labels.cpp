@@ -37,6 +37,8 @@ class CocoLabels : public Writer {
  public:
   CocoLabels(std::string path, const Labeler& labeler) : m_path(std::move(path)), m_labeler(labeler) {}
 
+  std::vector<std::string> files() const override { return {m_path}; }
+
   Resumed open(bool) override { return {}; }
 
   void write(const std::vector<media::PipelineItem>& batch, const std::vector<std::vector<float>>& rows,

@@ -44,6 +44,8 @@ class CsvLabels : public Writer {
   CsvLabels(std::string path, const Labeler& labeler)
       : m_path(std::move(path)), m_labeler(labeler), m_header(io::classifier_csv_header(labeler.options().top_k)) {}
 
+  std::vector<std::string> files() const override { return {m_path}; }
+
   Resumed open(bool resume) override {
     Resumed resumed;
     if (resume) {

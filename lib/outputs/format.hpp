@@ -38,6 +38,10 @@ class Writer {
  public:
   virtual ~Writer() = default;
 
+  // The files open() writes ("-" is stdout), for checks made before it;
+  // the first is the output a run locks (and may create, empty, first).
+  virtual std::vector<std::string> files() const = 0;
+
   // Called once, before write(). With `resume`, keeps what an earlier run
   // wrote (a torn last line or row cut off, with a warning) and says what is
   // done; otherwise starts the output afresh and nothing is done. Throws

@@ -21,6 +21,8 @@ class JsonlLabels : public Writer {
  public:
   JsonlLabels(std::string path, const Labeler& labeler) : m_path(std::move(path)), m_labeler(labeler) {}
 
+  std::vector<std::string> files() const override { return {m_path}; }
+
   Resumed open(bool resume) override {
     Resumed resumed;
     if (resume) {

@@ -138,7 +138,7 @@ Resumed NpyEmbeddings::open(bool resume) {
   } else {
     io::NpyRecovery recovery;
     std::error_code ec;
-    if (fs::exists(m_files.npy, ec)) {
+    if (fs::file_size(m_files.npy, ec) > 0 && !ec) {  // empty: created by the output lock
       m_npy.emplace(io::NpyWriter::resume(m_files.npy, m_dtype, &recovery));
       if (recovery.torn_bytes > 0) {
         util::warn(fmt::format("{}: dropped a partial last row ({} bytes) left by an interrupted run", m_files.npy,

@@ -42,6 +42,8 @@ class NpyEmbeddings : public Writer {
   // when the .npy holds another dtype.
   Resumed open(bool resume) override;
 
+  std::vector<std::string> files() const override { return {m_files.npy, m_files.index, m_files.errors}; }
+
   // Fails an input whose path holds a newline (it cannot be an index line)
   // or whose row is not as wide as the rows before it; throws
   // zoo::Error(usage) when a resumed file's rows are of another width than

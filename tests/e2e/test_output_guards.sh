@@ -1,0 +1,84 @@
+# What guards an output: a run never writes over one of its own inputs, two
+# runs never write one output at once, and a model's NaN or infinite output
+# is an error record, never a label or an embedding row.
+source "$(dirname "$0")/lib.sh"
+
+mkdir photos
+cp "$PHOTOS/baboon.jpg" "$PHOTOS/WindowsLogo.jpg" "$PHOTOS/fruits.jpg" photos/
+
+# -o (or --index) naming an input, by any name: refused before anything is written.
+cp photos/baboon.jpg keep.jpg
+ln -s photos/fruits.jpg photos_link.jpg
+expect_exit 2 "$ZOO" apply model.yaml photos -o photos/baboon.jpg -q 2> err.txt
+grep -q 'photos/baboon.jpg: this output file is also an input (photos/baboon.jpg)' err.txt || fail "$(cat err.txt)"
+cmp -s photos/baboon.jpg keep.jpg || fail "zoo apply wrote over its input"
+expect_exit 2 "$ZOO" apply model.yaml photos -o photos_link.jpg --format csv -q 2> err.txt
+grep -q 'also an input (photos/fruits.jpg)' err.txt || fail "a link to an input was not refused: $(cat err.txt)"
+ln photos/WindowsLogo.jpg hardlink.jpg
+expect_exit 2 "$ZOO" embed model.yaml photos -o emb.npy --index hardlink.jpg -q 2> err.txt
+grep -q 'hardlink.jpg: this output file is also an input (photos/WindowsLogo.jpg)' err.txt || fail "$(cat err.txt)"
+cmp -s photos/WindowsLogo.jpg "$PHOTOS/WindowsLogo.jpg" || fail "zoo embed wrote over its input"
+[[ ! -e emb.npy ]] || fail "zoo embed wrote emb.npy before refusing"
+
+# Two runs of one output at once (a retried shard, --resume started twice):
+# the second is refused while the first runs, and the first ends whole.
+photos_twice many
+sed 's/image_size: \[64, 64\]/image_size: [256, 256]/' model.yaml > slow.yaml
+for args in "-o once.jsonl" "-o parts.jsonl --shard 1/2" "-o once.npy"; do
+  cmd=apply
+  [[ $args == *npy ]] && cmd=embed
+  # shellcheck disable=SC2086
+  "$ZOO" $cmd slow.yaml many $args --batch-size 1 --threads 1 --workers 1 -q 2>/dev/null &
+  pid=$!
+  out=${args#-o }
+  out=${out%% *}
+  [[ $args == *shard* ]] && out=parts.part-1-of-2.jsonl
+  [[ $cmd == embed ]] && out=once.paths.txt
+  for _ in $(seq 1 600); do
+    [[ -s $out ]] && break
+    sleep 0.05
+  done
+  kill -STOP $pid
+  # shellcheck disable=SC2086
+  expect_exit 1 "$ZOO" $cmd slow.yaml many $args --resume -q 2> err.txt
+  grep -q 'another zoo run is writing this file' err.txt || fail "$cmd $args: $(cat err.txt)"
+  kill -CONT $pid
+  wait $pid || fail "$cmd $args: the first run failed"
+done
+total=$(ls many | wc -l)
+jsonl_check once.jsonl "len(records) == $total and len({r['filepath'] for r in records}) == $total"
+[[ $(count_lines once.paths.txt) == "$total" ]] || fail "once.paths.txt: $(count_lines once.paths.txt) lines, want $total"
+[[ $(count_lines parts.part-1-of-2.jsonl) == $((total / 2)) ]] || fail "the part holds $(count_lines parts.part-1-of-2.jsonl) lines"
+
+# A model whose output is NaN for some images (red ones) and infinite for
+# none, then for all: error records naming what was wrong, exit 3.
+/usr/bin/python3 - <<'PY'
+import torch
+class RedIsNaN(torch.nn.Module):
+    def __init__(self, bad):
+        super().__init__()
+        self.bad = bad
+    def forward(self, x):
+        d = x[:, 0].mean(dim=[1, 2]) - x[:, 2].mean(dim=[1, 2])
+        out = torch.stack([d, -d], dim=1)
+        return torch.where((d > 0).unsqueeze(1), torch.full_like(out, self.bad), out)
+for name, bad in (("nan", float("nan")), ("inf", float("inf"))):
+    torch.jit.trace(RedIsNaN(bad), torch.rand(2, 3, 32, 32)).save(name + ".pt")
+PY
+for name in nan inf; do
+  printf 'entrypoint: torchscript\nweights: %s.pt\nimage_size: [32, 32]\nclasses: [red, blue]\n' $name > $name.yaml
+done
+expect_exit 3 "$ZOO" apply nan.yaml photos -o nan.jsonl -q
+nan_error="\"the model's output holds NaN (value 1 of 2)\""
+jsonl_check nan.jsonl "[r['filepath'] for r in records] == ['photos/WindowsLogo.jpg', 'photos/baboon.jpg', 'photos/fruits.jpg']"
+jsonl_check nan.jsonl "[r.get('error') for r in records] == [None, $nan_error, $nan_error]"
+jsonl_check nan.jsonl "records[0]['predictions']['label'] == 'blue' and records[0]['predictions']['confidence'] > 0.5"
+expect_exit 3 "$ZOO" apply inf.yaml photos --format csv -o inf.csv -q
+grep -q "fruits.jpg,,,,the model's output holds an infinity (value 1 of 2)" inf.csv || fail "$(cat inf.csv)"
+! grep -q null inf.csv || fail "a CSV row holds null: $(cat inf.csv)"
+expect_exit 3 "$ZOO" embed nan.yaml photos -o nan.npy -q
+[[ $(count_lines nan.paths.txt) == 1 ]] || fail "NaN rows were embedded: $(cat nan.paths.txt)"
+jsonl_check nan.errors.jsonl "len(records) == 2 and all('NaN' in r['error'] for r in records)"
+/usr/bin/python3 -c "import numpy; a = numpy.load('nan.npy'); assert a.shape == (1, 2) and numpy.isfinite(a).all(), a" ||
+  fail "nan.npy holds a non-finite row"
+echo ok
