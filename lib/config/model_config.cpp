@@ -10,6 +10,7 @@
 
 #include "util/error.hpp"
 #include "util/files.hpp"
+#include "util/sha256.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -435,6 +436,18 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
+}
+
+std::string model_digest(const ModelConfig& config) {
+  ModelConfig canonical = config;
+  canonical.name.clear();
+  canonical.source.clear();
+  canonical.weights.clear();
+  canonical.labels_path.clear();  // then to_yaml writes the classes
+  util::Sha256 hash;
+  hash.update(to_yaml(canonical, "/"));
+  if (!config.weights.empty()) hash.update("weights sha256:" + util::sha256_file(config.weights));
+  return "sha256:" + hash.hex_digest();
 }
 
 const std::vector<std::string>& known_config_keys() {

@@ -105,6 +105,14 @@ struct ModelConfig {
 // inside it; labels are written inline as `classes` when there is no file.
 std::string to_yaml(const ModelConfig& config, const std::string& base_dir);
 
+// What makes the model's outputs what they are, as "sha256:HEX": the
+// config as to_yaml writes it, without its name and file paths (the
+// classes inline), and the content of its weights file. The same model
+// gives the same digest on any machine and from any folder. Reads the
+// weights whole (~50 ms per 100 MB). Throws zoo::Error(io) if they cannot
+// be read.
+std::string model_digest(const ModelConfig& config);
+
 // Reads and validates a config file. Paths inside it are resolved relative to
 // the file's folder. A directory argument means `DIR/model.yaml`.
 // Throws zoo::Error(config) naming file:line:col and the key on unknown keys

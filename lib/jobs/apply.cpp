@@ -82,6 +82,18 @@ class ApplyJob : public Job {
 
   const config::Preprocess& preprocess() const override { return m_config.preprocess; }
 
+  const config::ModelConfig& model_config() const override { return m_config; }
+
+  nlohmann::ordered_json settings() const override {
+    const outputs::LabelOptions& labels = m_options.labels;
+    return {{"format", m_format.name},
+            {"label_field", labels.label_field},
+            {"top_k", labels.top_k},
+            {"confidence_thresh", labels.confidence_thresh ? nlohmann::ordered_json(*labels.confidence_thresh) : nullptr},
+            {"store_logits", labels.store_logits},
+            {"masks", labels.masks_dir.empty() ? "inline" : "files"}};
+  }
+
  private:
   const ApplyOptions& m_options;
   const outputs::OutputFormat& m_format;

@@ -55,6 +55,42 @@ void refuse_outputs_among_inputs(const std::vector<std::string>& outputs, const 
   }
 }
 
+// What made the records (outputs/run_record.hpp): the model's digest and
+// the settings that shape records.
+outputs::Producer job_producer(const Job& job, const JobOptions& options) {
+  nlohmann::ordered_json settings = job.settings();
+  settings["precision"] = options.load.precision;
+  const media::FrameSelection& frames = options.loop.frames;
+  settings["frames"] = frames.fps > 0 ? fmt::format("{} per second", frames.fps) : fmt::format("every {}", frames.stride);
+  return {{"model", config::model_digest(job.model_config())}, {"settings", std::move(settings)}};
+}
+
+// An unsharded output's run record: checked on --resume (another model or
+// other settings would mix their records into the output), written when
+// the output starts.
+void keep_run_record(const std::string& output, bool resume, const outputs::Producer& producer) {
+  if (resume) {
+    const outputs::Producer there = outputs::read_run_record(output);
+    if (!there.is_null()) {
+      if (const std::string differences = outputs::producer_differences(there, producer); !differences.empty()) {
+        throw Error(ErrorKind::usage,
+                    "{}: written by another model or other settings ({}); resume with the same ones, or choose "
+                    "another -o", output, differences);
+      }
+      return;
+    }
+    std::error_code ec;
+    if (fs::file_size(output, ec) > 0 && !ec) {
+      // Written by an older zoo: what made it stays unknown (recording this
+      // run's producer would vouch for records it did not make).
+      util::warn(fmt::format("{}: no run record ({}) says what wrote it, so it cannot be checked; resuming as asked",
+                             output, outputs::run_record_path(output)));
+      return;
+    }
+  }
+  outputs::write_run_record(output, producer);
+}
+
 // Takes one occurrence of `key` out of `done`: false if there is none.
 bool take_one(std::unordered_multiset<std::string>& done, const std::string& key) {
   const auto it = done.find(key);
@@ -63,12 +99,13 @@ bool take_one(std::unordered_multiset<std::string>& done, const std::string& key
   return true;
 }
 
-// Opens the writer, holding `lock` on its output; with `resume`, drops from `paths` the inputs an earlier
+// Opens the writer, holding `lock` on its output and keeping its run record
+// (`producer`; null for a shard's part, whose markers record it); with `resume`, drops from `paths` the inputs an earlier
 // run did (video frames are skipped one by one as they are read, through
 // `loop.skip_frame`) and counts them in `summary`.
-outputs::Writer& open_output(Job& job, const std::string& output, bool resume, std::vector<std::string>& paths,
-                             inference::BatchLoopOptions& loop, inference::RunSummary& summary,
-                             outputs::Resumed& resumed, util::FileLock& lock) {
+outputs::Writer& open_output(Job& job, const std::string& output, bool resume, const outputs::Producer* producer,
+                             std::vector<std::string>& paths, inference::BatchLoopOptions& loop,
+                             inference::RunSummary& summary, outputs::Resumed& resumed, util::FileLock& lock) {
   outputs::Writer& writer = job.make_writer(output);
   refuse_outputs_among_inputs(writer.files(), paths);
   // One run at a time writes an output: a shard retried while its first
@@ -79,6 +116,7 @@ outputs::Writer& open_output(Job& job, const std::string& output, bool resume, s
     throw Error(ErrorKind::io, "{}: another zoo run is writing this file (the same shard or --resume started "
                 "twice?); let it finish, or choose another -o", primary);
   }
+  if (producer && primary != "-") keep_run_record(primary, resume, *producer);
   resumed = writer.open(resume);
   if (!resume) return writer;
   // An image with a record, or a video with its error record, is done; a
@@ -120,13 +158,14 @@ inference::RunSummary run_batch_job(const JobOptions& options, Job& job, const s
   std::vector<std::string> paths = gather_inputs(options.inputs, options.files_from);
 
   const std::string output = outputs::sharded_path(options.output, options.shard);
+  const outputs::Producer producer = options.output == "-" ? outputs::Producer() : job_producer(job, options);
   bool resume = options.resume;
   ShardRun shard;
   if (options.shard) {
     // A retried shard picks up its part where the last try stopped.
     std::error_code ec;
     if (format.resumable && fs::exists(output, ec)) resume = true;
-    shard = begin_shard(options.shard, output, std::string(format.name), paths);
+    shard = begin_shard(options.shard, output, std::string(format.name), producer, paths);
     if (shard.finished) return finished_shard_summary(shard);
   }
 
@@ -134,7 +173,8 @@ inference::RunSummary run_batch_job(const JobOptions& options, Job& job, const s
   inference::BatchLoopOptions loop = options.loop;
   outputs::Resumed resumed;
   util::FileLock lock;
-  outputs::Writer& writer = open_output(job, output, resume, paths, loop, summary, resumed, lock);
+  outputs::Writer& writer =
+      open_output(job, output, resume, options.shard ? nullptr : &producer, paths, loop, summary, resumed, lock);
   summary.total = paths.size();
 
   inference::Predictor& predictor = job.load_model();
@@ -143,7 +183,7 @@ inference::RunSummary run_batch_job(const JobOptions& options, Job& job, const s
                                               std::vector<std::string>& errors) { writer.write(batch, rows, errors); };
   inference::run_batches(paths, job.preprocess(), predictor, loop, interrupt, sink, summary);
   writer.finish();
-  if (options.shard) finish_shard(shard, summary);
+  if (options.shard) finish_shard(shard, summary, writer.files());
   return summary;
 }
 

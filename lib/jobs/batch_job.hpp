@@ -19,6 +19,7 @@
 #include "inference/model_kinds.hpp"
 #include "outputs/format.hpp"
 #include "outputs/parts.hpp"
+#include "outputs/run_record.hpp"
 
 namespace zoo::jobs {
 
@@ -46,6 +47,12 @@ class Job {
   // before a slow load).
   virtual inference::Predictor& load_model() = 0;
   virtual const config::Preprocess& preprocess() const = 0;
+  // The model, and the job's options that shape its records (zoo apply's
+  // --top-k, zoo embed's --layer, ...): with the precision and the frame
+  // selection, what an output records as its producer (outputs/run_record.hpp)
+  // so that --resume and zoo merge refuse to mix records of two producers.
+  virtual const config::ModelConfig& model_config() const = 0;
+  virtual nlohmann::ordered_json settings() const = 0;
 };
 
 // The inputs in order: `inputs` (files, folders walked recursively and

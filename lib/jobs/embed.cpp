@@ -56,6 +56,15 @@ class EmbedJob : public Job {
 
   const config::Preprocess& preprocess() const override { return m_config.preprocess; }
 
+  const config::ModelConfig& model_config() const override { return m_config; }
+
+  nlohmann::ordered_json settings() const override {
+    return {{"layer", m_layer.layer},
+            {"pool", m_options.pool},
+            {"dtype", io::npy_dtype_name(m_dtype)},
+            {"normalize", m_options.normalize}};
+  }
+
   // The summary's file names, layer and the output's shape.
   void describe(EmbedSummary& summary) const {
     summary.output = m_files.npy;

@@ -7,6 +7,7 @@
 
 #include "outputs/format.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -45,8 +46,9 @@ int shard_count(const std::string& output, int wanted) {
   return *counts.begin();
 }
 
-// Every shard's part (in `parts`) and marker (in `markers`), all done and
-// from the same input list and format.
+// Every shard's part (in `parts`) and marker (in `markers`): all done, from
+// the same input list, format, model and settings, and each part's files
+// as its marker pins them.
 void done_parts(const std::string& output, int count, std::vector<std::string>& parts,
                 std::vector<ShardDone>& markers) {
   std::vector<std::string> missing;
@@ -68,6 +70,20 @@ void done_parts(const std::string& output, int count, std::vector<std::string>& 
       throw Error(ErrorKind::data, "{}: made from another input list or format than {} ({} inputs, {} there)",
                   done_marker_path(part), done_marker_path(parts[0]), done.all_inputs, markers[0].all_inputs);
     }
+    if (!markers.empty()) {
+      if (const std::string differences =
+              outputs::producer_differences(markers[0].producer, done.producer, "there", "here");
+          !differences.empty()) {
+        throw Error(ErrorKind::data, "{}: made by another model or other settings than {} ({}): merging would "
+                    "mix their records; run that shard again like the others",
+                    done_marker_path(part), done_marker_path(parts[0]), differences);
+      }
+    }
+    if (done.files.empty()) {
+      util::warn(fmt::format("{}: pins no files (a marker of an older zoo): the part is merged unverified",
+                             done_marker_path(part)));
+    }
+    outputs::verify_pinned(done.files, outputs::split_name(part).folder, done_marker_path(part));
     parts.push_back(part);
     markers.push_back(done);
   }

@@ -47,12 +47,23 @@ long long slurm_index(const EnvLookup& getenv) {
   return id - min;
 }
 
-void check_same_inputs(const std::string& marker, const outputs::ShardDone& earlier, const outputs::ShardDone& now) {
+// The shard's earlier run (its marker) was of this job: the same input
+// list, model and settings.
+void check_same_job(const std::string& marker, const outputs::ShardDone& earlier, const outputs::ShardDone& now) {
+  const char* state = marker.ends_with(".done") ? "done" : "started";
   if (earlier.inputs_sha256 != now.inputs_sha256 || earlier.all_inputs != now.all_inputs) {
     throw Error(ErrorKind::data,
                 "{}: this shard was {} for another input list ({} inputs, now {}); merging it with shards of this "
                 "list would lose or repeat inputs: remove the parts and markers to start the job over",
-                marker, marker.ends_with(".done") ? "done" : "started", earlier.all_inputs, now.all_inputs);
+                marker, state, earlier.all_inputs, now.all_inputs);
+  }
+  if (earlier.producer.is_null()) return;  // a marker of an older zoo records no producer
+  if (const std::string differences = outputs::producer_differences(earlier.producer, now.producer);
+      !differences.empty()) {
+    throw Error(ErrorKind::usage,
+                "{}: this shard was {} with another model or other settings ({}); run it with the same ones, or "
+                "remove the parts and markers to start the job over",
+                marker, state, differences);
   }
 }
 
@@ -108,11 +119,12 @@ std::string inputs_digest(const std::vector<std::string>& paths) {
 }
 
 ShardRun begin_shard(const Shard& shard, const std::string& part, const std::string& format,
-                     std::vector<std::string>& paths) {
+                     const outputs::Producer& producer, std::vector<std::string>& paths) {
   ShardRun run;
   run.part = part;
   run.done.shard = shard;
   run.done.format = format;
+  run.done.producer = producer;
   run.done.all_inputs = paths.size();
   run.done.inputs_sha256 = inputs_digest(paths);
   paths = shard_slice(paths, shard);
@@ -120,13 +132,13 @@ ShardRun begin_shard(const Shard& shard, const std::string& part, const std::str
 
   outputs::ShardDone earlier;
   if (outputs::read_done_marker(part, earlier)) {
-    check_same_inputs(outputs::done_marker_path(part), earlier, run.done);
+    check_same_job(outputs::done_marker_path(part), earlier, run.done);
     run.done = earlier;
     run.finished = true;
     return run;
   }
   if (outputs::read_marker(outputs::started_marker_path(part), earlier)) {
-    check_same_inputs(outputs::started_marker_path(part), earlier, run.done);
+    check_same_job(outputs::started_marker_path(part), earlier, run.done);
   } else {
     outputs::write_marker(outputs::started_marker_path(part), run.done);
   }
@@ -142,10 +154,11 @@ inference::RunSummary finished_shard_summary(const ShardRun& run) {
   return summary;
 }
 
-void finish_shard(ShardRun& run, const inference::RunSummary& summary) {
+void finish_shard(ShardRun& run, const inference::RunSummary& summary, const std::vector<std::string>& files) {
   if (run.finished || summary.interrupted || summary.too_many_failures) return;
   run.done.failed = summary.failed_before + summary.failed;
   run.done.ok = summary.skipped + summary.ok - summary.failed_before;
+  run.done.files = outputs::pin_files(files, outputs::split_name(run.part).folder);
   outputs::write_done_marker(run.part, run.done);
   std::error_code ec;
   fs::remove(outputs::started_marker_path(run.part), ec);

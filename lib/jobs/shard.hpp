@@ -52,9 +52,10 @@ struct ShardRun {
 // `part`. If there is one, `finished` is set and the job has nothing to do;
 // a marker written for another input list (inputs added or removed since)
 // throws zoo::Error(data), as merging such parts would lose or repeat
-// inputs.
+// inputs; one written by another `producer` (model or settings) throws
+// zoo::Error(usage), as the part would mix records of both.
 ShardRun begin_shard(const Shard& shard, const std::string& part, const std::string& format,
-                     std::vector<std::string>& paths);
+                     const outputs::Producer& producer, std::vector<std::string>& paths);
 
 // The summary of a run that found its shard finished (all of the slice
 // skipped, the earlier failures counted); says so on stderr.
@@ -62,8 +63,9 @@ inference::RunSummary finished_shard_summary(const ShardRun& run);
 
 // Called by a job when its loop has ended: writes the marker if every
 // input of the slice was done (not interrupted, not stopped by
-// --max-failures). `summary` counts this run; the skipped inputs of a
-// resumed part count as done.
-void finish_shard(ShardRun& run, const inference::RunSummary& summary);
+// --max-failures), pinning `files` (the part's files, as the writer names
+// them). `summary` counts this run; the skipped inputs of a resumed part
+// count as done.
+void finish_shard(ShardRun& run, const inference::RunSummary& summary, const std::vector<std::string>& files);
 
 }  // namespace zoo::jobs

@@ -101,10 +101,15 @@ std::string done_marker_path(const std::string& part) { return part + ".done"; }
 std::string started_marker_path(const std::string& part) { return part + ".started"; }
 
 void write_marker(const std::string& path, const ShardDone& done) {
-  const nlohmann::ordered_json marker = {
+  nlohmann::ordered_json marker = {
       {"shard", done.shard.index}, {"shards", done.shard.count},      {"format", done.format},
       {"inputs", done.inputs},     {"all_inputs", done.all_inputs},   {"inputs_sha256", done.inputs_sha256},
-      {"ok", done.ok},             {"failed", done.failed}};
+      {"ok", done.ok},             {"failed", done.failed},           {"producer", done.producer}};
+  if (!done.files.empty()) {
+    nlohmann::ordered_json files = nlohmann::ordered_json::array();
+    for (const auto& pin : done.files) files.push_back({{"path", pin.path}, {"bytes", pin.bytes}, {"sha256", pin.sha256}});
+    marker["files"] = std::move(files);
+  }
   util::write_file_atomic(path, util::dump_json(marker) + "\n");
 }
 
@@ -112,7 +117,7 @@ bool read_marker(const std::string& path, ShardDone& out) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return false;
   try {
-    const auto marker = util::parse_json<nlohmann::json>(util::read_file(path));
+    const auto marker = util::parse_json<nlohmann::ordered_json>(util::read_file(path));
     out.shard = Shard{marker.at("shard").get<int>(), marker.at("shards").get<int>()};
     out.format = marker.at("format").get<std::string>();
     out.inputs = marker.at("inputs").get<uint64_t>();
@@ -120,6 +125,14 @@ bool read_marker(const std::string& path, ShardDone& out) {
     out.inputs_sha256 = marker.at("inputs_sha256").get<std::string>();
     out.ok = marker.at("ok").get<uint64_t>();
     out.failed = marker.at("failed").get<uint64_t>();
+    out.producer = marker.contains("producer") ? marker["producer"] : Producer();
+    out.files.clear();
+    if (marker.contains("files")) {
+      for (const auto& pin : marker["files"]) {
+        out.files.push_back({pin.at("path").get<std::string>(), pin.at("bytes").get<uint64_t>(),
+                             pin.at("sha256").get<std::string>()});
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::io, "{}: not a zoo shard marker: {}", path, e.what());
   }

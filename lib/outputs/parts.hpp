@@ -1,7 +1,9 @@
 // The files of a sharded job (DESIGN.md, Scale): shard K of N writes its
 // own part of the output (labels.jsonl -> labels.part-3-of-8.jsonl), a
 // started marker while it runs and a done marker once every input of its
-// slice is done. The markers pin the part to the job's input list. Also the
+// slice is done. The markers pin the part to the job's input list and to
+// the model and settings that made it; the done marker also pins the part's
+// files (size and SHA-256), which zoo merge verifies. Also the
 // pieces the formats' merges share to join parts into one file.
 #pragma once
 
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "outputs/run_record.hpp"
 #include "util/files.hpp"
 
 namespace zoo::outputs {
@@ -59,6 +62,8 @@ struct ShardDone {
   std::string inputs_sha256;  // the SHA-256 of the whole job's input list
   uint64_t ok = 0;
   uint64_t failed = 0;
+  Producer producer;               // what made the part (null in markers of an older zoo)
+  std::vector<PinnedFile> files;   // done markers: the part's files as the shard left them
 };
 
 // Writes a marker at `path` (crash-safe: written whole or not at all).

@@ -60,7 +60,12 @@ cmp resumed.csv whole.csv || fail "resumed CSV differs from an uninterrupted run
 head -1 whole.csv > header-only.csv
 expect_exit 3 "$ZOO" apply big.yaml photos -o header-only.csv --format csv --resume -q
 cmp header-only.csv whole.csv || fail "resume from a header-only CSV"
-# Another --top-k does not append to this file.
+# Another --top-k does not append to this file: its run record says so, and
+# without one (an output of an older zoo) its header does.
+expect_exit 2 "$ZOO" apply big.yaml photos -o resumed.csv --format csv --top-k 2 --resume 2> err.txt
+grep -q "resumed.csv: written by another model or other settings (top_k 0 there, 2 now)" err.txt ||
+  fail "$(cat err.txt)"
+rm resumed.csv.run.json
 expect_exit 1 "$ZOO" apply big.yaml photos -o resumed.csv --format csv --top-k 2 --resume 2> err.txt
 grep -q "resumed.csv:1: the header is" err.txt || { cat err.txt; fail "header mismatch not reported"; }
 

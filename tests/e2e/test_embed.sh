@@ -84,7 +84,14 @@ cmp -s out.npy before.npy || fail "resume of a finished run changed the npy"
 expect_exit 2 "$ZOO" embed big.yaml photos -o out.npy --layer '<fc' --resume --dtype float16 -q
 mkdir more && cp "$PHOTOS/baboon.jpg" more/
 expect_exit 2 "$ZOO" embed big.yaml photos more -o out.npy --layer layer3 --resume -q 2> err.txt
+grep -q "out.npy: written by another model or other settings (layer <fc there, layer3 now)" err.txt ||
+  fail "$(cat err.txt)"
+# Without a run record (an output of an older zoo), the rows' width tells.
+mv out.npy.run.json out.record
+expect_exit 2 "$ZOO" embed big.yaml photos more -o out.npy --layer layer3 --resume -q 2> err.txt
 grep -q "holds rows of 512 values but this run gives 256" err.txt || { cat err.txt; fail "width mismatch not explained"; }
+[[ ! -e out.npy.run.json ]] || fail "a resume without a run record wrote one"
+mv out.record out.npy.run.json
 
 # Ctrl-C: exit 130, valid files, --resume completes them.
 "$ZOO" embed big.yaml photos -o int.npy --batch-size 2 --threads 1 --workers 1 -q 2> int_err.txt &

@@ -50,6 +50,47 @@ jsonl_check once.jsonl "len(records) == $total and len({r['filepath'] for r in r
 [[ $(count_lines once.paths.txt) == "$total" ]] || fail "once.paths.txt: $(count_lines once.paths.txt) lines, want $total"
 [[ $(count_lines parts.part-1-of-2.jsonl) == $((total / 2)) ]] || fail "the part holds $(count_lines parts.part-1-of-2.jsonl) lines"
 
+# An output records what made it (OUT.run.json; a shard's markers): --resume
+# with another model, other weights or other settings is refused, naming
+# what differs, and so is a merge of parts made by two models.
+sed 's/image_size: \[64, 64\]/image_size: [48, 48]/' model.yaml > other.yaml   # same classes, same width
+expect_exit 0 "$ZOO" apply model.yaml photos -o mixed.jsonl -q
+cp mixed.jsonl mixed.before
+jsonl_check mixed.jsonl.run.json "records[0]['producer']['model'].startswith('sha256:') and records[0]['producer']['settings']['top_k'] == 0"
+expect_exit 2 "$ZOO" apply model.yaml photos -o mixed.jsonl --resume --top-k 2 -q 2> err.txt
+grep -q 'mixed.jsonl: written by another model or other settings (top_k 0 there, 2 now)' err.txt || fail "$(cat err.txt)"
+expect_exit 2 "$ZOO" apply other.yaml photos -o mixed.jsonl --resume -q 2> err.txt
+grep -q 'written by another model or other settings (model sha256:.* there, sha256:.* now)' err.txt || fail "$(cat err.txt)"
+cmp -s mixed.jsonl mixed.before || fail "a refused resume changed the output"
+expect_exit 0 "$ZOO" apply model.yaml photos -o mixed.jsonl --resume -q   # the same model and settings: fine
+/usr/bin/python3 -c "
+import torch, torchvision
+torch.manual_seed(1)
+torch.save(torchvision.models.resnet18(num_classes=4).state_dict(), 'other.pth')"
+{ cat model.yaml; echo 'weights: other.pth'; } > weights.yaml
+expect_exit 0 "$ZOO" embed model.yaml photos -o mixed.npy -q
+expect_exit 2 "$ZOO" embed weights.yaml photos -o mixed.npy --resume -q 2> err.txt
+grep -q 'mixed.npy: written by another model or other settings (model ' err.txt || fail "other weights: $(cat err.txt)"
+expect_exit 2 "$ZOO" embed model.yaml photos -o mixed.npy --resume --normalize -q 2> err.txt
+grep -q '(normalize false there, true now)' err.txt || fail "$(cat err.txt)"
+
+# Shards: a retried shard with another model is refused; parts of two
+# models do not merge; a part changed after its done marker does not merge.
+expect_exit 0 "$ZOO" apply model.yaml many -o sharded.jsonl --shard 0/2 -q
+expect_exit 2 "$ZOO" apply other.yaml many -o sharded.jsonl --shard 0/2 -q 2> err.txt
+grep -q 'sharded.part-0-of-2.jsonl.done: this shard was done with another model' err.txt || fail "$(cat err.txt)"
+expect_exit 0 "$ZOO" apply other.yaml many -o sharded.jsonl --shard 1/2 -q
+expect_exit 1 "$ZOO" merge sharded.jsonl 2> err.txt
+grep -q 'sharded.part-1-of-2.jsonl.done: made by another model or other settings than sharded.part-0-of-2.jsonl.done (model ' err.txt ||
+  fail "$(cat err.txt)"
+rm sharded.part-1-of-2.jsonl*
+expect_exit 0 "$ZOO" apply model.yaml many -o sharded.jsonl --shard 1/2 -q
+sed -i '3d' sharded.part-1-of-2.jsonl
+expect_exit 1 "$ZOO" merge sharded.jsonl 2> err.txt
+grep -q 'sharded.part-1-of-2.jsonl: changed since its shard finished: .* bytes, sharded.part-1-of-2.jsonl.done pins' err.txt ||
+  fail "$(cat err.txt)"
+[[ ! -e sharded.jsonl ]] || fail "merge wrote an output from a changed part"
+
 # A model whose output is NaN for some images (red ones) and infinite for
 # none, then for all: error records naming what was wrong, exit 3.
 /usr/bin/python3 - <<'PY'

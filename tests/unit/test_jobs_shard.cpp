@@ -30,6 +30,10 @@ EnvLookup env(std::map<std::string, std::string> vars) {
   };
 }
 
+// What made a part: a model and the settings of its records.
+const Producer k_producer = {{"model", "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+                             {"settings", {{"format", "jsonl"}, {"top_k", 0}}}};
+
 std::vector<std::string> numbered(int n) {
   std::vector<std::string> paths;
   for (int i = 0; i < n; ++i) paths.push_back("img" + std::to_string(i) + ".jpg");
@@ -49,6 +53,8 @@ void finished_part(const std::string& output, int k, int n, const std::string& c
   done.inputs_sha256 = inputs_digest(numbered(n));
   done.failed = failed;
   done.ok = 1 - failed;
+  done.producer = k_producer;
+  done.files = pin_files({part}, split_name(part).folder);
   write_done_marker(part, done);
 }
 
@@ -121,7 +127,7 @@ TEST_CASE("begin_shard and finish_shard: the marker, a finished shard, a changed
   TempDir dir("shard-begin");
   const std::string part = (dir / "labels.part-1-of-3.jsonl").string();
   auto paths = numbered(10);
-  ShardRun run = begin_shard(Shard{1, 3}, part, "jsonl", paths);
+  ShardRun run = begin_shard(Shard{1, 3}, part, "jsonl", k_producer, paths);
   CHECK_FALSE(run.finished);
   CHECK(paths == std::vector<std::string>{"img3.jpg", "img4.jpg", "img5.jpg"});
 
@@ -129,16 +135,16 @@ TEST_CASE("begin_shard and finish_shard: the marker, a finished shard, a changed
   RunSummary summary;
   summary.ok = 1;
   summary.interrupted = true;
-  finish_shard(run, summary);
+  finish_shard(run, summary, {part});
   CHECK_FALSE(std::filesystem::exists(done_marker_path(part)));
   // A retry with another input list would append to a part of the old one.
   CHECK(std::filesystem::exists(part + ".started"));
   auto other = numbered(9);
-  const auto started = catch_error([&] { begin_shard(Shard{1, 3}, part, "jsonl", other); });
+  const auto started = catch_error([&] { begin_shard(Shard{1, 3}, part, "jsonl", k_producer, other); });
   CHECK(started.kind == ErrorKind::data);
   CHECK(contains(started.message, ".started: this shard was started for another input list (10 inputs, now 9)"));
   auto same = numbered(10);
-  CHECK_FALSE(begin_shard(Shard{1, 3}, part, "jsonl", same).finished);
+  CHECK_FALSE(begin_shard(Shard{1, 3}, part, "jsonl", k_producer, same).finished);
 
   // Resumed and finished: 1 done before (an error), 2 now (1 failed).
   summary = RunSummary{};
@@ -146,7 +152,8 @@ TEST_CASE("begin_shard and finish_shard: the marker, a finished shard, a changed
   summary.failed_before = 1;
   summary.ok = 1;
   summary.failed = 1;
-  finish_shard(run, summary);
+  write_file(part, "{\"filepath\":\"img3.jpg\"}\n{\"filepath\":\"img4.jpg\"}\n{\"filepath\":\"img5.jpg\"}\n");
+  finish_shard(run, summary, {part});
   ShardDone done;
   REQUIRE(read_done_marker(part, done));
   CHECK_FALSE(std::filesystem::exists(part + ".started"));
@@ -157,18 +164,29 @@ TEST_CASE("begin_shard and finish_shard: the marker, a finished shard, a changed
   CHECK(done.ok == 1);
   CHECK(done.failed == 2);
   CHECK(done.inputs_sha256 == inputs_digest(numbered(10)));
+  CHECK(done.producer == k_producer);
+  REQUIRE(done.files.size() == 1);
+  CHECK(done.files[0].path == "labels.part-1-of-3.jsonl");
+  CHECK(done.files[0].bytes == 72);
 
   auto again = numbered(10);
-  CHECK(begin_shard(Shard{1, 3}, part, "jsonl", again).finished);
-  CHECK(finished_shard_summary(begin_shard(Shard{1, 3}, part, "jsonl", again = numbered(10))).failed_before == 2);
+  CHECK(begin_shard(Shard{1, 3}, part, "jsonl", k_producer, again).finished);
+  CHECK(finished_shard_summary(begin_shard(Shard{1, 3}, part, "jsonl", k_producer, again = numbered(10))).failed_before == 2);
+
+  // The same shard run again with another model or settings: refused, naming what differs.
+  Producer other_model = k_producer;
+  other_model["settings"]["top_k"] = 3;
+  const auto mixed = catch_error([&] { begin_shard(Shard{1, 3}, part, "jsonl", other_model, again = numbered(10)); });
+  CHECK(mixed.kind == ErrorKind::usage);
+  CHECK(contains(mixed.message, ".done: this shard was done with another model or other settings (top_k 0 there, 3 now)"));
 
   auto more = numbered(11);
-  const auto changed = catch_error([&] { begin_shard(Shard{1, 3}, part, "jsonl", more); });
+  const auto changed = catch_error([&] { begin_shard(Shard{1, 3}, part, "jsonl", k_producer, more); });
   CHECK(changed.kind == ErrorKind::data);
   CHECK(contains(changed.message, "another input list (10 inputs, now 11)"));
 
   write_file(done_marker_path(part), "{not json");
-  const auto bad = catch_error([&] { begin_shard(Shard{1, 3}, part, "jsonl", again = numbered(10)); });
+  const auto bad = catch_error([&] { begin_shard(Shard{1, 3}, part, "jsonl", k_producer, again = numbered(10)); });
   CHECK(bad.kind == ErrorKind::io);
   CHECK(contains(bad.message, ".done: not a zoo shard marker"));
 }
@@ -224,6 +242,26 @@ TEST_CASE("merge_parts: JSON Lines in shard order; missing shards named; mixed l
   done.all_inputs = 5;
   write_done_marker(part_path(out, Shard{1, 2}), done);
   CHECK(contains(catch_error([&] { merge_parts(options); }).message, "another input list"));
+
+  // Markers of another model.
+  finished_part(out, 1, 2, "y\n", "jsonl");
+  REQUIRE(read_done_marker(part_path(out, Shard{1, 2}), done));
+  done.producer["model"] = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+  write_done_marker(part_path(out, Shard{1, 2}), done);
+  const auto mixed = catch_error([&] { merge_parts(options); });
+  CHECK(mixed.kind == ErrorKind::data);
+  CHECK(contains(mixed.message, "made by another model or other settings than"));
+  CHECK(contains(mixed.message, "(model sha256:0a1b2c3d4e5f… there, sha256:ffffffffffff… here)"));
+
+  // A part changed after its marker: a line removed, a line edited, emptied.
+  finished_part(out, 1, 2, "y\nz\n", "jsonl");
+  for (const std::string changed : {"y\n", "y\nZ\n", ""}) {
+    write_file(part_path(out, Shard{1, 2}), changed);
+    const auto caught = catch_error([&] { merge_parts(options); });
+    CHECK(caught.kind == ErrorKind::data);
+    CHECK(contains(caught.message, "labels.part-1-of-2.jsonl: changed since its shard finished"));
+  }
+  CHECK(read_text(out) == "x\ny\n");  // the output of the last good merge, untouched
 }
 
 TEST_CASE("merge_parts: CSV parts give one header, rows counted with quoted line breaks") {
