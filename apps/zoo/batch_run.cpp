@@ -41,7 +41,11 @@ int finish_run(const inference::RunSummary& summary, bool resumable, int64_t max
     return 130;
   }
   if (summary.too_many_failures) {
-    util::error(fmt::format("stopped after {} failed inputs (--max-failures {})", summary.failed, max_failures));
+    // The batch that passed the limit is written whole, so more inputs than
+    // max_failures + 1 may have failed: say how many, not "after N".
+    util::error(fmt::format("stopped: {} inputs failed, more than --max-failures {} allows (the batch that passed "
+                            "the limit is written whole)",
+                            summary.failed, max_failures));
     return 1;
   }
   return (summary.failed + summary.failed_before) > 0 ? 3 : 0;

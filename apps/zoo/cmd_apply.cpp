@@ -56,6 +56,7 @@ Runner register_apply(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--confidence-thresh", args->confidence_thresh,
                  "Drop predictions with a probability below this (0-1; default: the config's, else none)")
+      ->check(k_finite)
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--store-logits", o.labels.store_logits, "Add the raw logits to each label");
   app.add_option("--label-field", o.labels.label_field, "Name of the label key in each record")->capture_default_str();

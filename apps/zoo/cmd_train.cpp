@@ -85,7 +85,7 @@ Runner register_train(CLI::App& app) {
   app.add_option("--data", o.data, "Training data: a class-per-folder tree, or a CSV/JSONL of filepath,label");
   app.add_option("--val", o.val, "Validation data (same forms; default: split off --val-split of --data)");
   app.add_option("--val-split", o.val_split, "Fraction of each class held out for validation when --val is not given")
-      ->capture_default_str()->check(CLI::Range(0.0, 0.9));
+      ->capture_default_str()->check(k_finite)->check(CLI::Range(0.0, 0.9));
   app.add_option("-o,--output", o.output, "Output folder (model.yaml, model.pt, labels.txt, metrics.json, events.jsonl, checkpoints/)");
   app.add_option("--resume", args->resume_dir,
                  "Continue the run in OUTDIR from its last checkpoint, with the options it was started with");
@@ -93,18 +93,20 @@ Runner register_train(CLI::App& app) {
   app.add_option("--epochs", o.epochs, "Epochs (default 10; with --resume, a larger number extends the run)")
       ->check(CLI::PositiveNumber);
   app.add_option("-b,--batch-size", o.batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.lr, "Learning rate (default: adam/adamw 1e-3, sgd 0.01)")->check(CLI::PositiveNumber);
+  app.add_option("--lr", o.lr, "Learning rate (default: adam/adamw 1e-3, sgd 0.01)")
+      ->check(k_finite)
+      ->check(CLI::PositiveNumber);
   app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->capture_default_str()
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  app.add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "Weight decay")->capture_default_str();
+  app.add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str()->check(k_finite);
+  app.add_option("--weight-decay", o.weight_decay, "Weight decay")->capture_default_str()->check(k_finite);
   app.add_option("--schedule", o.schedule, "Learning-rate schedule per epoch: constant, step or cosine")
       ->capture_default_str()->check(CLI::IsMember({"constant", "step", "cosine"}));
   app.add_option("--step-size", o.step_size, "step schedule: epochs between decays (default: epochs/3)");
-  app.add_option("--gamma", o.gamma, "step schedule: decay factor")->capture_default_str();
+  app.add_option("--gamma", o.gamma, "step schedule: decay factor")->capture_default_str()->check(k_finite);
   app.add_option("--warmup-epochs", o.warmup_epochs, "Linear learning-rate warm-up epochs")->capture_default_str();
   app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing (0-1)")->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(k_finite)->check(CLI::Range(0.0, 1.0));
   app.add_option("--patience", o.patience, "Stop after N epochs without a lower validation loss (0 = never)")
       ->capture_default_str();
   app.add_flag("--freeze", o.freeze, "Train only the head (the last layer with weights): fine-tuning");

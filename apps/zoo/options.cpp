@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -9,6 +10,15 @@
 #include "util/log.hpp"
 
 namespace zoo::app {
+
+const CLI::Validator k_finite(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double value = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !std::isfinite(value)) return "expected a finite number, got " + text;
+      return "";
+    },
+    "");
 
 void add_store_options(CLI::App& app, StoreArgs& args, const std::string& store_help) {
   app.add_option("--store", args.store, store_help);
@@ -100,6 +110,7 @@ void add_batch_options(CLI::App& app, jobs::JobOptions& job, BatchArgs& args, co
                             ->check(CLI::PositiveNumber);
   app.add_option("--fps", loop.frames.fps,
                  "Videos: take about F frames per second of video instead (default: every frame)")
+      ->check(k_finite)
       ->check(CLI::PositiveNumber)
       ->excludes(stride);
   app.add_option("--shard", args.shard,

@@ -16,6 +16,10 @@
 
 namespace zoo::app {
 
+// For every floating-point option: refuses "nan", "inf" and the like,
+// which CLI11's range checks (PositiveNumber, Range) let through.
+extern const CLI::Validator k_finite;
+
 // --store, --ca-file, --insecure.
 struct StoreArgs {
   std::string store;    // "" = $ZOO_STORE, else the XDG data folder

@@ -1,5 +1,6 @@
 #include "config/model_config.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -99,6 +100,7 @@ class Reader {
     if (!node.IsScalar() || !YAML::convert<double>::decode(node, value)) {
       fail(node, key, fmt::format("expected a number, got \"{}\"", node.IsScalar() ? node.Scalar() : "a list or map"));
     }
+    if (!std::isfinite(value)) fail(node, key, fmt::format("expected a finite number, got \"{}\"", node.Scalar()));
     return value;
   }
 
@@ -175,7 +177,10 @@ class Reader {
     double d = 0;
     bool b = false;
     if (YAML::convert<long long>::decode(node, i)) return i;
-    if (YAML::convert<double>::decode(node, d)) return d;
+    if (YAML::convert<double>::decode(node, d)) {
+      if (!std::isfinite(d)) throw Error(ErrorKind::config, "{}: expected a finite number, got \"{}\"", where(node), text);
+      return d;
+    }
     if (YAML::convert<bool>::decode(node, b)) return b;
     return text;
   }
@@ -459,6 +464,20 @@ const std::vector<std::string>& known_config_keys() {
   return keys;
 }
 
+namespace {
+
+// The first label that repeats an earlier one, as {earlier, repeat}
+// indexes; {0, 0} when every label is distinct.
+std::pair<size_t, size_t> repeated_label(const std::vector<std::string>& labels) {
+  std::map<std::string_view, size_t> first;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (const auto [it, added] = first.emplace(labels[i], i); !added) return {it->second, i};
+  }
+  return {0, 0};
+}
+
+}  // namespace
+
 std::vector<std::string> read_labels_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(ErrorKind::config, "{}: cannot read labels file", path);
@@ -470,6 +489,10 @@ std::vector<std::string> read_labels_file(const std::string& path) {
   }
   while (!labels.empty() && labels.back().empty()) labels.pop_back();
   if (labels.empty()) throw Error(ErrorKind::config, "{}: labels file is empty", path);
+  if (const auto [first, again] = repeated_label(labels); again > 0) {
+    throw Error(ErrorKind::config, "{}:{}: the label \"{}\" is also on line {}: two classes cannot share a name", path,
+                again + 1, labels[again], first + 1);
+  }
   return labels;
 }
 
@@ -554,13 +577,24 @@ const std::map<std::string, KeyReader>& key_readers() {
          s.config.input_list = input == "list";
          s.input_where = r.where(v);
        }},
-      {"classes", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.classes = r.strings(v, k); }},
+      {"classes",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         s.config.classes = r.strings(v, k);
+         if (const auto [first, again] = repeated_label(s.config.classes); again > 0) {
+           r.fail(v[again], k, fmt::format("\"{}\" is also class {} (from 0): two classes cannot share a name",
+                                           s.config.classes[again], first));
+         }
+       }},
       {"labels_path", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.labels_path = r.existing_path(v, k); }},
       {"labels_string",
        [](const Reader& r, const Node& v, const std::string& k, S& s) {
          std::stringstream in(r.string(v, k));
          std::string label;
          while (std::getline(in, label, ',')) s.config.classes.push_back(label);
+         if (const auto [first, again] = repeated_label(s.config.classes); again > 0) {
+           r.fail(v, k, fmt::format("\"{}\" is also class {} (from 0): two classes cannot share a name",
+                                    s.config.classes[again], first));
+         }
        }},
       {"image_size", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.image_size = r.size(v, k); }},
       {"image_dim", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.image_dim = r.positive_int(v, k); }},

@@ -27,15 +27,17 @@ inference::RowsFromOutput batch_rows(const config::ModelConfig& config) {
     };
   }
   const size_t classes = config.classes.size();
-  return [classes](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
+  const std::string labels_source =
+      config.labels_path.empty() ? fmt::format("{} (its classes)", config.source) : config.labels_path;
+  return [classes, labels_source](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
     if (out.shape.size() != 2 || out.shape[0] != int64_t(n)) {
       throw Error(ErrorKind::model, "classifier output has shape [{}], expected [batch, classes]",
                   fmt::join(out.shape, ", "));
     }
     const size_t k = size_t(out.shape[1]);
     if (classes > 0 && k != classes) {
-      throw Error(ErrorKind::config, "the model outputs {} scores per image but the config lists {} labels", k,
-                  classes);
+      throw Error(ErrorKind::config, "the model outputs {} scores per image but {} lists {} labels", k,
+                  labels_source, classes);
     }
     for (size_t i = 0; i < n; ++i) rows[i].assign(out.values.begin() + i * k, out.values.begin() + (i + 1) * k);
   };

@@ -272,7 +272,20 @@ DecodedImage load_image(const std::string& path, const config::Preprocess& pre, 
 
   cv::Mat image;
   try {
-    image = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data()), flags);
+    const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
+    if (header.format == "jpeg") {
+      image = cv::imdecode(encoded, flags);  // always 8 bits
+    } else {
+      // Floating-point images (TIFF) hold [0, 1]: OpenCV's own conversion
+      // to 8 bits does not scale them (0.5 became 188, not 128). 16-bit
+      // images keep OpenCV's conversion (the high byte).
+      image = cv::imdecode(encoded, flags | cv::IMREAD_ANYDEPTH);
+      if (image.depth() == CV_32F || image.depth() == CV_64F) {
+        image.convertTo(image, CV_8U, 255.0);
+      } else if (!image.empty() && image.depth() != CV_8U) {
+        image = cv::imdecode(encoded, flags);
+      }
+    }
   } catch (const cv::Exception& e) {
     result.error = fmt::format("cannot decode image: {}", e.err);
     return result;

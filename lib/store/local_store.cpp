@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include "util/error.hpp"
 #include "util/file_lock.hpp"
 #include "util/files.hpp"
+#include "util/log.hpp"
 #include "util/sha256.hpp"
 #include "util/strings.hpp"
 
@@ -189,6 +191,7 @@ class LocalStore final : public Store {
                        const std::function<std::string(int)>& make_manifest) override {
     ensure_layout();
     util::FileLock lock((m_root / ".lock").string());
+    remove_stale_temp_files();
     json index = read_index();
     int last = 0;
     for (const auto& entry : parse_entries(index)) {
@@ -222,6 +225,30 @@ class LocalStore final : public Store {
   }
 
  private:
+  // Removes the temporary files (NAME.tmp.PID.N) of saves killed mid-write:
+  // those untouched for 10 minutes. A save writing one touches it as it
+  // writes and renames it at once, so an old one is dead, whatever host
+  // (on a shared folder) made it.
+  void remove_stale_temp_files() const {
+    const auto cutoff = fs::file_time_type::clock::now() - std::chrono::minutes(10);
+    size_t removed = 0;
+    for (const fs::path folder : {m_root, m_root / "blobs" / "sha256"}) {
+      std::error_code ec;
+      for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code stat_ec;
+        if (it->path().filename().string().find(".tmp.") == std::string::npos || !it->is_regular_file(stat_ec) ||
+            it->last_write_time(stat_ec) > cutoff || stat_ec) {
+          continue;
+        }
+        if (fs::remove(it->path(), stat_ec)) ++removed;
+      }
+    }
+    if (removed > 0) {
+      util::info(fmt::format("store {}: removed {} left by interrupted saves", location(),
+                             util::count_of(static_cast<long long>(removed), "temporary file")));
+    }
+  }
+
   std::string blob_path(const std::string& digest) const {
     return (m_root / "blobs" / "sha256" / digest_hex(digest)).string();
   }

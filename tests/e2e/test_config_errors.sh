@@ -25,6 +25,28 @@ check_error $'entrypoint: resnet18\nentrypoint: resnet34' 'given twice'
 check_error $'entrypoint: resnet18\n  bad: [' 'invalid YAML'
 check_error $'entrypoint: resnet18\ntransforms_fcn: foo' 'bad.yaml:2:1' 'not supported by zoo'
 check_error $'entrypoint: resnet18\nclasses: [a, b]\nlabels_path: model.yaml' 'bad.yaml:3:14' 'give the labels once'
+# NaN and infinities are no numbers a config can use.
+check_error $'entrypoint: resnet18\nimage_std: [.nan, 1, 1]' 'bad.yaml:2:13' '"image_std"' 'expected a finite number, got ".nan"'
+check_error $'entrypoint: resnet18\nconfidence_thresh: .inf' 'bad.yaml:2:20' '"confidence_thresh"' 'expected a finite number'
+check_error $'entrypoint: resnet18\nentrypoint_args: {dropout: .nan}' 'bad.yaml:2:28' 'expected a finite number, got ".nan"'
+# Two classes of one name: refused where they are written.
+check_error $'entrypoint: resnet18\nclasses: [cat, dog, cat]' 'bad.yaml:2:21' '"classes"' '"cat" is also class 0 (from 0)'
+check_error $'entrypoint: resnet18\nlabels_string: "cat,dog,dog"' 'bad.yaml:2:16' '"dog" is also class 1'
+printf 'cat\ndog\nbird\ndog\n' > dup-labels.txt
+check_error $'entrypoint: resnet18\nlabels_path: dup-labels.txt' 'dup-labels.txt:4: the label "dog" is also on line 2'
+# A class count the model does not have: the message names the labels' source.
+printf 'entrypoint: resnet18\nentrypoint_args: {num_classes: 4}\nimage_size: [64, 64]\nlabels_path: three.txt\n' > three.yaml
+printf 'cat\ndog\nbird\n' > three.txt
+expect_exit 2 "$ZOO" apply three.yaml "$PHOTOS/baboon.jpg" 2> err.txt
+grep -q 'the model outputs 4 scores per image but three.txt lists 3 labels' err.txt || fail "$(cat err.txt)"
+# Options take finite numbers only.
+for option in "--confidence-thresh nan" "--fps inf" "--confidence-thresh -nan"; do
+  # shellcheck disable=SC2086
+  expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" $option 2> err.txt
+  grep -q 'expected a finite number' err.txt || fail "$option: $(cat err.txt)"
+done
+expect_exit 2 "$ZOO" train model.yaml --data . --lr nan -o never 2> err.txt
+grep -q 'expected a finite number' err.txt || fail "--lr nan: $(cat err.txt)"
 
 expect_exit 2 "$ZOO" apply does-not-exist.yaml "$PHOTOS/baboon.jpg"
 expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" --batch-size 0

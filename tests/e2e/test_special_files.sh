@@ -38,4 +38,15 @@ grep -q 'key "labels_path": is a FIFO (named pipe), not a file' err.txt || fail 
 # zoo upload of a FIFO: refused as what it is.
 expect_exit 1 timeout -k 5 60 "$ZOO" upload weights.pth --name fifo --store store -q 2> err.txt
 grep -q 'weights.pth: is a FIFO (named pipe), not a model file' err.txt || fail "$(cat err.txt)"
+
+# A symlink loop is a loop, not a missing file: in a folder, named, and as weights.
+mkdir loops
+ln -s b.jpg loops/a.jpg
+ln -s a.jpg loops/b.jpg
+expect_exit 3 timeout -k 5 60 "$ZOO" apply model.yaml loops loops/a.jpg -o loops.jsonl -q
+jsonl_check loops.jsonl "len(records) == 3 and all(r['error'] == 'cannot read: Too many levels of symbolic links' for r in records)"
+ln -s loop.pth loop.pth
+printf 'entrypoint: resnet18\nweights: loop.pth\n' > loop-weights.yaml
+expect_exit 2 timeout -k 5 60 "$ZOO" apply loop-weights.yaml photos -q 2> err.txt
+grep -q 'key "weights": cannot read: Too many levels of symbolic links' err.txt || fail "$(cat err.txt)"
 echo ok
