@@ -36,6 +36,47 @@ namespace {
 
 constexpr int64_t k_max_card_bytes = 16 << 20;
 
+// What a card's metadata may hold (--meta, --meta-file, a training record):
+// checked before anything is written, so one version's card can never be
+// too large or too deep for zoo ls and zoo load to read.
+constexpr int64_t k_max_metadata_bytes = 1 << 20;  // as JSON, and a --meta-file's size
+constexpr int k_max_metadata_depth = 32;            // nested lists and maps
+constexpr int64_t k_max_metadata_values = 100000;   // after YAML aliases are expanded
+
+// The deepest nesting of [ and { in JSON or YAML flow text, outside quoted
+// strings, counted before a parser (yaml-cpp's recurses) sees the text.
+int bracket_depth(const std::string& text) {
+  int depth = 0;
+  int deepest = 0;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == '\\' && quote == '"') ++i;
+      else if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Throws zoo::Error(usage) naming `what` when `value` nests deeper than
+// k_max_metadata_depth (it looks no deeper than that).
+void check_depth(const json& value, const std::string& what, int depth = 0) {
+  if (depth > k_max_metadata_depth) {
+    throw Error(ErrorKind::usage, "{}: nests more than {} levels deep, more than a model card's metadata may", what,
+                k_max_metadata_depth);
+  }
+  if (value.is_structured()) {
+    for (const auto& item : value) check_depth(item, what, depth + 1);
+  }
+}
+
 std::string env(const char* key) {
   const char* value = std::getenv(key);
   return value ? value : "";
@@ -47,16 +88,32 @@ util::TempFolder temp_folder(const std::string& parent = "") {
   return util::TempFolder(".zoo-" + std::to_string(::getpid()), parent);
 }
 
-json yaml_to_json(const YAML::Node& node) {
+// `node` as JSON. `budget` bounds the values made (YAML aliases can make a
+// small file expand without end) and the depth: past either, throws
+// zoo::Error(usage) naming `what`.
+struct YamlBudget {
+  std::string what;
+  int64_t values = k_max_metadata_values;
+};
+
+json yaml_to_json(const YAML::Node& node, YamlBudget& budget, int depth = 0) {
+  if (--budget.values < 0) {
+    throw Error(ErrorKind::usage, "{}: expands to more than {} values (YAML aliases?), more than a model card's "
+                "metadata may hold", budget.what, k_max_metadata_values);
+  }
+  if (depth > k_max_metadata_depth) {
+    throw Error(ErrorKind::usage, "{}: nests more than {} levels deep, more than a model card's metadata may",
+                budget.what, k_max_metadata_depth);
+  }
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json out = json::object();
-      for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second);
+      for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second, budget, depth + 1);
       return out;
     }
     case YAML::NodeType::Sequence: {
       json out = json::array();
-      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      for (const auto& item : node) out.push_back(yaml_to_json(item, budget, depth + 1));
       return out;
     }
     case YAML::NodeType::Scalar: {
@@ -101,13 +158,23 @@ std::string git_commit(const fs::path& dir) {
 }
 
 json read_json_or_yaml(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (const auto bytes = fs::file_size(path, ec); !ec && bytes > uint64_t(k_max_metadata_bytes)) {
+    throw Error(ErrorKind::usage, "{} {}: {} bytes, more than the {} a model card's metadata may hold", what, path,
+                bytes, k_max_metadata_bytes);
+  }
   const std::string text = util::read_file(path);
+  if (const int depth = bracket_depth(text); depth > k_max_metadata_depth) {
+    throw Error(ErrorKind::usage, "{} {}: nests {} levels deep, more than the {} a model card's metadata may", what,
+                path, depth, k_max_metadata_depth);
+  }
   try {
     return json::parse(text);
   } catch (const json::exception&) {
   }
   try {
-    json j = yaml_to_json(YAML::Load(text));
+    YamlBudget budget{fmt::format("{} {}", what, path)};
+    json j = yaml_to_json(YAML::Load(text), budget);
     if (!j.is_object()) throw Error(ErrorKind::usage, "{} {}: expected a JSON or YAML object", what, path);
     return j;
   } catch (const YAML::Exception& e) {
@@ -144,6 +211,11 @@ json collect_metadata(const fs::path& source_dir, const std::vector<std::string>
     const std::string value = item.substr(eq + 1);
     json parsed = json::parse(value, nullptr, false);
     m[key] = parsed.is_discarded() ? json(value) : parsed;
+  }
+  check_depth(m, "the metadata");
+  if (const size_t bytes = m.dump().size(); bytes > size_t(k_max_metadata_bytes)) {
+    throw Error(ErrorKind::usage, "the metadata (--meta, --meta-file, the training record) is {} bytes as JSON, more "
+                "than the {} a model card may hold", bytes, k_max_metadata_bytes);
   }
   return m;
 }
@@ -277,7 +349,8 @@ SaveResult publish_config(const config::ModelConfig& config, const std::string& 
     if (!store.has_blob(name, file.descriptor)) store.put_blob(name, file.descriptor, &file.path, nullptr);
   }
 
-  const json config_json = yaml_to_json(YAML::Load(staged.yaml));
+  YamlBudget budget{"the staged config"};
+  const json config_json = yaml_to_json(YAML::Load(staged.yaml), budget);
   const json contract = json::parse(inference::contract_json(report.contract).dump());
   json file_list = json::array();
   for (const auto& file : files) {
@@ -291,6 +364,10 @@ SaveResult publish_config(const config::ModelConfig& config, const std::string& 
                        {"zoo_version", ZOO_VERSION}, {"config", config_json}, {"labels", staged.config.classes},
                        {"contract", contract}, {"files", file_list},       {"metadata", metadata}};
     const std::string card_bytes = card.dump(2) + "\n";
+    if (card_bytes.size() > size_t(k_max_card_bytes)) {  // metadata is bounded: only a huge labels list gets here
+      throw Error(ErrorKind::usage, "the model card would be {} bytes, more than the {} zoo ls and zoo load read",
+                  card_bytes.size(), k_max_card_bytes);
+    }
     Manifest manifest;
     manifest.config = {k_card_media_type, digest_of(card_bytes), static_cast<int64_t>(card_bytes.size()), {}};
     store.put_blob(name, manifest.config, nullptr, &card_bytes);
@@ -549,20 +626,31 @@ ordered_json list_models(const std::string& store_spec, const std::string& name,
       throw Error(ErrorKind::store, "no model named \"{}\" in store {}", name, store->location());
     }
     for (const auto& v : versions) {
-      Reference ref;
-      ref.name = n;
-      ref.version = v.version;
-      const Resolved resolved = store->resolve(ref);
-      const std::string card_bytes = store->read_blob(n, resolved.manifest.config, k_max_card_bytes);
-      const ordered_json card = ordered_json::parse(card_bytes);
-      int64_t size = resolved.manifest.config.size;
-      for (const auto& layer : resolved.manifest.layers) size += layer.size;
-      out.push_back({{"name", n},
-                     {"version", v.version},
-                     {"digest", v.digest},
-                     {"size", size},
-                     {"created", card.value("created", "")},
-                     {"metadata", card.value("metadata", ordered_json::object())}});
+      // One unreadable version (a card too large, corrupt, missing) is
+      // listed with its error; the others still are.
+      try {
+        Reference ref;
+        ref.name = n;
+        ref.version = v.version;
+        const Resolved resolved = store->resolve(ref);
+        const std::string card_bytes = store->read_blob(n, resolved.manifest.config, k_max_card_bytes);
+        ordered_json card;
+        try {
+          card = ordered_json::parse(card_bytes);
+        } catch (const json::exception& e) {
+          throw Error(ErrorKind::store, "its card is not JSON: {}", e.what());
+        }
+        int64_t size = resolved.manifest.config.size;
+        for (const auto& layer : resolved.manifest.layers) size += layer.size;
+        out.push_back({{"name", n},
+                       {"version", v.version},
+                       {"digest", v.digest},
+                       {"size", size},
+                       {"created", card.value("created", "")},
+                       {"metadata", card.value("metadata", ordered_json::object())}});
+      } catch (const Error& e) {
+        out.push_back({{"name", n}, {"version", v.version}, {"digest", v.digest}, {"error", e.what()}});
+      }
     }
   }
   return out;

@@ -169,6 +169,43 @@ stale=$(find store -name '*.tmp.*' -mmin +10 | wc -l)
 [[ -e store/blobs/sha256/4567.tmp.99999999.2 ]] || fail "a fresh temporary file was removed"
 grep -q 'removed [0-9]* temporary files\? left by interrupted saves' save.err || fail "$(cat save.err)"
 
+# Metadata past the limits is refused before anything is written: too large,
+# too deep (JSON or YAML, which yaml-cpp parses recursively), or a YAML whose
+# aliases expand without end.
+find store -type f | sort > files.before
+/usr/bin/python3 - <<'PY'
+import json
+json.dump({"blob": "x" * (2 << 20)}, open("big.json", "w"))
+open("deep.json", "w").write("[" * 20000 + "]" * 20000)
+open("deeper.yaml", "w").write("a: " + "[" * 200000 + "]" * 200000 + "\n")
+lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+for i in range(1, 12):
+    lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]")
+open("laughs.yaml", "w").write("\n".join(lines) + "\n")
+PY
+for case in "big.json:bytes, more than the 1048576 a model card's metadata may hold" \
+  "deep.json:nests 20000 levels deep, more than the 32" "deeper.yaml:nests 200000 levels deep" \
+  "laughs.yaml:expands to more than 100000 values (YAML aliases?)"; do
+  expect_exit 2 timeout 60 "$ZOO" save model.yaml --name limits --meta-file "${case%%:*}" -q 2> err.txt
+  { grep -qF -- "--meta-file ${case%%:*}: " err.txt && grep -qF -- "${case#*:}" err.txt; } || fail "${case%%:*}: $(cat err.txt)"
+done
+expect_exit 2 "$ZOO" save model.yaml --name limits --meta "deep=$(printf '[%.0s' {1..100})$(printf ']%.0s' {1..100})" -q 2> err.txt
+grep -q 'the metadata: nests more than 32 levels deep' err.txt || fail "$(cat err.txt)"
+find store -type f | sort > files.after
+cmp -s files.before files.after || fail "a refused save wrote to the store: $(diff files.before files.after)"
+
+# One unreadable version (its card corrupt) does not hide the others: zoo ls
+# lists every version, names the bad one, and exits 1.
+"$ZOO" save model.yaml --name broken -q > /dev/null
+card_blob=store/blobs/sha256/$("$ZOO" load broken:1 -o broken-loaded -q > /dev/null && /usr/bin/python3 -c '
+import hashlib; print(hashlib.sha256(open("broken-loaded/card.json", "rb").read()).hexdigest())')
+printf '{' > "$card_blob"
+expect_exit 1 "$ZOO" ls > ls.txt 2> ls.err
+grep -q '^pets  *1 ' ls.txt || fail "zoo ls hid the good versions: $(cat ls.txt)"
+grep -q '^broken  *1  (unreadable)' ls.txt || fail "zoo ls: $(cat ls.txt)"
+grep -q 'zoo: error: broken:1: .*is corrupt' ls.err || fail "$(cat ls.err)"
+rm -rf broken-loaded
+
 # A tampered blob is detected, never used.
 weights_blob=store/blobs/sha256/$(/usr/bin/python3 -c '
 import json; print([f["digest"] for f in json.load(open("loaded/card.json"))["files"] if f["name"] == "resnet18.pth"][0][7:])')
