@@ -1,5 +1,6 @@
 #include "io/jsonl_writer.hpp"
 
+#include <stdio_ext.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -68,6 +69,8 @@ JsonlWriter::JsonlWriter(const std::string& path, bool append) : m_path(path) {
   m_file = std::fopen(path.c_str(), append ? "ab" : "wb");
   if (!m_file) throw Error(ErrorKind::io, "{}: cannot open for writing: {}", path, std::strerror(errno));
   m_owned = true;
+  std::fseek(m_file, 0, SEEK_END);
+  m_flushed = std::ftell(m_file);
 }
 
 JsonlWriter::~JsonlWriter() {
@@ -75,15 +78,29 @@ JsonlWriter::~JsonlWriter() {
 }
 
 void JsonlWriter::write(const std::string& line) {
-  if (std::fwrite(line.data(), 1, line.size(), m_file) != line.size() || std::fputc('\n', m_file) == EOF) {
-    throw Error(ErrorKind::io, "{}: write failed: {}", m_path == "-" ? "stdout" : m_path, std::strerror(errno));
-  }
+  if (std::fwrite(line.data(), 1, line.size(), m_file) != line.size() || std::fputc('\n', m_file) == EOF) fail();
 }
 
 void JsonlWriter::flush() {
-  if (std::fflush(m_file) != 0) {
-    throw Error(ErrorKind::io, "{}: write failed: {}", m_path == "-" ? "stdout" : m_path, std::strerror(errno));
-  }
+  if (std::fflush(m_file) != 0) fail();
+  if (m_owned) m_flushed = std::ftell(m_file);
+}
+
+void JsonlWriter::roll_back() {
+  if (!m_owned) return;
+  __fpurge(m_file);  // drop what is buffered, unwritten
+  std::clearerr(m_file);
+  if (::ftruncate(::fileno(m_file), off_t(m_flushed)) == 0) std::fseek(m_file, m_flushed, SEEK_SET);
+}
+
+void JsonlWriter::fail() {
+  const int error = errno;
+  if (!m_owned) throw Error(ErrorKind::io, "stdout: write failed: {}", std::strerror(error));
+  roll_back();
+  throw Error(ErrorKind::io,
+              "{}: write failed: {}; the file holds every record before this batch, as whole lines: free space, then "
+              "run the same command with --resume",
+              m_path, std::strerror(error));
 }
 
 }  // namespace zoo::io

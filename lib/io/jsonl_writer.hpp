@@ -45,15 +45,24 @@ class JsonlWriter {
   // Buffers one line (a newline is added).
   void write(const std::string& line);
 
-  // Pushes buffered lines to the OS. Throws zoo::Error(io) on failure (disk full).
+  // Pushes buffered lines to the OS. Throws zoo::Error(io) on failure (disk
+  // full), after cutting the file back to what the last successful flush
+  // left: whole lines, which --resume continues.
   void flush();
+
+  // Cuts the file back to what the last successful flush left (a later
+  // write of the same batch failed elsewhere). Nothing for stdout.
+  void roll_back();
 
   const std::string& path() const { return m_path; }
 
  private:
+  [[noreturn]] void fail();
+
   std::string m_path;
   std::FILE* m_file = nullptr;
   bool m_owned = false;
+  long m_flushed = 0;  // file size after the last successful flush
 };
 
 }  // namespace zoo::io

@@ -321,15 +321,23 @@ void NpyWriter::append(const float* values, uint64_t rows, uint64_t cols) {
   const uint64_t count = rows * m_cols;
   const size_t item = npy_item_size(m_dtype);
   const uint64_t offset = k_npy_header_bytes + m_rows * m_cols * item;
-  if (m_dtype == NpyDtype::float32) {
-    write_at(values, count * 4, offset);
-  } else {
-    m_buffer.resize(count * 2);
-    for (uint64_t i = 0; i < count; ++i) {
-      const uint16_t half = float_to_half(values[i]);
-      std::memcpy(m_buffer.data() + i * 2, &half, 2);  // little-endian host (x86-64, arm64)
+  try {
+    if (m_dtype == NpyDtype::float32) {
+      write_at(values, count * 4, offset);
+    } else {
+      m_buffer.resize(count * 2);
+      for (uint64_t i = 0; i < count; ++i) {
+        const uint16_t half = float_to_half(values[i]);
+        std::memcpy(m_buffer.data() + i * 2, &half, 2);  // little-endian host (x86-64, arm64)
+      }
+      write_at(m_buffer.data(), m_buffer.size(), offset);
     }
-    write_at(m_buffer.data(), m_buffer.size(), offset);
+  } catch (const Error& e) {
+    // Disk full: cut off the part of the rows that was written; the file
+    // holds the rows before them, as its header says.
+    [[maybe_unused]] const int cut = ::ftruncate(m_fd, off_t(offset));
+    throw Error(ErrorKind::io, "{}; the file holds every row before this batch: free space, then run the same "
+                "command with --resume", e.what());
   }
   m_rows += rows;
 }

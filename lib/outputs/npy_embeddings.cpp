@@ -200,10 +200,16 @@ void NpyEmbeddings::write(const std::vector<media::PipelineItem>& batch, const s
   // Rows first, then their index lines, then the errors: a crash in
   // between leaves rows without lines, which resume drops.
   if (!m_lines.empty()) {
+    const uint64_t rows_before = m_npy->rows();
     m_npy->append(m_block.data(), m_lines.size(), dims);
     m_npy->flush();
-    for (const auto& line : m_lines) m_index->write(line);
-    m_index->flush();
+    try {
+      for (const auto& line : m_lines) m_index->write(line);
+      m_index->flush();
+    } catch (const Error&) {
+      m_npy->truncate(rows_before);  // no rows without their index lines (disk full)
+      throw;
+    }
   }
   bool any_error = false;
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -91,6 +91,36 @@ grep -q 'sharded.part-1-of-2.jsonl: changed since its shard finished: .* bytes, 
   fail "$(cat err.txt)"
 [[ ! -e sharded.jsonl ]] || fail "merge wrote an output from a changed part"
 
+# Disk full (a file size limit makes writes fail as a full disk does): exit
+# 1 with a message that says to resume; the files hold whole records, the
+# .npy no row its index lacks; --resume completes them.
+full_run() {  # full_run KiB ARGS...: zoo with writes failing past KiB
+  local kib=$1
+  shift
+  ( trap '' XFSZ; ulimit -f "$kib"; exec "$ZOO" "$@" )
+}
+expect_exit 1 full_run 4 apply model.yaml many -o full.jsonl --batch-size 4 -q 2> err.txt
+grep -q 'full.jsonl: write failed: File too large; the file holds every record before this batch, as whole lines: free space, then run the same command with --resume' err.txt ||
+  fail "$(cat err.txt)"
+[[ $(tail -c 1 full.jsonl | od -An -c | tr -d ' ') == '\n' ]] || fail "disk full left a torn line"
+jsonl_check full.jsonl "0 < len(records) < $total"
+expect_exit 0 "$ZOO" apply model.yaml many -o full.jsonl --batch-size 4 --resume -q
+jsonl_check full.jsonl "len(records) == $total and len({r['filepath'] for r in records}) == $total"
+for case in "16 --layer <fc" "1 --dtype float16"; do   # the .npy fills first; the index fills first
+  rm -f full.npy full.paths.txt full.errors.jsonl full.npy.run.json
+  # shellcheck disable=SC2086
+  expect_exit 1 full_run ${case%% *} embed model.yaml many -o full.npy ${case#* } --batch-size 4 -q 2> err.txt
+  grep -q 'write failed: File too large; the file holds every ' err.txt || fail "$case: $(cat err.txt)"
+  /usr/bin/python3 -c "
+import numpy as np
+a = np.load('full.npy')
+paths = open('full.paths.txt').read().splitlines()
+assert 0 < a.shape[0] == len(paths) < $total, (a.shape, len(paths))" || fail "$case: the .npy and its index disagree"
+  # shellcheck disable=SC2086
+  expect_exit 0 "$ZOO" embed model.yaml many -o full.npy ${case#* } --batch-size 4 --resume -q
+  [[ $(count_lines full.paths.txt) == "$total" ]] || fail "$case: resume did not complete the rows"
+done
+
 # A model whose output is NaN for some images (red ones) and infinite for
 # none, then for all: error records naming what was wrong, exit 3.
 /usr/bin/python3 - <<'PY'
