@@ -383,6 +383,12 @@ class RegistryStore final : public Store {
       out.digest = digest_of(bytes);
       out.size = static_cast<int64_t>(bytes.size());
       const std::string tag = std::to_string(out.version);
+      // The manifest goes up by digest first: it is in the registry whatever
+      // becomes of the tag.
+      HttpRequest put{.method = "PUT", .url = manifest_url(name, out.digest),
+                      .headers = {std::string("Content-Type: ") + k_manifest_media_type}, .body = &bytes};
+      HttpResponse r = send(put, scope(name, "pull,push"));
+      expect(r, {201}, fmt::format("push the manifest of {}:{}", name, out.version));
       // Just before writing the tag: is it still free (or, for a copy, equal)?
       const std::string existing = tag_digest(name, tag);
       if (!existing.empty()) {
@@ -393,19 +399,23 @@ class RegistryStore final : public Store {
         }
         continue;  // another save took this number since the listing
       }
-      HttpRequest put{.method = "PUT", .url = manifest_url(name, tag),
-                      .headers = {std::string("Content-Type: ") + k_manifest_media_type}, .body = &bytes};
-      HttpResponse r = send(put, scope(name, "pull,push"));
-      expect(r, {201}, fmt::format("push the manifest of {}:{}", name, out.version));
+      put.url = manifest_url(name, tag);
+      const auto tag_start = std::chrono::steady_clock::now();
+      r = send(put, scope(name, "pull,push"));
+      const auto tag_took = std::chrono::steady_clock::now() - tag_start;
+      expect(r, {201}, fmt::format("tag the manifest of {}:{}", name, out.version));
       const std::string echoed = r.header("docker-content-digest");
       if (!echoed.empty() && echoed != out.digest) {
         throw Error(ErrorKind::store, "{}:{}: the registry stored the manifest as {}, not {}", name, out.version,
                     echoed, out.digest);
       }
-      // Tags have no compare-and-swap: a save that checked the tag just
-      // before this one wrote it can overwrite it a moment later. Look again
-      // after that moment; whoever lost takes the next number.
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      // Tags have no compare-and-swap: a save that found this tag free while
+      // ours was on its way can still write it, up to its own upload's time
+      // after ours landed. Wait out twice as long as ours took (at least
+      // 300 ms: a slow registry is slow for both), then look again; whoever
+      // lost takes the next number.
+      std::this_thread::sleep_for(std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(300),
+                                                                                 2 * tag_took));
       if (tag_digest(name, tag) != out.digest) {
         if (version > 0) {
           throw Error(ErrorKind::store, "{}:{} was overwritten in store {} by a concurrent push", name, out.version,

@@ -83,6 +83,35 @@ import json; v = json.load(open("race.json"))
 assert sorted(x["version"] for x in v) == [1, 2, 3, 4], v
 assert sorted(x["metadata"]["i"] for x in v) == [1, 2, 3, 4], v' || fail "a concurrent save was lost: $(cat race.json)"
 
+# The same through a registry slow to take tags (a proxy holds each tag
+# upload 1.5 s): a save that checked a version free while another's tag was
+# in flight must not win it too. 4 concurrent saves, 4 versions, none lost.
+/usr/bin/python3 "$ZOO_SOURCE_DIR/tests/e2e/slow_proxy.py" slow.port "$REG_HOST" "$REG_DIR/cert.pem" "$REG_DIR/key.pem" \
+  "$REG_CA" 1.5 2> slow.log &
+SLOW_PID=$!
+trap 'kill $REG_PID $SLOW_PID 2> /dev/null || true' EXIT
+for _ in $(seq 100); do [[ -s slow.port ]] && break; sleep 0.1; done
+[[ -s slow.port ]] || { cat slow.log; fail "the slow proxy did not start"; }
+SLOW="oci://127.0.0.1:$(cat slow.port)/team"
+pids=()
+for i in 1 2 3 4; do
+  "$ZOO" save model.yaml --name slowrace --meta "i=$i" --store "$SLOW" --ca-file "$REG_CA" -q > slow.$i 2> slow.$i.err &
+  pids+=($!)
+  sleep 0.5  # more than the 300 ms a save used to wait before looking at its tag again
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent save failed: $(cat slow.*.err)"; done
+[[ $(cat slow.[1-4] | cut -d' ' -f1 | sort -u | wc -l) == 4 ]] || fail "two saves claimed one version: $(cat slow.[1-4])"
+"$ZOO" ls slowrace --store "$R" --ca-file "$REG_CA" --json > slowrace.json
+/usr/bin/python3 -c '
+import json, sys
+v = json.load(open("slowrace.json"))
+claimed = {l.split()[0]: l.split()[1] for i in range(1, 5) for l in open(f"slow.{i}")}
+assert sorted(x["version"] for x in v) == [1, 2, 3, 4], v
+assert sorted(x["metadata"]["i"] for x in v) == [1, 2, 3, 4], v
+assert all(claimed["slowrace:%d" % x["version"]] == x["digest"] for x in v), (claimed, v)' ||
+  fail "a concurrent save was lost behind a slow registry: $(cat slowrace.json) $(cat slow.[1-4])"
+kill $SLOW_PID
+
 # Credentials from ~/.docker/config.json (what `docker login` writes).
 mkdir -p home/.docker
 printf '{"auths": {"%s": {"auth": "%s"}}}' "$REG_HOST" "$(printf '%s:%s' "$REG_USER" "$REG_PASSWORD" | base64 -w0)" \
