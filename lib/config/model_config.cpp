@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 
 #include "util/error.hpp"
 #include "util/files.hpp"
+#include "util/log.hpp"
 #include "util/sha256.hpp"
 #include "util/strings.hpp"
 
@@ -464,19 +466,13 @@ const std::vector<std::string>& known_config_keys() {
   return keys;
 }
 
-namespace {
-
-// The first label that repeats an earlier one, as {earlier, repeat}
-// indexes; {0, 0} when every label is distinct.
-std::pair<size_t, size_t> repeated_label(const std::vector<std::string>& labels) {
+std::optional<std::pair<size_t, size_t>> repeated_class(const std::vector<std::string>& classes) {
   std::map<std::string_view, size_t> first;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (const auto [it, added] = first.emplace(labels[i], i); !added) return {it->second, i};
+  for (size_t i = 0; i < classes.size(); ++i) {
+    if (const auto [it, added] = first.emplace(classes[i], i); !added) return std::pair{it->second, i};
   }
-  return {0, 0};
+  return std::nullopt;
 }
-
-}  // namespace
 
 std::vector<std::string> read_labels_file(const std::string& path) {
   std::ifstream in(path);
@@ -489,9 +485,9 @@ std::vector<std::string> read_labels_file(const std::string& path) {
   }
   while (!labels.empty() && labels.back().empty()) labels.pop_back();
   if (labels.empty()) throw Error(ErrorKind::config, "{}: labels file is empty", path);
-  if (const auto [first, again] = repeated_label(labels); again > 0) {
-    throw Error(ErrorKind::config, "{}:{}: the label \"{}\" is also on line {}: two classes cannot share a name", path,
-                again + 1, labels[again], first + 1);
+  if (const auto repeat = repeated_class(labels)) {
+    util::warn(fmt::format("{}:{}: the label \"{}\" is also on line {}: records cannot tell these two classes apart",
+                           path, repeat->second + 1, labels[repeat->second], repeat->first + 1));
   }
   return labels;
 }
@@ -580,9 +576,10 @@ const std::map<std::string, KeyReader>& key_readers() {
       {"classes",
        [](const Reader& r, const Node& v, const std::string& k, S& s) {
          s.config.classes = r.strings(v, k);
-         if (const auto [first, again] = repeated_label(s.config.classes); again > 0) {
-           r.fail(v[again], k, fmt::format("\"{}\" is also class {} (from 0): two classes cannot share a name",
-                                           s.config.classes[again], first));
+         if (const auto repeat = repeated_class(s.config.classes)) {
+           util::warn(fmt::format("{}: key \"{}\": \"{}\" is also class {} (from 0): records cannot tell these two "
+                                  "classes apart", r.where(v[repeat->second]), k, s.config.classes[repeat->second],
+                                  repeat->first));
          }
        }},
       {"labels_path", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.labels_path = r.existing_path(v, k); }},
@@ -591,9 +588,9 @@ const std::map<std::string, KeyReader>& key_readers() {
          std::stringstream in(r.string(v, k));
          std::string label;
          while (std::getline(in, label, ',')) s.config.classes.push_back(label);
-         if (const auto [first, again] = repeated_label(s.config.classes); again > 0) {
-           r.fail(v, k, fmt::format("\"{}\" is also class {} (from 0): two classes cannot share a name",
-                                    s.config.classes[again], first));
+         if (const auto repeat = repeated_class(s.config.classes)) {
+           util::warn(fmt::format("{}: key \"{}\": \"{}\" is also class {} (from 0): records cannot tell these two "
+                                  "classes apart", r.where(v), k, s.config.classes[repeat->second], repeat->first));
          }
        }},
       {"image_size", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.image_size = r.size(v, k); }},

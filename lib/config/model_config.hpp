@@ -8,6 +8,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -112,6 +113,12 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir);
 // weights whole (~50 ms per 100 MB). Throws zoo::Error(io) if they cannot
 // be read.
 std::string model_digest(const ModelConfig& config);
+
+// The first class name that repeats an earlier one, as {earlier, repeat}
+// indexes; nullopt when every name differs. ImageNet's own list names two
+// classes "crane": loading warns, and zoo eval, which scores by name,
+// refuses such a model.
+std::optional<std::pair<size_t, size_t>> repeated_class(const std::vector<std::string>& classes);
 
 // Reads and validates a config file. Paths inside it are resolved relative to
 // the file's folder. A directory argument means `DIR/model.yaml`.

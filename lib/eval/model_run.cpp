@@ -18,6 +18,14 @@ std::string check_model_run(const ModelRun& run, const std::vector<std::string>&
     throw Error(ErrorKind::usage, "{}: a {}; zoo eval scores classifiers against class truth, detectors against "
                 "COCO box truth", config.source, kind);
   }
+  // Class truth is matched by name (box truth by COCO category, where
+  // torchvision's lists repeat "N/A" harmlessly).
+  if (const auto repeat = detection ? std::nullopt : config::repeated_class(config.classes)) {
+    throw Error(ErrorKind::config, "{}: classes {} and {} (from 0) are both named \"{}\": zoo eval scores labels by "
+                "name and could not tell them apart; give each class its own name",
+                config.labels_path.empty() ? config.source : config.labels_path, repeat->first, repeat->second,
+                config.classes[repeat->first]);
+  }
   for (const auto& path : paths) {
     if (media::is_video_input(path)) {
       throw Error(ErrorKind::data, "{}: {} is a video; zoo eval scores one label per image file", source, path);

@@ -14,6 +14,7 @@
 
 #include "models/builtin.hpp"
 #include "models/capture.hpp"
+#include "models/per_sample.hpp"
 #include "models/pickle_reader.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -235,6 +236,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       impl->module.to(torch::kBFloat16);
       if (options.optimize) {
         impl->module = torch::jit::freeze(impl->module);
+        run_weights_per_sample(impl->module.get_method("forward").graph());
         impl->frozen = true;
       }
       impl->description += ", bf16";
@@ -249,6 +251,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       // A frozen module has no "training" attribute left, so this does not
       // freeze it again: it fuses, moves ops into MKLDNN and so on.
       impl->module = torch::jit::optimize_for_inference(frozen);
+      run_weights_per_sample(impl->module.get_method("forward").graph());
       impl->frozen = true;
       impl->description += ", optimized for inference";
     } catch (const c10::Error& e) {

@@ -96,6 +96,22 @@ import json; d = json.load(open('faces.json'))
 assert len(d['images']) == $total - 1 and len(d['annotations']) > 0, (len(d['images']), len(d['annotations']))" ||
   fail "faces.json: not the images and detections expected"
 
+# A record depends on its image alone, not on its batch neighbours: a real
+# ImageNet head (1000 classes, 224x224), where BLAS kernels chosen by the
+# batch's row count made an image's logits differ in the last bits between a
+# batch of 16 and a smaller one. Any batch size, any sharding: the same bytes.
+printf 'entrypoint: resnet18\nimage_size: [224, 224]\n' > imagenet.yaml
+ls photos/*.jpg | head -n 34 > some.txt
+expect_exit 0 "$ZOO" embed imagenet.yaml --files-from some.txt -o one.npy --batch-size 1 -q
+expect_exit 0 "$ZOO" embed imagenet.yaml --files-from some.txt -o sixteen.npy --batch-size 16 -q
+cmp one.npy sixteen.npy || fail "an image's embedding depends on its batch (batch 1 vs 16)"
+for k in 0 1 2; do
+  expect_exit 0 "$ZOO" embed imagenet.yaml --files-from some.txt -o sharded.npy --batch-size 16 --shard $k/3 -q
+done
+expect_exit 0 "$ZOO" merge sharded.npy -q
+cmp one.npy sharded.npy || fail "a sharded embedding differs from the unsharded one"
+cmp one.paths.txt sharded.paths.txt || fail "the sharded index differs"
+
 # Usage errors.
 expect_exit 2 "$ZOO" apply model.yaml photos --shard 0/2
 expect_exit 2 "$ZOO" apply model.yaml photos -o x.jsonl --shard 2/2
