@@ -50,14 +50,13 @@ class JsonlWriter {
   // left: whole lines, which --resume continues.
   void flush();
 
-  // Cuts the file back to what the last successful flush left (a later
-  // write of the same batch failed elsewhere). Nothing for stdout.
-  void roll_back();
-
   const std::string& path() const { return m_path; }
 
  private:
+  // Cuts the file back to what the last successful flush left, dropping
+  // what is buffered, and throws zoo::Error(io) saying so.
   [[noreturn]] void fail();
+  void roll_back();
 
   std::string m_path;
   std::FILE* m_file = nullptr;

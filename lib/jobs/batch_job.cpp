@@ -99,19 +99,21 @@ bool take_one(std::unordered_multiset<std::string>& done, const std::string& key
   return true;
 }
 
-// Opens the writer, holding `lock` on its output and keeping its run record
-// (`producer`; null for a shard's part, whose markers record it); with `resume`, drops from `paths` the inputs an earlier
-// run did (video frames are skipped one by one as they are read, through
+// Opens the writer, holding `lock` on its output and keeping its run
+// record (`producer`; null for a shard's part, whose markers record it);
+// with `resume`, drops from `paths` the inputs an earlier run did (video
+// frames are skipped one by one as they are read, through
 // `loop.skip_frame`) and counts them in `summary`.
 outputs::Writer& open_output(Job& job, const std::string& output, bool resume, const outputs::Producer* producer,
                              std::vector<std::string>& paths, inference::BatchLoopOptions& loop,
                              inference::RunSummary& summary, outputs::Resumed& resumed, util::FileLock& lock) {
   outputs::Writer& writer = job.make_writer(output);
-  refuse_outputs_among_inputs(writer.files(), paths);
+  const std::vector<std::string> files = writer.files();
+  refuse_outputs_among_inputs(files, paths);
   // One run at a time writes an output: a shard retried while its first
   // try still runs, or one --resume started twice, would interleave their
   // records. The kernel drops the lock when a run dies.
-  const std::string primary = writer.files().front();
+  const std::string& primary = files.front();
   if (primary != "-" && !util::FileLock::try_lock(primary, lock)) {
     throw Error(ErrorKind::io, "{}: another zoo run is writing this file (the same shard or --resume started "
                 "twice?); let it finish, or choose another -o", primary);
