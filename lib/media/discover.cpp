@@ -34,13 +34,9 @@ void walk(const fs::path& folder, std::vector<std::string>& out) {
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
-    // A directory named like an image ("x.jpg/") is reported, not walked
-    // into silently: it is what the user asked for and it cannot be read.
-    bool is_dir = it->is_directory(ec);
-    if (has_image_extension(name)) {
-      if (is_dir) it.disable_recursion_pending();
-      found.push_back(it->path().string());
-    }
+    // A folder is walked whatever its name ("album.jpg/" too); only files
+    // are inputs.
+    if (has_image_extension(name) && !it->is_directory(ec)) found.push_back(it->path().string());
   }
   std::sort(found.begin(), found.end());
   out.insert(out.end(), found.begin(), found.end());
@@ -53,7 +49,7 @@ std::vector<std::string> discover_inputs(const std::vector<std::string>& args) {
   for (const auto& arg : args) {
     std::error_code ec;
     fs::path path(arg);
-    if (fs::is_directory(path, ec) && !has_image_extension(arg)) {
+    if (fs::is_directory(path, ec)) {
       walk(path, out);
     } else {
       out.push_back(arg);

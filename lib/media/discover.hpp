@@ -12,7 +12,8 @@ namespace zoo::media {
 bool has_image_extension(const std::string& path);
 
 // Expands INPUT arguments in order:
-// - a folder is walked recursively; files with an image extension are taken,
+// - a folder is walked recursively, whatever its name (a folder "album.jpg"
+//   is a folder); files with an image extension are taken,
 //   sorted by path (byte order) so the order is stable across machines;
 //   hidden entries (".name") are skipped;
 // - anything else (a file, or a path that does not exist) is taken as is, so

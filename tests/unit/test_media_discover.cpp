@@ -65,12 +65,12 @@ TEST_SUITE("media::discover") {
     // '.' sorts before '/', and upper case before lower case.
     const std::vector<std::string> expected = {
         root + "/A.PNG",          root + "/a.jpg",      root + "/a/deeper/c.webp", root + "/a/deeper/d.TIFF",
-        root + "/a/z.Jpeg",       root + "/b.jpg",      root + "/photo.JPG",       root + "/x.jpg",
+        root + "/a/z.Jpeg",       root + "/b.jpg",      root + "/photo.JPG",       root + "/x.jpg/inner.png",
     };
     CHECK_MESSAGE(found == expected, "found: ", show(found), "\nexpected: ", show(expected));
   }
 
-  TEST_CASE("arguments keep their order; files are kept as given, even missing or non-image ones") {
+  TEST_CASE("arguments keep their order; files are kept as given, even missing or non-image ones; folders are walked") {
     TempDir dir("discover-args");
     make_tree(dir);
     const std::string root = (dir / "root").string();
@@ -83,7 +83,8 @@ TEST_SUITE("media::discover") {
     const std::vector<std::string> found =
         discover_inputs({missing, sub, readme, hidden, image_named_folder, "relative/missing.png", root + "/empty"});
     const std::vector<std::string> expected = {
-        missing, sub + "/c.webp", sub + "/d.TIFF", readme, hidden, image_named_folder, "relative/missing.png",
+        missing, sub + "/c.webp", sub + "/d.TIFF", readme, hidden, image_named_folder + "/inner.png",
+        "relative/missing.png",
     };
     CHECK_MESSAGE(found == expected, "found: ", show(found), "\nexpected: ", show(expected));
   }

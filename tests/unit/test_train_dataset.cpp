@@ -27,6 +27,19 @@ TEST_SUITE("train::dataset") {
     CHECK(data.samples[3].path == (dir / "dog" / "c.jpg").string());
   }
 
+  TEST_CASE("folders named like images are folders: a class folder and an album inside one") {
+    TempDir dir("dataset-image-named-folders");
+    for (const char* file : {"cat.jpg/a.jpg", "cat.jpg/album.png/b.png", "dog/c.jpg"}) {
+      std::filesystem::create_directories((dir / file).parent_path());
+      write_file(dir / file, "x");
+    }
+    const auto data = train::load_dataset(dir.path().string());
+    CHECK(data.classes == std::vector<std::string>{"cat.jpg", "dog"});
+    REQUIRE(data.samples.size() == 3);
+    CHECK(data.samples[1].path == (dir / "cat.jpg" / "album.png" / "b.png").string());
+    CHECK(data.samples[1].label == 0);
+  }
+
   TEST_CASE("CSV and JSONL lists: paths relative to the list, header skipped, errors name the line") {
     TempDir dir("dataset-lists");
     write_file(dir / "list.csv", "filepath,label\nimgs/a.jpg,cat\n\"imgs/b,1.jpg\",dog\n/abs/c.jpg, cat\n");
