@@ -16,7 +16,7 @@ packages=(
   nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libexpected-dev
   python3-torch python3-torchvision python3-numpy python3-pil python3-opencv
   opencv-doc opencv-data
-  docker-registry apache2-utils openssl
+  docker-registry apache2-utils openssl skopeo
 )
 
 missing=()

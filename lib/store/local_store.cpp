@@ -220,11 +220,28 @@ class LocalStore final : public Store {
                     {k_name_annotation, name},
                     {k_version_annotation, std::to_string(out.version)}}}};
     index["manifests"].push_back(entry);
+    if (out.version > last) point_latest(index, entry);
     util::write_file_atomic((m_root / "index.json").string(), index.dump(2) + "\n");
     return out;
   }
 
  private:
+  // The ref NAME (no version) names the latest version, as the tag latest
+  // does in a registry, so OCI tools find it: `skopeo inspect --raw
+  // oci:STORE:NAME`. It carries no version annotation, so it is no version.
+  static void point_latest(json& index, const json& version_entry) {
+    const std::string& name = version_entry["annotations"][k_name_annotation].get_ref<const std::string&>();
+    json& manifests = index["manifests"];
+    for (auto it = manifests.begin(); it != manifests.end();) {
+      const bool latest = it->is_object() && it->contains("annotations") && (*it)["annotations"].is_object() &&
+                          (*it)["annotations"].value(k_ref_name_annotation, "") == name;
+      it = latest ? manifests.erase(it) : it + 1;
+    }
+    json latest = version_entry;
+    latest["annotations"] = {{k_ref_name_annotation, name}};
+    manifests.push_back(std::move(latest));
+  }
+
   // Removes the temporary files (NAME.tmp.PID.N) of saves killed mid-write:
   // those untouched for 10 minutes. A save writing one touches it as it
   // writes and renames it at once, so an old one is dead, whatever host

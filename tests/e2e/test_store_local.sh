@@ -27,6 +27,13 @@ echo '{"dataset": "photos", "metrics": {"accuracy": 0.5}}' > meta.json
 "$ZOO" save model.yaml --name pets --meta-file meta.json -q > save2.out
 grep -q '^pets:2 ' save2.out || fail "second save is not version 2: $(cat save2.out)"
 [[ -f store/oci-layout && -f store/index.json ]] || fail "the store is not an OCI image layout"
+# OCI tools read it: skopeo finds each version, and NAME alone is the latest
+# (as the tag latest is in a registry).
+for ref in pets:1 pets:2 pets; do
+  digest=sha256:$(skopeo inspect --raw "oci:store:$ref" | sha256sum | cut -d' ' -f1)
+  want=$(cut -d' ' -f2 < save$([[ $ref == pets:1 ]] && echo 1 || echo 2).out)
+  [[ $digest == "$want" ]] || fail "skopeo oci:store:$ref gives $digest, want $want"
+done
 
 "$ZOO" ls > ls.out
 grep -qE '^pets +1 ' ls.out && grep -qE '^pets +2 ' ls.out || fail "zoo ls: $(cat ls.out)"
