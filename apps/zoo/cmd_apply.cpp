@@ -11,6 +11,7 @@
 #include "options.hpp"
 #include "outputs/format.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 
 namespace zoo::app {
 namespace {
@@ -20,6 +21,7 @@ struct ApplyArgs {
   BatchArgs batch;
   bool list_entrypoints = false;
   double confidence_thresh = -1;  // < 0: the config's
+  bool format_given = false;      // --format on the command line
 };
 
 int run_apply(ApplyArgs& args) {
@@ -31,6 +33,8 @@ int run_apply(ApplyArgs& args) {
   if (o.job.model.empty()) throw Error(ErrorKind::usage, "zoo apply needs MODEL (a config file or folder)");
   args.batch.finish(o.job);
   if (args.confidence_thresh >= 0) o.labels.confidence_thresh = args.confidence_thresh;
+  // -o labels.csv means CSV: JSON Lines in a .csv file helps nobody.
+  if (!args.format_given && util::ends_with(util::to_lower(o.job.output), ".csv")) o.format = "csv";
 
   jobs::ApplySummary summary;
   {
@@ -63,11 +67,11 @@ Runner register_apply(CLI::App& app) {
   app.add_option("--masks-dir", o.labels.masks_dir,
                  "instance_segmenter, segmenter: write the masks as PNG files in DIR (mask_path in the record) "
                  "instead of inline (mask_png, base64 PNG)");
-  app.add_option("--format", o.format,
+  CLI::Option* format = app.add_option("--format", o.format,
                  "jsonl: one record per image or video frame; csv: classifiers, one row per image or frame "
                  "(filepath,frame_number,label,confidence,error; label_K,confidence_K with --top-k); coco: "
                  "detections as one COCO results document (images, categories, annotations with absolute bbox "
-                 "and score), written at the end")
+                 "and score), written at the end; default: csv for -o FILE.csv, else jsonl")
       ->capture_default_str()
       ->check(CLI::IsMember(outputs::label_formats()));
   app.footer(R"(Output: one JSON object per input (or a CSV row with --format csv), in input
@@ -88,7 +92,10 @@ Examples:
   zoo apply model.yaml photos/ -o labels.jsonl --shard 0/4   # one of 4 machines; then zoo merge labels.jsonl
   zoo apply configs/opencv-hog-people.yaml clip.avi --frame-stride 10 -o people.jsonl
   zoo apply configs/opencv-haar-face.yaml photos/ --format coco -o faces.json)");
-  return [args] { return run_apply(*args); };
+  return [args, format] {
+    args->format_given = format->count() > 0;
+    return run_apply(*args);
+  };
 }
 
 }  // namespace zoo::app

@@ -12,6 +12,11 @@ expect_exit 3 "$ZOO" apply model.yaml photos -q -o labels.jsonl
 expect_exit 3 "$ZOO" apply model.yaml photos -q --format csv -o labels.csv
 expect_exit 3 "$ZOO" apply model.yaml photos -q --top-k 3 -o top3.jsonl
 expect_exit 3 "$ZOO" apply model.yaml photos -q --top-k 3 --format csv -o top3.csv
+# -o FILE.csv alone means CSV; an explicit --format wins.
+expect_exit 3 "$ZOO" apply model.yaml photos -q -o inferred.CSV
+cmp labels.csv inferred.CSV || fail "-o FILE.csv did not write CSV"
+expect_exit 3 "$ZOO" apply model.yaml photos -q --format jsonl -o forced.csv
+jsonl_check forced.csv "len(records) > 0 and all('filepath' in r for r in records)"
 /usr/bin/python3 - "$total" <<'PY' || fail "the CSV rows differ from the JSON Lines records"
 import csv, json, sys
 total = int(sys.argv[1])
