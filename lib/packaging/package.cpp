@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -303,6 +304,11 @@ inference::ModelReport dry_run(const Staged& staged, const config::ModelConfig& 
   inference::InspectOptions inspect;
   inspect.model = stage.string();
   inspect.threads = threads;
+  const std::string user_config = original.source.empty() ? "the packaged config" : original.source;
+  // Warnings of the dry run (no weights, ...) name the user's files too.
+  std::optional<util::MessageRewrite> weights_name;
+  if (!staged.weights_title.empty()) weights_name.emplace(staged.config.weights, original.weights);
+  const util::MessageRewrite config_name((stage / "model.yaml").string(), user_config);
   try {
     return inference::inspect(inspect);
   } catch (const Error& e) {
@@ -313,7 +319,7 @@ inference::ModelReport dry_run(const Staged& staged, const config::ModelConfig& 
       }
     };
     if (!staged.weights_title.empty()) replace_all(staged.config.weights, original.weights);
-    replace_all((stage / "model.yaml").string(), original.source.empty() ? "the packaged config" : original.source);
+    replace_all((stage / "model.yaml").string(), user_config);
     throw Error(e.kind(), "the model does not load or run, so nothing was stored: {}", message);
   }
 }

@@ -3,6 +3,9 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "util/json_text.hpp"
 
@@ -10,8 +13,18 @@ namespace zoo::util {
 namespace {
 std::atomic<bool> g_quiet{false};
 std::mutex g_mutex;
+std::vector<std::pair<std::string, std::string>> g_rewrites;  // guarded by g_mutex
 
-void print(const char* prefix, const std::string& message) {
+void print(const char* prefix, std::string message) {
+  {
+    std::lock_guard lock(g_mutex);
+    for (const auto& [from, to] : g_rewrites) {
+      for (size_t at = message.find(from); !from.empty() && at != std::string::npos;
+           at = message.find(from, at + to.size())) {
+        message.replace(at, from.size(), to);
+      }
+    }
+  }
   const std::string line = printable(message);
   std::lock_guard lock(g_mutex);
   std::fprintf(stderr, "zoo: %s%s\n", prefix, line.c_str());
@@ -27,5 +40,15 @@ void info(const std::string& message) {
 }
 void warn(const std::string& message) { print("warning: ", message); }
 void error(const std::string& message) { print("error: ", message); }
+
+MessageRewrite::MessageRewrite(std::string from, std::string to) {
+  std::lock_guard lock(g_mutex);
+  g_rewrites.emplace_back(std::move(from), std::move(to));
+}
+
+MessageRewrite::~MessageRewrite() {
+  std::lock_guard lock(g_mutex);
+  g_rewrites.pop_back();
+}
 
 }  // namespace zoo::util

@@ -17,4 +17,15 @@ void info(const std::string& message);
 void warn(const std::string& message);
 void error(const std::string& message);
 
+// While alive, every message printed has `from` replaced by `to`: a step
+// that works on staged copies of the user's files (zoo save's dry run)
+// names the user's files in its warnings. Not nested across threads.
+class MessageRewrite {
+ public:
+  MessageRewrite(std::string from, std::string to);
+  ~MessageRewrite();
+  MessageRewrite(const MessageRewrite&) = delete;
+  MessageRewrite& operator=(const MessageRewrite&) = delete;
+};
+
 }  // namespace zoo::util

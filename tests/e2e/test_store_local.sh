@@ -27,6 +27,11 @@ echo '{"dataset": "photos", "metrics": {"accuracy": 0.5}}' > meta.json
 "$ZOO" save model.yaml --name pets --meta-file meta.json -q > save2.out
 grep -q '^pets:2 ' save2.out || fail "second save is not version 2: $(cat save2.out)"
 [[ -f store/oci-layout && -f store/index.json ]] || fail "the store is not an OCI image layout"
+# The dry run's warnings name the user's config, not its staged copy.
+printf 'entrypoint: resnet18\nentrypoint_args: {num_classes: 4}\nimage_size: [64, 64]\n' > noweights.yaml
+"$ZOO" save noweights.yaml --name noweights > /dev/null 2> noweights.err
+grep -q '^zoo: warning: noweights.yaml: no weights given' noweights.err || fail "$(cat noweights.err)"
+! grep -q '\.zoo-' noweights.err || fail "a warning names the staged copy: $(cat noweights.err)"
 # OCI tools read it: skopeo finds each version, and NAME alone is the latest
 # (as the tag latest is in a registry).
 for ref in pets:1 pets:2 pets; do
