@@ -298,29 +298,21 @@ Staged stage_config(config::ModelConfig config, const std::string& name, const f
 }
 
 // The dry run: the packaged model must load and run; it gives the
-// contract. Errors name the user's files, not their staged copies.
+// contract. Its warnings and errors name the user's files, not their
+// staged copies.
 inference::ModelReport dry_run(const Staged& staged, const config::ModelConfig& original, const fs::path& stage,
                                int threads) {
   inference::InspectOptions inspect;
   inspect.model = stage.string();
   inspect.threads = threads;
   const std::string user_config = original.source.empty() ? "the packaged config" : original.source;
-  // Warnings of the dry run (no weights, ...) name the user's files too.
   std::optional<util::MessageRewrite> weights_name;
   if (!staged.weights_title.empty()) weights_name.emplace(staged.config.weights, original.weights);
   const util::MessageRewrite config_name((stage / "model.yaml").string(), user_config);
   try {
     return inference::inspect(inspect);
   } catch (const Error& e) {
-    std::string message = e.what();
-    auto replace_all = [&](const std::string& from, const std::string& to) {
-      for (size_t at = message.find(from); !from.empty() && at != std::string::npos; at = message.find(from, at + to.size())) {
-        message.replace(at, from.size(), to);
-      }
-    };
-    if (!staged.weights_title.empty()) replace_all(staged.config.weights, original.weights);
-    replace_all((stage / "model.yaml").string(), user_config);
-    throw Error(e.kind(), "the model does not load or run, so nothing was stored: {}", message);
+    throw Error(e.kind(), "the model does not load or run, so nothing was stored: {}", util::rewritten(e.what()));
   }
 }
 

@@ -19,7 +19,8 @@ void error(const std::string& message);
 
 // While alive, every message printed has `from` replaced by `to`: a step
 // that works on staged copies of the user's files (zoo save's dry run)
-// names the user's files in its warnings. Not nested across threads.
+// names the user's files in its warnings (and, through rewritten(), in the
+// errors it rethrows). Not nested across threads.
 class MessageRewrite {
  public:
   MessageRewrite(std::string from, std::string to);
@@ -27,5 +28,8 @@ class MessageRewrite {
   MessageRewrite(const MessageRewrite&) = delete;
   MessageRewrite& operator=(const MessageRewrite&) = delete;
 };
+
+// `message` with the rewrites now alive applied.
+std::string rewritten(const std::string& message);
 
 }  // namespace zoo::util
