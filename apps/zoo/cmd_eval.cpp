@@ -78,6 +78,11 @@ Runner register_eval(CLI::App& app) {
       ->type_name("METRIC=VALUE");
   app.add_option("--max", r.at_most, "Gate: fail (exit 1) unless METRIC <= VALUE, e.g. broken=0, failed=0")
       ->type_name("METRIC=VALUE");
+  app.add_option("--average", r.average,
+                 "Classifiers: the classes macro precision/recall/F1 average over: truth (the truth's classes; the "
+                 "default) or all (every class in the truth or the labels, as FiftyOne and scikit-learn do)")
+      ->check(CLI::IsMember({"truth", "all"}))
+      ->type_name("truth|all");
   app.add_option("-o,--output", o->output, "Also write the report as JSON to FILE ('-': stdout, the text to stderr)");
   app.add_option("--mistakes", r.mistakes, "How many mistakes (and broken inputs) the text report lists")
       ->capture_default_str();
@@ -104,6 +109,12 @@ record, or whose label is null (nothing above --confidence-thresh) is
 counted wrong. Records of files the truth does not list are ignored.
 Filepaths match when they name the same file from the current folder, so
 run zoo eval where zoo apply ran.
+
+The classifier report's confusion matrix is [truth][predicted] over the
+classes, then a last column, (none), counting each class's failed,
+missing and abstained samples (FiftyOne's), so each row sums to the
+class's support. Macro averages run over the truth's classes unless
+--average all.
 
 Gate metrics, classifiers: accuracy, top_k_accuracy, macro_precision,
 macro_recall, macro_f1, precision:CLASS, recall:CLASS, f1:CLASS (fractions,

@@ -70,6 +70,15 @@ void read_label(const json& value, const std::string& where, const std::string& 
 
 }  // namespace
 
+Average parse_average(const std::string& text) {
+  if (text == "truth") return Average::truth;
+  if (text == "all") return Average::all;
+  throw Error(ErrorKind::usage, "--average {}: expected truth (the truth's classes) or all (every class in the truth "
+              "or the predictions)", text);
+}
+
+const char* average_name(Average average) { return average == Average::truth ? "truth" : "all"; }
+
 Truth load_truth(const std::string& path) {
   const media::Dataset dataset = media::load_dataset(path);
   Truth truth;
@@ -260,6 +269,8 @@ void count_sample(const Truth& truth, size_t i, const Prediction* p, const std::
   const int t = truth.labels[i];
   const std::string& truth_name = truth.classes[t];
   ++s.classes[t].support;
+  const bool labelled = p && p->error.empty() && !p->label.empty();
+  if (!labelled) ++s.confusion[t].back();  // the "(none)" column
   if (!p) {
     ++s.missing;
     s.mistakes.push_back({truth.paths[i], truth_name, "", 0, "no label record"});
@@ -291,8 +302,9 @@ void count_sample(const Truth& truth, size_t i, const Prediction* p, const std::
 
 }  // namespace
 
-Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file) {
+Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file, Average average) {
   Score s;
+  s.average = average;
   s.labels_file = labels_file;
   s.records = int64_t(labels.paths.size());
   s.samples = int64_t(truth.paths.size());
@@ -302,14 +314,13 @@ Score score(const Truth& truth, const LabelRecords& labels, const std::string& l
   const std::vector<std::string> names = scored_classes(truth, by_sample, index);
   s.classes.resize(names.size());
   for (size_t c = 0; c < names.size(); ++c) s.classes[c].name = names[c];
-  s.confusion.assign(truth.classes.size(), std::vector<int64_t>(names.size(), 0));
+  s.confusion.assign(truth.classes.size(), std::vector<int64_t>(names.size() + 1, 0));
   s.right.assign(truth.paths.size(), false);
   for (size_t i = 0; i < truth.paths.size(); ++i) count_sample(truth, i, by_sample[i], index, s);
 
   for (auto& c : s.classes) compute_rates(c);
-  // Macro averages over the truth classes: a label the truth never uses
-  // has no recall to average.
-  const size_t k = truth.classes.size();
+  const size_t k = average == Average::truth ? truth.classes.size() : s.classes.size();
+  s.averaged_classes = k;
   for (size_t c = 0; c < k; ++c) {
     s.macro_precision += s.classes[c].precision / double(k);
     s.macro_recall += s.classes[c].recall / double(k);
@@ -409,6 +420,8 @@ std::string report_json(const Truth& truth, const Score& s, const std::optional<
     report["top_k"] = s.top_k;
     report["top_k_accuracy"] = rounded(s.top_k_accuracy);
   }
+  report["average"] = average_name(s.average);
+  report["averaged_classes"] = s.averaged_classes;
   report["macro_precision"] = rounded(s.macro_precision);
   report["macro_recall"] = rounded(s.macro_recall);
   report["macro_f1"] = rounded(s.macro_f1);
@@ -425,6 +438,9 @@ std::string report_json(const Truth& truth, const Score& s, const std::optional<
   }
   report["classes"] = classes;
   report["per_class"] = per_class;
+  json columns = classes;
+  columns.push_back(k_no_label_column);
+  report["confusion_columns"] = columns;
   report["confusion_matrix"] = s.confusion;
   json mistakes = json::array();
   for (const auto& m : s.mistakes) {
@@ -471,8 +487,9 @@ std::string report_text(const Truth& truth, const Score& s, const std::optional<
     line(fmt::format("top-{} accuracy  {:>8}  ({} of {})", s.top_k, percent(s.top_k_accuracy), s.top_k_correct,
                      s.samples));
   }
-  line(fmt::format("macro F1        {:>8}  (precision {}, recall {})", percent(s.macro_f1),
-                   percent(s.macro_precision), percent(s.macro_recall)));
+  line(fmt::format("macro F1        {:>8}  (precision {}, recall {}; over {} {})", percent(s.macro_f1),
+                   percent(s.macro_precision), percent(s.macro_recall), s.averaged_classes,
+                   s.average == Average::truth ? "truth classes" : "classes in the truth or the labels"));
 
   size_t width = 5;
   for (const auto& c : s.classes) width = std::max(width, c.name.size());
@@ -491,7 +508,7 @@ std::string report_text(const Truth& truth, const Score& s, const std::optional<
   };
   std::vector<Pair> pairs;
   for (size_t t = 0; t < s.confusion.size(); ++t) {
-    for (size_t p = 0; p < s.confusion[t].size(); ++p) {
+    for (size_t p = 0; p + 1 < s.confusion[t].size(); ++p) {  // not the "(none)" column
       if (p != t && s.confusion[t][p] > 0) pairs.push_back({t, p, s.confusion[t][p]});
     }
   }

@@ -16,6 +16,20 @@
 
 namespace zoo::eval {
 
+// Which classes the macro averages run over: the truth's classes (the
+// default; a label the truth never uses has no recall to average), or
+// every class seen in the truth or the predictions, as FiftyOne's
+// ClassificationResults and scikit-learn's classification_report do.
+enum class Average { truth, all };
+
+// "truth" or "all"; throws zoo::Error(usage) for anything else.
+Average parse_average(const std::string& text);
+const char* average_name(Average average);
+
+// The confusion matrix's last column: truth samples without a predicted
+// class (failed, missing or abstained), FiftyOne's "(none)".
+inline constexpr const char* k_no_label_column = "(none)";
+
 // One predicted input, as read from a labels file.
 struct Prediction {
   std::string label;               // top-1 label; empty for an error record
@@ -47,9 +61,14 @@ struct Score {
   int64_t top_k_correct = 0; // truth among the record's labels
   double accuracy = 0;
   double top_k_accuracy = 0;
+  Average average = Average::truth;  // the classes the macro averages run over
+  size_t averaged_classes = 0;       // how many
   double macro_precision = 0, macro_recall = 0, macro_f1 = 0;
   std::vector<ClassScore> classes;           // the truth classes, then predicted labels that are not one
-  std::vector<std::vector<int64_t>> confusion;  // [truth class][predicted class], records that have a label
+  // [truth class][predicted class], then a last "(none)" column counting the
+  // class's failed, missing and abstained samples: each row sums to the
+  // class's support, so recall reads off the matrix.
+  std::vector<std::vector<int64_t>> confusion;
   std::vector<Mistake> mistakes;             // in truth order
   std::vector<bool> right;                   // per truth sample, in truth order
 };
@@ -91,7 +110,8 @@ LabelRecords read_labels(const std::string& file, const std::string& field = "pr
 // absolute, and through symbolic links). Throws zoo::Error(data) when no
 // record matches any truth sample, with an example of each side, or when
 // a video frame record names a truth sample.
-Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file);
+Score score(const Truth& truth, const LabelRecords& labels, const std::string& labels_file,
+            Average average = Average::truth);
 
 // A comparison with a baseline run on the same truth (Kolena's regression
 // view): inputs the candidate gets right that the baseline got wrong, and

@@ -24,9 +24,11 @@ EvalReport evaluate(EvalRequest o, const std::function<std::string(const std::st
   const MetricTable& metrics = detection ? detection_metrics() : classification_metrics();
   for (const auto& text : o.at_least) gates.push_back(parse_gate(text, true, metrics));
   for (const auto& text : o.at_most) gates.push_back(parse_gate(text, false, metrics));
-  if (detection && (!o.baseline.empty() || o.run.top_k)) {
-    throw Error(ErrorKind::usage, "--baseline and --top-k are for classifiers; {} is box truth (COCO)", o.truth);
+  if (detection && (!o.baseline.empty() || o.run.top_k || !o.average.empty())) {
+    throw Error(ErrorKind::usage, "--baseline, --top-k and --average are for classifiers; {} is box truth (COCO)",
+                o.truth);
   }
+  const Average average = o.average.empty() ? Average::truth : parse_average(o.average);
   std::optional<Truth> truth;
   std::optional<DetectionTruth> boxes;
   if (detection) {
@@ -71,10 +73,10 @@ EvalReport evaluate(EvalRequest o, const std::function<std::string(const std::st
     report.text = detection_report_text(*boxes, score, report.gates);
     return report;
   }
-  const Score score = eval::score(*truth, read_labels(labels, field, labels_name), o.labels);
+  const Score score = eval::score(*truth, read_labels(labels, field, labels_name), o.labels, average);
   std::optional<Comparison> comparison;
   if (!o.baseline.empty()) {
-    comparison = compare(*truth, score, eval::score(*truth, read_labels(o.baseline, field), o.baseline));
+    comparison = compare(*truth, score, eval::score(*truth, read_labels(o.baseline, field), o.baseline, average));
   }
   report.gates = check_gates(gates, score, comparison);
   report.json = report_json(*truth, score, comparison, report.gates);

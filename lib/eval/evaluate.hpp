@@ -24,6 +24,7 @@ struct EvalRequest {
   std::string baseline;               // labels of an earlier model ("" = none; classifiers only)
   std::vector<std::string> at_least;  // --min METRIC=VALUE
   std::vector<std::string> at_most;   // --max METRIC=VALUE
+  std::string average;                // classifiers: "truth" (the default when empty) or "all"
   size_t mistakes = 10;               // mistakes the text report lists
   ModelRun run;                       // a model: how it runs (run.model is filled in by resolve_model)
   std::string save_labels;            // a model: keep its labels here ("" = a private temporary folder)

@@ -45,6 +45,13 @@ for c in report["per_class"]:
     correct = sum(1 for r in ok if r["predictions"]["label"] == c["label"] == truth[r["filepath"]])
     assert (c["support"], c["predicted"], c["correct"]) == (support, predicted, correct), c
     assert abs(c["recall"] - correct / support) < 1e-6 and abs(c["precision"] - (correct / predicted if predicted else 0)) < 1e-6, c
+# The "(none)" column: the failed record; every row sums to its support.
+assert report["confusion_columns"] == report["classes"] + ["(none)"], report["confusion_columns"]
+for t in classes:
+    failed = sum(1 for r in records if "error" in r and truth[r["filepath"]] == t)
+    assert cm[int(t)][-1] == failed, (t, cm[int(t)][-1])
+    assert sum(cm[int(t)]) == sum(1 for v in truth.values() if v == t), t
+assert report["average"] == "truth" and report["averaged_classes"] == 10
 wrong = {m["filepath"] for m in report["mistakes"]}
 assert wrong == {r["filepath"] for r in records if "error" in r or r["predictions"]["label"] != truth[r["filepath"]]}
 bad = [m for m in report["mistakes"] if m["filepath"] == "test/4/truncated.png"]
@@ -52,6 +59,47 @@ assert len(bad) == 1 and bad[0]["error"] == next(r["error"] for r in records if 
 PY
 grep -q "^accuracy .*; 1 failed, 0 missing)$" report.txt || { cat report.txt; fail "text report: no accuracy line"; }
 grep -q "^most confused: " report.txt || fail "text report: no confusions"
+
+# --average all: macro averages over every class in the truth or the
+# labels, as scikit-learn's precision_recall_fscore_support(average="macro")
+# over the union of labels (a class never predicted has precision 0).
+/usr/bin/python3 - <<'PY'
+import json
+records = [json.loads(l) for l in open("new.jsonl")]
+# One record relabelled with a class the truth does not have.
+for r in records:
+    if "error" not in r:
+        r["predictions"]["label"] = "not-a-digit"
+        break
+with open("odd.jsonl", "w") as f:
+    for r in records: f.write(json.dumps(r) + "\n")
+PY
+expect_exit 0 "$ZOO" eval odd.jsonl --truth test --average all -o all.json > all.txt
+expect_exit 0 "$ZOO" eval odd.jsonl --truth test -o truth-avg.json > /dev/null
+/usr/bin/python3 - <<'PY' || fail "--average all differs from the union-of-labels macro average"
+import json
+records = [json.loads(l) for l in open("odd.jsonl")]
+truth = {r["filepath"]: r["filepath"].split("/")[-2] for r in records}
+pred = {r["filepath"]: (r["predictions"]["label"] if "error" not in r else None) for r in records}
+labels = sorted(set(truth.values()) | {p for p in pred.values() if p is not None})
+assert "not-a-digit" in labels and len(labels) == 11
+def rates(c):
+    tp = sum(1 for f in truth if truth[f] == c and pred[f] == c)
+    predicted = sum(1 for f in truth if pred[f] == c)
+    support = sum(1 for f in truth if truth[f] == c)
+    p = tp / predicted if predicted else 0.0
+    r = tp / support if support else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+for name, over in (("all.json", labels), ("truth-avg.json", sorted(set(truth.values())))):
+    report = json.load(open(name))
+    ps, rs, fs = zip(*(rates(c) for c in over))
+    assert report["averaged_classes"] == len(over), (name, report["averaged_classes"])
+    for key, values in (("macro_precision", ps), ("macro_recall", rs), ("macro_f1", fs)):
+        assert abs(report[key] - sum(values) / len(values)) < 1e-6, (name, key, report[key])
+assert json.load(open("all.json"))["average"] == "all"
+PY
+grep -q "over 11 classes in the truth or the labels" all.txt || { cat all.txt; fail "the text report does not say what it averaged"; }
+expect_exit 2 "$ZOO" eval odd.jsonl --truth test --average classes
 
 # Gates: exit 1 when one fails, the JSON report says which.
 expect_exit 0 "$ZOO" eval new.jsonl --truth test --min accuracy=50% --max failed=1 -q

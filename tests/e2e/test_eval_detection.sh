@@ -131,6 +131,7 @@ expect_exit 2 "$ZOO" eval both.jsonl --truth data/truth.json --min ap:fcae=0.5 2
 grep -q 'did you mean "face"' err.txt || fail "no suggestion for a misspelt class"
 expect_exit 2 "$ZOO" eval both.jsonl --truth data/truth.json --min accuracy=0.5 2> /dev/null
 expect_exit 2 "$ZOO" eval both.jsonl --truth data/truth.json --baseline faces.jsonl 2> /dev/null
+expect_exit 2 "$ZOO" eval both.jsonl --truth data/truth.json --average all 2> /dev/null
 
 # Classifier labels, or a classifier, against box truth: refused.
 expect_exit 0 "$ZOO" apply model.yaml data/img -q -o classes.jsonl

@@ -72,8 +72,22 @@ TEST_SUITE("eval::classification") {
     CHECK(s.macro_recall == doctest::Approx((0 + 0.5 + 0.5) / 3));
     CHECK(s.macro_precision == doctest::Approx((0 + 1.0 + 0.5) / 3));
     CHECK(s.macro_f1 == doctest::Approx((0 + 2 * 1.0 * 0.5 / 1.5 + 0.5) / 3));
-    // Confusion [truth][predicted] holds the records that have a label.
-    CHECK(s.confusion == std::vector<std::vector<int64_t>>{{0, 0, 0, 1}, {0, 1, 1, 0}, {0, 0, 1, 0}});
+    // Confusion [truth][predicted], then "(none)": bird f is missing, dog d
+    // failed; every row sums to its class's support.
+    CHECK(s.confusion == std::vector<std::vector<int64_t>>{{0, 0, 0, 1, 1}, {0, 1, 1, 0, 0}, {0, 0, 1, 0, 1}});
+    CHECK(s.average == eval::Average::truth);
+    CHECK(s.averaged_classes == 3);
+    // --average all: over every class seen, fish included (precision 0,
+    // recall 0: no support), as scikit-learn's macro average with the
+    // union of truth and predicted labels.
+    const auto all = eval::score(truth, labels, "labels.jsonl", eval::Average::all);
+    CHECK(all.averaged_classes == 4);
+    CHECK(all.macro_recall == doctest::Approx((0 + 0.5 + 0.5 + 0) / 4));
+    CHECK(all.macro_precision == doctest::Approx((0 + 1.0 + 0.5 + 0) / 4));
+    CHECK(all.macro_f1 == doctest::Approx((0 + 2 * 1.0 * 0.5 / 1.5 + 0.5 + 0) / 4));
+    CHECK(all.confusion == s.confusion);
+    CHECK(eval::parse_average("all") == eval::Average::all);
+    CHECK(catch_error([] { eval::parse_average("classes"); }).kind == ErrorKind::usage);
     // Mistakes in truth order: bird e, bird f, cat b, dog d.
     REQUIRE(s.mistakes.size() == 4);
     CHECK(s.mistakes[0].predicted == "fish");
@@ -108,6 +122,7 @@ TEST_SUITE("eval::classification") {
     CHECK(s.top_k_accuracy == doctest::Approx(4.0 / 6));
     CHECK(s.failed == 0);
     CHECK(s.abstained == 1);  // f: an empty list
+    CHECK(s.confusion[0] == std::vector<int64_t>{1, 0, 0, 1});  // bird: e right, f in "(none)"
     REQUIRE(s.mistakes.size() == 3);
     CHECK(s.mistakes[0].filepath == (dir / "img/f.jpg").string());
     CHECK(contains(s.mistakes[0].error, "no label"));
@@ -133,7 +148,7 @@ TEST_SUITE("eval::classification") {
     CHECK(linked.correct == 1);
     CHECK(s.unmatched == 0);
     CHECK(s.correct == 2);
-    CHECK(s.confusion == std::vector<std::vector<int64_t>>{{1, 1}, {0, 1}});
+    CHECK(s.confusion == std::vector<std::vector<int64_t>>{{1, 1, 0}, {0, 1, 0}});
   }
 
   TEST_CASE("labels files that are not classification records are errors naming the line") {
@@ -333,7 +348,10 @@ TEST_SUITE("eval::classification") {
     CHECK(report["correct"] == 5);
     CHECK(report["accuracy"] == doctest::Approx(0.833333));
     CHECK(report["classes"] == nlohmann::json({"bird", "cat", "dog"}));
-    CHECK(report["confusion_matrix"] == nlohmann::json({{2, 0, 0}, {0, 1, 1}, {0, 0, 2}}));
+    CHECK(report["confusion_matrix"] == nlohmann::json({{2, 0, 0, 0}, {0, 1, 1, 0}, {0, 0, 2, 0}}));
+    CHECK(report["confusion_columns"] == nlohmann::json({"bird", "cat", "dog", "(none)"}));
+    CHECK(report["average"] == "truth");
+    CHECK(report["averaged_classes"] == 3);
     CHECK(report["mistakes"] == nlohmann::json::parse(R"([{"filepath": ")" + img +
                                                       R"(/b.jpg", "truth": "cat", "predicted": "dog", "confidence": 0.625}])"));
     CHECK(report["gates"][0]["passed"] == false);
