@@ -16,10 +16,9 @@ zoo=${ZOO_BUILD_DIR:-build}/zoo
 
 # Trained once, then reused; trained again when the recipe's config changed.
 if [[ ! -f models/digits-cnn/model.yaml || configs/digits-cnn.yaml -nt models/digits-cnn/model.yaml ]]; then
-  echo "== zoo train configs/digits-cnn.yaml --data build/digits/train -o models/digits-cnn" >&2
+  echo "== zoo train configs/digits-cnn.yaml --data build/digits/train -o models/digits-cnn (the config's recipe)" >&2
   rm -rf models/digits-cnn
-  "$zoo" train configs/digits-cnn.yaml --data build/digits/train --val-split 0 --epochs 45 --batch-size 32 \
-    --lr 0.003 --label-smoothing 0.2 -o models/digits-cnn
+  "$zoo" train configs/digits-cnn.yaml --data build/digits/train -o models/digits-cnn
 fi
 echo "== zoo apply models/digits-cnn build/digits/test -o demo-digits.jsonl" >&2
 "$zoo" apply models/digits-cnn build/digits/test -o demo-digits.jsonl

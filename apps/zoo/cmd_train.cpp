@@ -1,5 +1,6 @@
 // zoo train MODEL --data DIR -o OUTDIR: options and reporting; the job is
 // train::run_train.
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>
@@ -25,9 +26,16 @@ struct TrainArgs {
   std::string save;  // --save NAME
 };
 
-int run_train(TrainArgs& args) {
+int run_train(TrainArgs& args, const CLI::App& app) {
   util::set_quiet(args.quiet);
   auto& o = args.options;
+  // What the command line gave: the config's train: section sets the rest.
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->count() == 0 || option->get_lnames().empty()) continue;
+    std::string key = option->get_lnames().front();
+    std::replace(key.begin(), key.end(), '-', '_');
+    o.given.insert(key);
+  }
   o.progress = args.quiet ? util::ProgressMode::none : util::parse_progress_mode(args.progress);
   if (!args.resume_dir.empty()) {
     if (!o.output.empty() && o.output != args.resume_dir) {
@@ -37,7 +45,6 @@ int run_train(TrainArgs& args) {
     o.resume = true;
   } else {
     if (o.model.empty()) throw Error(ErrorKind::usage, "zoo train needs MODEL (a config with a built-in entrypoint)");
-    if (o.data.empty()) throw Error(ErrorKind::usage, "zoo train needs --data DIR|FILE");
     if (o.output.empty()) throw Error(ErrorKind::usage, "zoo train needs -o OUTDIR");
     o.model = resolve_model_arg(o.model, args.store);
   }
@@ -120,7 +127,16 @@ Runner register_train(CLI::App& app) {
                                        "(with the training options and metrics in its card)");
   add_store_options(app, args->store, "Store for --save and for a MODEL reference (default: $ZOO_STORE, else "
                                       "~/.local/share/zoo/store)");
-  app.footer(R"(Writes OUTDIR/model.yaml (usable by zoo apply as is), model.pt, labels.txt,
+  app.footer(R"(The config may carry its recipe in a train: section: any of the options
+above that decide the weights, spelt without the dashes and with
+underscores (data, val, val_split, seed, epochs, batch_size, lr,
+optimizer, momentum, weight_decay, schedule, step_size, gamma,
+warmup_epochs, label_smoothing, patience, threads, freeze, freeze_until;
+data and val relative to the config's folder). A flag overrides its key;
+train.json records the options the run used and "from_config" the keys
+the config set.
+
+Writes OUTDIR/model.yaml (usable by zoo apply as is), model.pt, labels.txt,
 metrics.json (final and best validation metrics, per-class precision/recall,
 confusion matrix), events.jsonl (Marcelle TrainingStatus events, one per line)
 and checkpoints/last, checkpoints/best. Interrupted (Ctrl-C, kill, crash)? Run
@@ -128,10 +144,11 @@ and checkpoints/last, checkpoints/best. Interrupted (Ctrl-C, kill, crash)? Run
 
 Examples:
   ./scripts/make-digits.sh build/digits
-  zoo train configs/digits-cnn.yaml --data build/digits/train --val build/digits/test --epochs 12 -o build/digits-model
+  zoo train configs/digits-cnn.yaml --data build/digits/train -o build/digits-model   # the config's recipe
+  zoo train configs/digits-cnn.yaml --data build/digits/train --val build/digits/test --epochs 12 -o build/digits-12
   zoo apply build/digits-model build/digits/test -o predictions.jsonl
   zoo train --resume build/digits-model)");
-  return [args] { return run_train(*args); };
+  return [args, &app] { return run_train(*args, app); };
 }
 
 }  // namespace zoo::app

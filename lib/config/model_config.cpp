@@ -1,5 +1,6 @@
 #include "config/model_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -54,6 +55,7 @@ const std::map<std::string, std::string>& key_aliases() {
       {"image_channels", "image_channels"},
       {"embeddings_layer", "embeddings_layer"},
       {"augment", "augment"},
+      {"train", "train"},
       {"deskew", "deskew"},
       {"device", "device"},
       {"use_half_precision", "use_half_precision"},
@@ -75,6 +77,8 @@ const std::set<std::string>& unsupported_fiftyone_keys() {
 class Reader {
  public:
   Reader(std::string source, std::string base_dir) : m_source(std::move(source)), m_base(std::move(base_dir)) {}
+
+  const std::string& base_dir() const { return m_base; }
 
   std::string where(const YAML::Node& node) const {
     auto mark = node.Mark();
@@ -348,7 +352,81 @@ void parse_augment(const Reader& read, const YAML::Node& node, Augment& out) {
   }
 }
 
+// train: zoo train's options. Each value is checked as the flag checks it,
+// so a bad recipe fails at its line before any data is read.
+void parse_train(const Reader& read, const YAML::Node& node, nlohmann::json& out) {
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) read.fail(kv.first, "train", "keys must be plain names");
+    const std::string name = kv.first.Scalar();
+    const std::string key = "train." + name;
+    const YAML::Node& value = kv.second;
+    auto count = [&](long long low) {
+      long long n = 0;
+      if (!value.IsScalar() || !YAML::convert<long long>::decode(value, n) || n < low) {
+        read.fail(value, key, fmt::format("expected an integer >= {}", low));
+      }
+      return n;
+    };
+    auto number = [&](double low, double high, bool low_open) {
+      const double x = read.number(value, key);
+      if (x < low || x > high || (low_open && x == low)) {
+        read.fail(value, key, high < 1e300 ? fmt::format("expected a number in {}{}, {}]", low_open ? "(" : "[", low, high)
+                                           : fmt::format("expected a number {} {}", low_open ? ">" : ">=", low));
+      }
+      return x;
+    };
+    auto one_of = [&](const std::vector<std::string>& allowed) {
+      const std::string v = read.string(value, key);
+      if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+        read.fail(value, key, fmt::format("expected one of {}, got \"{}\"", util::join(allowed, ", "), v));
+      }
+      return v;
+    };
+    constexpr double k_any = 1e308;
+    if (out.contains(name)) read.fail(kv.first, key, "given twice");
+    if (name == "data" || name == "val") {
+      fs::path path(read.string(value, key));
+      if (path.is_relative()) path = fs::path(read.base_dir()) / path;
+      out[name] = path.lexically_normal().string();
+    } else if (name == "val_split") {
+      out[name] = number(0, 0.9, false);
+    } else if (name == "seed") {
+      out[name] = uint64_t(count(0));
+    } else if (name == "epochs" || name == "batch_size") {
+      out[name] = int(std::min<long long>(count(1), 1000000));
+    } else if (name == "step_size" || name == "warmup_epochs" || name == "patience" || name == "threads") {
+      out[name] = int(std::min<long long>(count(0), 1000000));
+    } else if (name == "lr" || name == "gamma") {
+      out[name] = number(0, k_any, true);
+    } else if (name == "momentum" || name == "weight_decay") {
+      out[name] = number(0, k_any, false);
+    } else if (name == "label_smoothing") {
+      out[name] = number(0, 1, false);
+    } else if (name == "optimizer") {
+      out[name] = one_of({"sgd", "adam", "adamw"});
+    } else if (name == "schedule") {
+      out[name] = one_of({"constant", "step", "cosine"});
+    } else if (name == "freeze") {
+      out[name] = read.boolean(value, key);
+    } else if (name == "freeze_until") {
+      out[name] = read.string(value, key);
+    } else {
+      throw Error(ErrorKind::config, "{}: unknown key \"{}\"{} (train: holds zoo train's options: {})",
+                  read.where(kv.first), key, util::did_you_mean(name, train_keys()), util::join(train_keys(), ", "));
+    }
+  }
+}
+
 }  // namespace
+
+const std::vector<std::string>& train_keys() {
+  static const std::vector<std::string> keys = {
+      "data",          "val",      "val_split",      "seed",       "epochs",   "batch_size",
+      "lr",            "optimizer", "momentum",      "weight_decay", "schedule", "step_size",
+      "gamma",         "warmup_epochs", "label_smoothing", "patience", "threads", "freeze",
+      "freeze_until"};
+  return keys;
+}
 
 namespace {
 
@@ -621,6 +699,11 @@ const std::map<std::string, KeyReader>& key_readers() {
            r.fail(v, k, "expected a map (random_resized_crop, hflip, rotate, elastic, random_affine, color_jitter)");
          }
          parse_augment(r, v, s.config.augment);
+       }},
+      {"train",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         if (!v.IsMap()) r.fail(v, k, "expected a map of zoo train's options (epochs: 45, batch_size: 32, ...)");
+         parse_train(r, v, s.config.train);
        }},
       {"embeddings_layer", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.embeddings_layer = r.string(v, k); }},
       {"device",

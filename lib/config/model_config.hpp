@@ -98,8 +98,17 @@ struct ModelConfig {
   std::string labels_path;            // resolved path, "" if classes were inline
   Preprocess preprocess;
   Augment augment;
+  // The train: section: zoo train's options that decide the weights, keyed
+  // as its flags are spelt without the dashes and with underscores
+  // (batch_size for --batch-size), as train.json records them. Only the
+  // keys given; data and val resolved against the config's folder. zoo
+  // train's flags override them; nothing else reads them.
+  nlohmann::json train = nlohmann::json::object();
   std::string embeddings_layer;
 };
+
+// The keys a train: section may hold.
+const std::vector<std::string>& train_keys();
 
 // The config as YAML that parse_model_config reads back to an equal config.
 // Paths (weights, labels) are written relative to `base_dir` when they are

@@ -44,6 +44,21 @@ TrainOptions options_from_json(const json& j, const TrainOptions& cli) {
   return o;
 }
 
+TrainOptions with_recipe(const TrainOptions& options, const json& recipe) {
+  json j = options_to_json(options);
+  std::vector<std::string> applied;
+  for (const auto& [key, value] : recipe.items()) {
+    if (options.given.count(key)) continue;
+    j[key] = value;
+    applied.push_back(key);
+  }
+  // options_from_json keeps a positive --epochs over the file's; the
+  // command line gave none when the recipe's applies.
+  TrainOptions out = options_from_json(j, options);
+  out.from_config = std::move(applied);
+  return out;
+}
+
 json RunState::to_json() const {
   return {{"epochs_done", epochs_done}, {"best_epoch", best_epoch},
           {"best_val_loss", std::isfinite(best_val_loss) ? json(best_val_loss) : json(nullptr)},

@@ -20,6 +20,11 @@ nlohmann::json options_to_json(const TrainOptions& options);
 // Throws nlohmann::json::exception for a train.json missing a key.
 TrainOptions options_from_json(const nlohmann::json& j, const TrainOptions& cli);
 
+// `options` with the config's train: section (`recipe`, keyed as
+// options_to_json) filled in where the command line gave nothing
+// (options.given); options.from_config lists the keys it set.
+TrainOptions with_recipe(const TrainOptions& options, const nlohmann::json& recipe);
+
 // What survives between epochs besides weights and optimizer state.
 struct RunState {
   int epochs_done = 0;

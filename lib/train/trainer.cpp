@@ -159,7 +159,9 @@ void Trainer::prepare_outdir() {
   for (std::string* path : {&m_options.model, &m_options.data, &m_options.val}) {
     if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
   }
-  json j = {{"zoo_version", ZOO_VERSION}, {"options", options_to_json(m_options)}};
+  json j = {{"zoo_version", ZOO_VERSION},
+            {"options", options_to_json(m_options)},
+            {"from_config", m_options.from_config}};
   write_file_atomic(m_out / "train.json", util::dump_json(j, 2) + "\n");
 }
 
@@ -621,8 +623,16 @@ TrainResult Trainer::run() {
 }  // namespace
 
 TrainResult run_train(const TrainOptions& options, const std::atomic<bool>* interrupt) {
+  TrainOptions o = options;
+  if (!o.resume) {
+    if (o.model.empty()) throw Error(ErrorKind::usage, "zoo train needs MODEL (a config with a built-in entrypoint)");
+    o = with_recipe(o, config::load_model_config(o.model).train);
+    if (o.data.empty()) {
+      throw Error(ErrorKind::usage, "zoo train needs --data DIR|FILE (or data: in the train: section of {})", o.model);
+    }
+  }
   try {
-    Trainer trainer(options, interrupt);
+    Trainer trainer(o, interrupt);
     return trainer.run();
   } catch (const c10::Error& e) {
     throw Error(ErrorKind::model, "training failed: {}", e.msg());

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "util/progress.hpp"
 
@@ -38,6 +40,10 @@ struct TrainOptions {
   std::string output;            // OUTDIR
   bool resume = false;           // continue the run in `output` from its last checkpoint
   util::ProgressMode progress = util::ProgressMode::automatic;  // json: events to stderr too
+  // The options given on the command line, as train.json's keys
+  // (batch_size): the config's train: section sets only the others.
+  std::set<std::string> given;
+  std::vector<std::string> from_config;  // filled in: the keys the config's train: section set
 };
 
 struct TrainResult {
@@ -53,7 +59,8 @@ struct TrainResult {
   bool early_stopped = false;
 };
 
-// Runs (or resumes) a training run. Throws zoo::Error on failure after
+// Runs (or resumes) a training run. A new run first takes the options the
+// command line did not give (`given`) from the config's train: section. Throws zoo::Error on failure after
 // writing a {"status":"error"} event when OUTDIR exists.
 TrainResult run_train(const TrainOptions& options, const std::atomic<bool>* interrupt);
 

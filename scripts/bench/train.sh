@@ -4,9 +4,10 @@
 # optimizer (Adam 1e-3, cosine), threads and decode workers, no
 # augmentation, one run. Prints seconds per epoch and test accuracy for
 # each (zoo's measured by zoo apply on the test folder). Then the real
-# target: configs/digits-cnn.yaml (with augmentation) trained to >= 99.0%
-# test accuracy in under 2 minutes, once per seed in SEEDS (default "0"):
-#   SEEDS="0 1 2 3 4 5" ./scripts/bench/train.sh
+# target: configs/digits-cnn.yaml trained by its own train: recipe (no
+# flags but the seed) once per seed in SEEDS (default "0 1 2 3 4"): mean
+# test accuracy >= 98.8%, each run under 120 s:
+#   SEEDS="0" ./scripts/bench/train.sh     # one run
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -52,31 +53,30 @@ print(f"  zoo train:                        {zoo_epoch:6.2f} s/epoch, test accur
       f"  ({py['seconds_per_epoch'] / zoo_epoch:.1f}x plain, {flush['seconds_per_epoch'] / zoo_epoch:.1f}x flushed; target: zoo <= python)")
 PY
 
-# The recipe once per seed in SEEDS (default 0): each run's test accuracy
-# and training time, then their mean, range and how many reach the target.
+# The config's own recipe once per seed in SEEDS: each run's test accuracy
+# and training time, then their mean and range against the target.
 results=()
-for seed in ${SEEDS:-0}; do
+for seed in ${SEEDS:-0 1 2 3 4}; do
   model=$work/digits-model-seed$seed
   rm -rf "$model"
   start=$(date +%s.%N)
-  "$zoo" train configs/digits-cnn.yaml --data "$build/digits/train" --val-split 0 --threads "$threads" --seed "$seed" \
-    --epochs 45 --batch-size 32 --lr 0.003 --label-smoothing 0.2 -o "$model" -q ${DIGITS_ARGS:-}
+  "$zoo" train configs/digits-cnn.yaml --data "$build/digits/train" --threads "$threads" --seed "$seed" \
+    -o "$model" -q ${DIGITS_ARGS:-}
   end=$(date +%s.%N)
   "$zoo" apply "$model" "$build/digits/test" -q -o "$model/test.jsonl" 2>/dev/null
   acc=$(accuracy "$model/test.jsonl")
   seconds=$(/usr/bin/python3 -c "print($end - $start)")
   results+=("$seed $acc $seconds")
-  /usr/bin/python3 -c "print(f'configs/digits-cnn.yaml, seed $seed: test accuracy {$acc*100:.2f}% (target >= 99.0%) after {$seconds:.1f} s of training (target < 120 s)')"
+  /usr/bin/python3 -c "print(f'configs/digits-cnn.yaml, seed $seed: test accuracy {$acc*100:.2f}% after {$seconds:.1f} s of training (target < 120 s)')"
 done
-if ((${#results[@]} > 1)); then
-  /usr/bin/python3 - "${results[@]}" <<'PY'
+/usr/bin/python3 - "${results[@]}" <<'PY'
 import sys
 runs = [line.split() for line in sys.argv[1:]]
 acc = [float(a) * 100 for _, a, _ in runs]
 sec = [float(t) for _, _, t in runs]
-hit = sum(a >= 99.0 for a in acc)
-print(f"configs/digits-cnn.yaml over {len(runs)} seeds: mean {sum(acc) / len(acc):.2f}%, "
-      f"range {min(acc):.2f}-{max(acc):.2f}%, {hit} of {len(runs)} at >= 99.0%; "
-      f"training {min(sec):.1f}-{max(sec):.1f} s")
+mean = sum(acc) / len(acc)
+print(f"configs/digits-cnn.yaml over {len(runs)} seeds ({', '.join(s for s, _, _ in runs)}): "
+      f"mean test accuracy {mean:.2f}% (target >= 98.8%: {'met' if mean >= 98.8 else 'NOT met'}), "
+      f"range {min(acc):.2f}-{max(acc):.2f}%; training {min(sec):.1f}-{max(sec):.1f} s per run "
+      f"(target < 120 s: {'met' if max(sec) < 120 else 'NOT met'})")
 PY
-fi

@@ -41,6 +41,34 @@ assert 0 < m["best"]["metrics"]["val_accuracy"] <= 1
 PY
 [[ $(cat run1/labels.txt | wc -l) == 10 ]] || fail "labels.txt should list 10 classes"
 
+# The recipe in the config: its train: section sets what the flags leave
+# out, and the run is the one the same options as flags give.
+{ cat digits.yaml; printf 'train:\n  data: small/train\n  val: small/val\n  epochs: 2\n  batch_size: 16\n  lr: 0.003\n  threads: 1\n  seed: 7\n'; } > recipe.yaml
+expect_exit 0 "$ZOO" train recipe.yaml --workers 2 -o recipe-run -q
+expect_exit 0 "$ZOO" train digits.yaml --data small/train --val small/val --epochs 2 --batch-size 16 --lr 0.003 \
+  --threads 1 --seed 7 --workers 2 -o flags-run -q
+expect_exit 0 "$ZOO" train recipe.yaml --epochs 1 --lr 0.01 -o override-run -q
+/usr/bin/python3 - <<'PY' || fail "the config's train: section"
+import json, torch
+recipe, flags, override = (json.load(open(f"{d}/train.json")) for d in ("recipe-run", "flags-run", "override-run"))
+a, b = dict(recipe["options"]), dict(flags["options"])
+assert a.pop("model").endswith("/recipe.yaml") and b.pop("model").endswith("/digits.yaml")
+assert a == b, (a, b)
+assert recipe["from_config"] == ["batch_size", "data", "epochs", "lr", "seed", "threads", "val"], recipe["from_config"]
+assert flags["from_config"] == []
+o = override["options"]
+assert (o["epochs"], o["lr"], o["batch_size"]) == (1, 0.01, 16), o
+assert "epochs" not in override["from_config"] and "lr" not in override["from_config"]
+wa, wb = (dict(torch.jit.load(f"{d}/model.pt").state_dict()) for d in ("recipe-run", "flags-run"))
+assert all(torch.equal(wa[k], wb[k]) for k in wa), "the recipe gave other weights than its flags"
+PY
+printf 'train:\n  epoch: 3\n' | cat digits.yaml - > bad-recipe.yaml
+expect_exit 2 "$ZOO" train bad-recipe.yaml --data small/train -o bad-recipe-run 2> err.txt
+grep -q 'bad-recipe.yaml:[0-9]*:3: unknown key "train.epoch"; did you mean "epochs"' err.txt || { cat err.txt; fail "a misspelt recipe key"; }
+[[ ! -e bad-recipe-run ]] || fail "a bad recipe left an output folder"
+expect_exit 2 "$ZOO" train digits.yaml -o no-data-run 2> err.txt
+grep -q "needs --data DIR|FILE (or data: in the train: section" err.txt || { cat err.txt; fail "no --data"; }
+
 # The output folder is a model zoo apply takes as is.
 expect_exit 0 "$ZOO" apply run1 small/val -q -o val.jsonl
 jsonl_check val.jsonl "len(records) == 100 and sum(r['predictions']['label'] == r['filepath'].split('/')[-2] for r in records) > 50"

@@ -484,3 +484,60 @@ TEST_SUITE("config::ModelConfig") {
     CHECK(!parse_model_config("entrypoint: torchscript\n", "m.yaml", dir.path().string()).input_list);
   }
 }
+
+TEST_SUITE("config::ModelConfig train:") {
+  TEST_CASE("the train: section holds zoo train's options, checked as the flags check them") {
+    const auto config = parse_model_config(
+        "entrypoint: small_cnn\n"
+        "train:\n"
+        "  data: ../digits/train\n"
+        "  val: /abs/test\n"
+        "  val_split: 0\n"
+        "  seed: 7\n"
+        "  epochs: 45\n"
+        "  batch_size: 32\n"
+        "  lr: 0.003\n"
+        "  optimizer: sgd\n"
+        "  schedule: step\n"
+        "  label_smoothing: 0.2\n"
+        "  freeze: true\n"
+        "  freeze_until: layer3\n",
+        "model.yaml", "/base/configs");
+    const auto& t = config.train;
+    CHECK(t["data"] == "/base/digits/train");  // relative to the config's folder
+    CHECK(t["val"] == "/abs/test");
+    CHECK(t["val_split"] == 0.0);
+    CHECK(t["seed"] == 7);
+    CHECK(t["epochs"] == 45);
+    CHECK(t["batch_size"] == 32);
+    CHECK(t["lr"].get<double>() == doctest::Approx(0.003));
+    CHECK(t["optimizer"] == "sgd");
+    CHECK(t["schedule"] == "step");
+    CHECK(t["freeze"] == true);
+    CHECK(t["freeze_until"] == "layer3");
+    CHECK_FALSE(t.contains("momentum"));  // only the keys given
+    // Not part of what the model computes: the trained model's config and
+    // its digest leave it out.
+    CHECK(to_yaml(config, "/base").find("train") == std::string::npos);
+    CHECK(parse_model_config("entrypoint: small_cnn\n", "m.yaml", "/base").train.empty());
+    CHECK(model_digest(config) == model_digest(parse_model_config("entrypoint: small_cnn\n", "m.yaml", "/base")));
+  }
+
+  TEST_CASE("a bad train: key or value names its line") {
+    auto error = parse_error("entrypoint: small_cnn\ntrain:\n  epoch: 3\n");
+    CHECK(error.kind == ErrorKind::config);
+    CHECK(contains(error.message, "model.yaml:3:3: unknown key \"train.epoch\"; did you mean \"epochs\""));
+    error = parse_error("entrypoint: small_cnn\ntrain:\n  epochs: 0\n");
+    CHECK(contains(error.message, "model.yaml:3:11: key \"train.epochs\": expected an integer >= 1"));
+    error = parse_error("entrypoint: small_cnn\ntrain:\n  val_split: 0.95\n");
+    CHECK(contains(error.message, "key \"train.val_split\": expected a number in [0, 0.9]"));
+    error = parse_error("entrypoint: small_cnn\ntrain:\n  lr: 0\n");
+    CHECK(contains(error.message, "key \"train.lr\": expected a number > 0"));
+    error = parse_error("entrypoint: small_cnn\ntrain:\n  optimizer: adagrad\n");
+    CHECK(contains(error.message, "expected one of sgd, adam, adamw, got \"adagrad\""));
+    error = parse_error("entrypoint: small_cnn\ntrain:\n  lr: .nan\n");
+    CHECK(contains(error.message, "expected a finite number"));
+    error = parse_error("entrypoint: small_cnn\ntrain: [1, 2]\n");
+    CHECK(contains(error.message, "key \"train\": expected a map"));
+  }
+}
