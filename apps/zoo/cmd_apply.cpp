@@ -65,14 +65,31 @@ Runner register_apply(CLI::App& app) {
   app.add_flag("--store-logits", o.labels.store_logits, "Add the raw logits to each label");
   app.add_option("--label-field", o.labels.label_field, "Name of the label key in each record")->capture_default_str();
   app.add_option("--masks-dir", o.labels.masks_dir,
-                 "instance_segmenter, segmenter: write the masks as PNG files in DIR (mask_path in the record) "
-                 "instead of inline (mask_png, base64 PNG)");
+                 "instance_segmenter, segmenter: write the mask PNG files in DIR (mask_path in the record; default: "
+                 "OUT.masks beside -o OUT)");
+  app.add_flag("--inline-masks", o.labels.inline_masks,
+               "instance_segmenter, segmenter: put each mask in its record as a base64 PNG (mask_png), not in a file; "
+               "FiftyOne does not read mask_png (see the README for the lines that load it)");
+  app.add_option("--coco-truth", o.labels.coco_truth,
+                 "--format coco-results: the COCO instances JSON whose image ids (matched by file) and category ids "
+                 "(matched by class name) the results use");
   CLI::Option* format = app.add_option("--format", o.format,
                  "jsonl: one record per image or video frame; csv: classifiers, one row per image or frame "
-                 "(filepath,frame_number,label,confidence,error; label_K,confidence_K with --top-k); coco: "
-                 "detections as one COCO results document (images, categories, annotations with absolute bbox "
-                 "and score), written at the end; default: csv for -o FILE.csv, else jsonl")
+                 "(filepath,frame_number,label,confidence,error; label_K,confidence_K with --top-k); coco-results: "
+                 "detections as the list pycocotools' loadRes and COCOeval take (image_id, category_id, bbox in "
+                 "pixels, score; segmentation, keypoints), ids from --coco-truth; coco-dataset: detections as one COCO "
+                 "document of zoo's own ids (images, categories, annotations); the coco formats are written at the "
+                 "end; default: csv for -o FILE.csv, else jsonl")
       ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "coco") {
+              return "--format coco is now coco-results (pycocotools' results list, ids from --coco-truth) or "
+                     "coco-dataset (one COCO document with zoo's own ids)";
+            }
+            return "";
+          },
+          "", "coco"))
       ->check(CLI::IsMember(outputs::label_formats()));
   app.footer(R"(Output: one JSON object per input (or a CSV row with --format csv), in input
 order, flushed batch by batch:
@@ -91,7 +108,7 @@ Examples:
   zoo apply model.yaml photos/ -o labels.jsonl --resume     # after a crash or Ctrl-C
   zoo apply model.yaml photos/ -o labels.jsonl --shard 0/4   # one of 4 machines; then zoo merge labels.jsonl
   zoo apply configs/opencv-hog-people.yaml clip.avi --frame-stride 10 -o people.jsonl
-  zoo apply configs/opencv-haar-face.yaml photos/ --format coco -o faces.json)");
+  zoo apply configs/opencv-haar-face.yaml photos/ --format coco-results --coco-truth truth.json -o faces.json)");
   return [args, format] {
     args->format_given = format->count() > 0;
     return run_apply(*args);

@@ -101,7 +101,7 @@ apply would.
 Class truth (folders, CSV, JSONL) scores a classifier; COCO instances
 JSON scores a detector as pycocotools does (mAP over IoU 0.50:0.95, AP50,
 AP75; at IoU 0.5 true and false positives and misses). Detector labels are
-zoo apply's JSON Lines, its --format coco document, or a pycocotools
+zoo apply's JSON Lines, its --format coco-dataset document, or a pycocotools
 results list.
 
 Every truth sample counts: an input whose record is an error, that has no

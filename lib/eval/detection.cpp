@@ -231,7 +231,7 @@ void read_results_list(const std::string& file, const DetectionTruth& truth, Det
   }
 }
 
-// zoo apply --format coco: one document, images by file name.
+// zoo apply --format coco-dataset: one document, images by file name.
 void read_coco_document(const json& doc, const std::string& file, const DetectionTruth& truth,
                         DetectionLabels& labels) {
   if (!doc["images"].is_array() || !doc["annotations"].is_array() || !doc["categories"].is_array()) {

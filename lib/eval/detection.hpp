@@ -51,7 +51,7 @@ struct Detected {
 
 // Predicted boxes per record, read from what zoo apply writes for a
 // detector: JSON Lines (Detections, relative boxes; video frames are
-// ignored), a COCO results document (--format coco: images,
+// ignored), a COCO results document (--format coco-dataset: images,
 // annotations), or a pycocotools results list ([{image_id, category_id,
 // bbox, score}], ids of the truth). Labels are matched to the truth's
 // categories by name; other labels are counted and ignored.

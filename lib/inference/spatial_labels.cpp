@@ -368,4 +368,102 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> spatial_labels(const
   return {{"", detections_of(std::move(detections))}};
 }
 
+std::string coco_rle_counts(const std::vector<uint8_t>& mask, int width, int height) {
+  std::vector<int64_t> counts;
+  uint8_t current = 0;
+  int64_t run = 0;
+  for (int x = 0; x < width; ++x) {
+    for (int y = 0; y < height; ++y) {
+      const uint8_t v = mask[size_t(y) * size_t(width) + size_t(x)] ? 1 : 0;
+      if (v != current) {
+        counts.push_back(run);
+        run = 0;
+        current = v;
+      }
+      ++run;
+    }
+  }
+  counts.push_back(run);
+  std::string out;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    int64_t x = counts[i];
+    if (i > 2) x -= counts[i - 2];
+    for (bool more = true; more;) {
+      char c = char(x & 0x1f);
+      x >>= 5;  // arithmetic: a negative difference ends in -1
+      more = (c & 0x10) ? x != -1 : x != 0;
+      if (more) c |= 0x20;
+      out += char(c + 48);
+    }
+  }
+  return out;
+}
+
+std::vector<CocoDetection> coco_detections(const std::vector<float>& row, SpatialKind kind,
+                                           const media::InputGeometry& g, const SpatialOptions& options) {
+  if (kind == SpatialKind::segmenter) throw Error(ErrorKind::usage, "a segmenter has no detections");
+  const std::vector<float> dets = detection_part(row, kind);
+  const size_t n = dets.size() / k_detection_values;
+  // Where each detection's mask (instance_segmenter) starts in the row.
+  std::vector<size_t> mask_at(n);
+  if (kind == SpatialKind::instance_segmenter) {
+    size_t at = 1 + n * k_detection_values;
+    for (size_t i = 0; i < n; ++i) {
+      if (at + 2 > row.size()) throw Error(ErrorKind::model, "malformed instance row");
+      mask_at[i] = at;
+      at += 2 + size_t(row[at]) * size_t(row[at + 1]);
+    }
+    if (at != row.size()) throw Error(ErrorKind::model, "malformed instance row");
+  }
+  const size_t k = kind == SpatialKind::keypoints ? count_of(row, 1, "keypoint") : 0;
+  const size_t points_at = 2 + n * k_detection_values;
+  if (kind == SpatialKind::keypoints && row.size() != points_at + n * k * 3) {
+    throw Error(ErrorKind::model, "malformed keypoint row");
+  }
+  // Model-input pixel -> original pixel and back (the resize and crop undone).
+  const double sx = g.resized_width > 0 ? double(g.width) / g.resized_width : 0;
+  const double sy = g.resized_height > 0 ? double(g.height) / g.resized_height : 0;
+  std::vector<CocoDetection> out;
+  for_each_kept(dets, g, options.detector, [&](size_t i, const RelativeBox& box, float score, int64_t label) {
+    CocoDetection d;
+    d.label = label;
+    d.score = score;
+    d.bbox = {box.x * g.width, box.y * g.height, box.width * g.width, box.height * g.height};
+    if (kind == SpatialKind::instance_segmenter) {
+      // The box-cropped mask starts at the box's corner rounded half to
+      // even (row_from_named_outputs); each original pixel takes the mask
+      // pixel its centre falls on.
+      const size_t m = mask_at[i];
+      const int mh = int(row[m]), mw = int(row[m + 1]);
+      const float* d0 = dets.data() + i * k_detection_values;
+      const int64_t mx = int64_t(std::nearbyint(std::min(d0[0], d0[2]))), my = int64_t(std::nearbyint(std::min(d0[1], d0[3])));
+      std::vector<uint8_t> full(size_t(g.width) * size_t(g.height), 0);
+      for (int y = 0; y < g.height && mh > 0; ++y) {
+        const int64_t iy = int64_t(std::floor((y + 0.5) / sy)) - g.offset_y - std::max<int64_t>(my, 0);
+        if (iy < 0 || iy >= mh) continue;
+        for (int x = 0; x < g.width; ++x) {
+          const int64_t ix = int64_t(std::floor((x + 0.5) / sx)) - g.offset_x - std::max<int64_t>(mx, 0);
+          if (ix < 0 || ix >= mw) continue;
+          full[size_t(y) * size_t(g.width) + size_t(x)] = row[m + 2 + size_t(iy) * size_t(mw) + size_t(ix)] > 0.5f;
+        }
+      }
+      d.rle = coco_rle_counts(full, g.width, g.height);
+    } else if (kind == SpatialKind::keypoints) {
+      for (size_t j = 0; j < k; ++j) {
+        const float* p = row.data() + points_at + (i * k + j) * 3;
+        const bool missing = (options.keypoint_thresh && !(p[2] >= *options.keypoint_thresh)) || sx <= 0 || sy <= 0 ||
+                             !std::isfinite(p[0]) || !std::isfinite(p[1]);
+        if (missing) {
+          d.keypoints.insert(d.keypoints.end(), {0.0, 0.0, 0.0});
+        } else {
+          d.keypoints.insert(d.keypoints.end(), {(p[0] + g.offset_x) * sx, (p[1] + g.offset_y) * sy, 2.0});
+          ++d.num_keypoints;
+        }
+      }
+    }
+    out.push_back(std::move(d));
+  });
+  return out;
+}
+
 }  // namespace zoo::inference

@@ -12,6 +12,7 @@
 // into JSON by the writer.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -100,5 +101,27 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> spatial_labels(const
                                                                            const SpatialOptions& options,
                                                                            const MaskWriter& masks,
                                                                            const std::string& stem);
+
+// A mask (0 or non-zero bytes, row by row) as COCO's compressed RLE
+// counts string, as pycocotools' mask.encode writes it: run lengths of 0s
+// then 1s in column-major order, each after the first two as the
+// difference from the one two before, in 6-bit LEB128-like characters
+// from '0' (maskApi.c's rleToString).
+std::string coco_rle_counts(const std::vector<uint8_t>& mask, int width, int height);
+
+// One kept detection as a COCO results entry takes it.
+struct CocoDetection {
+  int64_t label = 0;              // class index
+  std::array<double, 4> bbox{};   // x, y, width, height in pixels of the original image
+  float score = 0;
+  std::string rle;                // instance_segmenter: the mask over the whole image (coco_rle_counts)
+  std::vector<double> keypoints;  // keypoints: x, y, v per point in pixels; v 2, or 0 (and x = y = 0) below keypoint_thresh
+  int num_keypoints = 0;          // points with v > 0
+};
+
+// The detections of a detector, instance_segmenter or keypoints row that
+// spatial_labels keeps (same threshold, same boxes).
+std::vector<CocoDetection> coco_detections(const std::vector<float>& row, SpatialKind kind,
+                                           const media::InputGeometry& geometry, const SpatialOptions& options);
 
 }  // namespace zoo::inference

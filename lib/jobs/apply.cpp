@@ -1,11 +1,16 @@
 #include "jobs/apply.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "inference/model_kinds.hpp"
 #include "inference/spatial_labels.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/sha256.hpp"
+
+namespace fs = std::filesystem;
 
 namespace zoo::jobs {
 namespace {
@@ -43,14 +48,33 @@ inference::RowsFromOutput batch_rows(const config::ModelConfig& config) {
   };
 }
 
-// `options`, once the model kind is checked to give the config's labels
-// and --masks-dir to have masks to write (before the masks folder is made).
-const outputs::LabelOptions& checked(const inference::ModelKind& kind, const config::ModelConfig& config,
-                                     const outputs::LabelOptions& options) {
+// The label options, once the model kind is checked to give the config's
+// labels, with where masks go: --masks-dir DIR; inline (mask_png) with
+// --inline-masks; else, for JSON Lines, PNG files in OUT.masks/ beside
+// -o OUT (mask_path: what FiftyOne loads).
+outputs::LabelOptions label_options(const inference::ModelKind& kind, const config::ModelConfig& config,
+                                    const ApplyOptions& apply) {
   inference::check_output_processor(kind, config);
+  outputs::LabelOptions options = apply.labels;
   const std::string& processor = config.output_processor;
-  if (!options.masks_dir.empty() && processor != "instance_segmenter" && processor != "segmenter") {
-    throw Error(ErrorKind::usage, "--masks-dir: {} is a {}, which writes no masks", config.source, processor);
+  const bool masks = processor == "instance_segmenter" || processor == "segmenter";
+  if (!options.masks_dir.empty() && options.inline_masks) {
+    throw Error(ErrorKind::usage, "--masks-dir and --inline-masks: masks go either to files or inline, not both");
+  }
+  if ((!options.masks_dir.empty() || options.inline_masks) && !masks) {
+    throw Error(ErrorKind::usage, "{}: {} is a {}, which writes no masks",
+                options.inline_masks ? "--inline-masks" : "--masks-dir", config.source, processor);
+  }
+  if (!options.coco_truth.empty() && apply.format != "coco-results") {
+    throw Error(ErrorKind::usage, "--coco-truth is for --format coco-results (the results' ids), not {}", apply.format);
+  }
+  if (masks && apply.format == "jsonl" && options.masks_dir.empty() && !options.inline_masks) {
+    if (apply.job.output.empty() || apply.job.output == "-") {
+      throw Error(ErrorKind::usage, "{} writes masks as PNG files beside -o FILE (mask_path, which FiftyOne loads); "
+                  "with the labels on stdout give --masks-dir DIR, or --inline-masks for base64 PNGs in the records",
+                  config.source);
+    }
+    options.masks_dir = fs::path(apply.job.output).replace_extension(".masks").string();
   }
   return options;
 }
@@ -62,7 +86,7 @@ class ApplyJob : public Job {
         m_format(label_format(options.format)),
         m_config(config::load_model_config(options.job.model)),
         m_kind(inference::model_kind(m_config)),
-        m_labeler(m_config, checked(m_kind, m_config, options.labels)) {
+        m_labeler(m_config, label_options(m_kind, m_config, options)) {
     m_format.check(m_labeler);
   }
 
@@ -93,7 +117,8 @@ class ApplyJob : public Job {
             {"top_k", labels.top_k},
             {"confidence_thresh", labels.confidence_thresh ? nlohmann::ordered_json(*labels.confidence_thresh) : nullptr},
             {"store_logits", labels.store_logits},
-            {"masks", labels.masks_dir.empty() ? "inline" : "files"}};
+            {"masks", m_labeler.options().masks_dir.empty() ? "inline" : "files"},
+            {"coco_truth", labels.coco_truth.empty() ? "" : util::sha256_file(labels.coco_truth)}};
   }
 
  private:

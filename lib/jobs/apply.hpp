@@ -1,6 +1,6 @@
 // run_apply: the `zoo apply` job. The batch job skeleton (batch_job.hpp)
 // with a model of any kind (inference/model_kinds.hpp) and a label format
-// (outputs/format.hpp: jsonl, csv, coco): one label record per image or
+// (outputs/format.hpp: jsonl, csv, coco-results, coco-dataset): one label record per image or
 // video frame, in input order, flushed after every batch.
 #pragma once
 
@@ -15,7 +15,7 @@ namespace zoo::jobs {
 struct ApplyOptions {
   JobOptions job;                 // model, inputs, output ("-" = stdout), resume, loop, shard
   outputs::LabelOptions labels;   // top-k, threshold, logits, label field, masks folder
-  std::string format = "jsonl";   // an output format that writes labels: jsonl | csv | coco
+  std::string format = "jsonl";   // an output format that writes labels: jsonl | csv | coco-results | coco-dataset
 };
 
 // Counts and times of a run (see inference/batch_loop.hpp).

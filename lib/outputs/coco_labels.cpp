@@ -1,8 +1,9 @@
-// --format coco: a detector's results as one COCO document (images,
-// categories, annotations with absolute bbox and score; see
-// inference::CocoResults), written whole when the run ends, so a reader
-// never sees half of it. Not resumable; parts merge with images and
-// annotations renumbered.
+// --format coco-dataset: a detector's results as one COCO dataset document
+// (images, categories, annotations with absolute bbox and score, zoo's own
+// ids; see inference::CocoResults), which pycocotools' COCO() loads as a
+// dataset. Not the results list loadRes takes: that is coco-results.
+// Written whole when the run ends, so a reader never sees half of it. Not
+// resumable; parts merge with images and annotations renumbered.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -67,7 +68,7 @@ class CocoLabels : public Writer {
 
 void check(const Labeler& labeler) {
   if (!labeler.boxes()) {
-    throw Error(ErrorKind::usage, "--format coco writes detections; {} is a {} (use --format jsonl)",
+    throw Error(ErrorKind::usage, "--format coco-dataset writes detections; {} is a {} (use --format jsonl)",
                 labeler.config().source, labeler.config().output_processor);
   }
 }
@@ -128,7 +129,7 @@ Merged merge(const MergeRequest& request) {
 
 const OutputFormat& coco_labels_format() {
   static const OutputFormat format = {
-      "coco",
+      "coco-dataset",
       "images",
       false,
       check,

@@ -86,7 +86,7 @@ void check(const Labeler& labeler) {
   const auto& options = labeler.options();
   if (config.output_processor != "classifier") {
     throw Error(ErrorKind::usage, "--format csv writes classifications; {} is a {} (use --format jsonl{})",
-                config.source, config.output_processor, labeler.boxes() ? " or coco" : "");
+                config.source, config.output_processor, labeler.boxes() ? ", coco-results or coco-dataset" : "");
   }
   if (options.store_logits) {
     throw Error(ErrorKind::usage, "--format csv has no column for logits: use --format jsonl with --store-logits");

@@ -8,7 +8,8 @@ namespace zoo::outputs {
 
 const std::vector<const OutputFormat*>& output_formats() {
   static const std::vector<const OutputFormat*> formats = {&jsonl_labels_format(), &csv_labels_format(),
-                                                           &coco_labels_format(), &npy_embeddings_format()};
+                                                           &coco_results_format(), &coco_labels_format(),
+                                                           &npy_embeddings_format()};
   return formats;
 }
 

@@ -5,7 +5,8 @@
 // finish) and its merge:
 //   jsonl_labels.cpp  FiftyOne-style label records, one JSON object per line
 //   csv_labels.cpp    classifier labels as RFC 4180 CSV
-//   coco_labels.cpp   detections as one COCO document, written at the end
+//   coco_labels.cpp   detections as one COCO dataset document, written at the end
+//   coco_results.cpp  detections as pycocotools' results list, with a truth's ids
 //   npy_embeddings.*  zoo embed's rows, with their index and error log
 // To add a format: a new file here with its entry, and one line in
 // output_formats().
@@ -93,6 +94,7 @@ struct OutputFormat {
 const OutputFormat& jsonl_labels_format();
 const OutputFormat& csv_labels_format();
 const OutputFormat& coco_labels_format();
+const OutputFormat& coco_results_format();
 const OutputFormat& npy_embeddings_format();
 
 // Every format.
@@ -105,7 +107,7 @@ const OutputFormat* find_output_format(std::string_view name);
 // (`resumable`), in table order.
 std::vector<std::string> label_formats(bool resumable = false);
 
-// The same for messages: "jsonl, csv or coco".
+// The same for messages: "jsonl, csv, coco-results or coco-dataset".
 std::string label_format_names(bool resumable = false);
 
 // Says on stderr that `bytes` bytes of a torn last line or row were cut

@@ -24,6 +24,8 @@ struct LabelOptions {
   bool store_logits = false;                // or the config's output_processor_args.store_logits
   std::string label_field = "predictions";  // the record's key for the label
   std::string masks_dir;                    // instance_segmenter, segmenter: mask PNG files here; "" = inline
+  bool inline_masks = false;                // --inline-masks: asked for inline (jobs::run_apply picks a masks_dir otherwise)
+  std::string coco_truth;                   // --format coco-results: the COCO instances JSON giving the ids
 };
 
 class Labeler {
@@ -59,6 +61,7 @@ class Labeler {
   std::vector<float> detections(const std::vector<float>& row) const;
 
   const inference::DetectorOptions& detector_options() const { return m_spatial_options.detector; }
+  const inference::SpatialOptions& spatial_options() const { return m_spatial_options; }
 
  private:
   const config::ModelConfig& m_config;

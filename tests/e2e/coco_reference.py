@@ -113,3 +113,71 @@ def evaluate(truth, detections):
     fn = sum(c[2] - c[0] for c in counts.values())
     return {"map": mean(precision), "ap50": mean(precision[0]), "ap75": mean(precision[5]),
             "per_class": per_class, "tp": tp, "fp": fp, "fn": fn}
+
+
+def load_res(truth, results):
+    """pycocotools' COCO.loadRes checks and what it derives, on a results
+    list already read from JSON: it must be a list (an empty one fails on
+    anns[0] there), every image_id one of the truth's; the first entry's
+    keys decide the kind (bbox, else segmentation, else keypoints). Returns
+    {image_id: [(category_id, bbox, score), ...]} for evaluate()."""
+    assert type(results) == list, "results in not an array of objects"
+    assert results, "pycocotools' loadRes reads anns[0]: an empty list raises IndexError"
+    image_ids = {i["id"] for i in truth["images"]}
+    ann_ids = [a["image_id"] for a in results]
+    assert set(ann_ids) == (set(ann_ids) & image_ids), "Results do not correspond to current coco set"
+    first = results[0]
+    assert "caption" not in first
+    dets = {}
+    for i, ann in enumerate(results):
+        if "bbox" in first and first["bbox"] != []:
+            bb = ann["bbox"]
+            assert len(bb) == 4 and all(isinstance(v, (int, float)) for v in bb), ann
+            ann["area"] = bb[2] * bb[3]
+        elif "segmentation" in first:
+            ann["area"] = rle_area(ann["segmentation"])
+        elif "keypoints" in first:
+            s = ann["keypoints"]
+            x, y = s[0::3], s[1::3]
+            ann["bbox"] = [min(x), min(y), max(x) - min(x), max(y) - min(y)]
+        else:
+            raise AssertionError("an entry with neither bbox, segmentation nor keypoints")
+        ann["id"] = i + 1
+        assert isinstance(ann["category_id"], int) and isinstance(ann["score"], (int, float)), ann
+        dets.setdefault(ann["image_id"], []).append((ann["category_id"], ann["bbox"], ann["score"]))
+    return dets
+
+
+def rle_counts(s):
+    """pycocotools' rleFrString: the run lengths of a compressed counts string."""
+    counts, p = [], 0
+    while p < len(s):
+        x, k, more = 0, 0, True
+        while more:
+            c = ord(s[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = c & 0x20
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return counts
+
+
+def rle_decode(rle):
+    """The mask (rows x columns, 0/1) of a compressed RLE {"size": [h, w], "counts": str}."""
+    h, w = rle["size"]
+    flat = np.zeros(h * w, dtype=np.uint8)
+    at, v = 0, 0
+    for run in rle_counts(rle["counts"]):
+        flat[at:at + run] = v
+        at, v = at + run, 1 - v
+    assert at == h * w, (at, h * w)
+    return flat.reshape((w, h)).T  # column-major
+
+
+def rle_area(rle):
+    return int(rle_decode(rle).sum())

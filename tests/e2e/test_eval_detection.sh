@@ -3,7 +3,7 @@
 # dropped and added to (plus a crowd box, an image that fails, a label the
 # truth lacks). mAP, AP50, AP75, per-class AP and the counts at IoU 0.5 must
 # equal a port of pycocotools' COCOeval (coco_reference.py), from JSON
-# Lines, from zoo apply --format coco, from a results list and with the
+# Lines, from zoo apply --format coco-dataset, from a results list and with the
 # detector run by zoo eval itself.
 source "$(dirname "$0")/lib.sh"
 export PYTHONPATH="$ZOO_SOURCE_DIR/tests/e2e"
@@ -17,7 +17,7 @@ for f in aloeL.jpg aloeR.jpg basketball1.png basketball2.png left01.jpg left05.j
 done
 expect_exit 0 "$ZOO" apply "$FACE" data/img -q -o faces.jsonl
 expect_exit 0 "$ZOO" apply "$PEOPLE" data/img -q -o people.jsonl
-expect_exit 0 "$ZOO" apply "$FACE" data/img -q --format coco -o faces.coco.json
+expect_exit 0 "$ZOO" apply "$FACE" data/img -q --format coco-dataset -o faces.coco.json
 
 /usr/bin/python3 - <<'PY' || fail "making the truth"
 import json
@@ -116,7 +116,53 @@ assert a['fn'] == b['fn'] and a['missing'] == 0" || fail "a results list scores 
 expect_exit 0 "$ZOO" eval faces.jsonl --truth data/truth.json -o faces.report.json -q
 /usr/bin/python3 check.py faces faces.report.json || fail "faces JSON Lines"
 expect_exit 0 "$ZOO" eval faces.coco.json --truth data/truth.json -o coco.report.json -q
-/usr/bin/python3 check.py faces coco.report.json || fail "zoo apply --format coco: zoo eval differs from COCOeval"
+/usr/bin/python3 check.py faces coco.report.json || fail "zoo apply --format coco-dataset: zoo eval differs from COCOeval"
+# zoo apply --format coco-results: pycocotools' results list, with the
+# truth's ids (images by file, categories by name). It passes loadRes's
+# checks, and COCOeval on it gives what zoo eval gives on the JSON Lines.
+# An input the truth does not have is an error record (exit 3).
+expect_exit 3 "$ZOO" apply "$FACE" data/img "$PHOTOS/baboon.jpg" --format coco-results --coco-truth data/truth.json \
+  -o faces.results.json -q 2> results.err
+grep -q "baboon.jpg.*not an image of the COCO truth data/truth.json" results.err || { cat results.err; fail "the input the truth lacks"; }
+expect_exit 0 "$ZOO" eval faces.results.json --truth data/truth.json -o faces-results.report.json -q
+/usr/bin/python3 - <<'PY' || fail "coco-results"
+import json
+from coco_reference import load_res, evaluate
+truth = json.load(open("data/truth.json"))
+results = json.load(open("faces.results.json"))
+assert results and {r["category_id"] for r in results} == {3}, results[:3]
+assert all(set(r) == {"image_id", "category_id", "bbox", "score"} for r in results), results[0]
+want = evaluate(truth, load_res(truth, json.loads(json.dumps(results))))
+for name in ("faces.report.json", "faces-results.report.json"):
+    got = json.load(open(name))
+    assert abs(got["map"] - want["map"]) < 2e-6 and abs(got["ap50"] - want["ap50"]) < 2e-6, (name, got["map"], want["map"])
+# The same boxes and scores as the JSON Lines, in pixels.
+ids = {"data/" + i["file_name"]: i["id"] for i in truth["images"]}
+boxes = sorted((ids[r["filepath"]], round(d["bounding_box"][0] * r["width"], 2), round(d["confidence"], 5))
+               for r in map(json.loads, open("faces.jsonl")) for d in r["predictions"]["detections"])
+assert boxes == sorted((r["image_id"], round(r["bbox"][0], 2), round(r["score"], 5)) for r in results), "other boxes"
+# A truth of bare file names, elsewhere (as COCO's own): matched by name.
+bare = dict(truth, images=[dict(i, file_name=i["file_name"].split("/")[-1]) for i in truth["images"]])
+import os
+os.makedirs("annotations", exist_ok=True)
+json.dump(bare, open("annotations/bare.json", "w"))
+PY
+expect_exit 0 "$ZOO" apply "$FACE" data/img --format coco-results --coco-truth annotations/bare.json -o bare.results.json -q
+cmp <(/usr/bin/python3 -c "import json; print(json.load(open('bare.results.json')))") \
+  <(/usr/bin/python3 -c "import json; print(json.load(open('faces.results.json')))") || fail "bare file names"
+# No category of the truth is a class of the model; no --coco-truth; the
+# old name; --coco-truth with another format.
+/usr/bin/python3 -c "
+import json; t = json.load(open('data/truth.json')); t['categories'] = [{'id': 9, 'name': 'cat'}]; t['annotations'] = []
+json.dump(t, open('data/cats.json', 'w'))"
+expect_exit 2 "$ZOO" apply "$FACE" data/img --format coco-results --coco-truth data/cats.json -o x.json -q 2> err.txt
+grep -q "none of its categories (cat) is a class of" err.txt || { cat err.txt; fail "no category matches"; }
+expect_exit 2 "$ZOO" apply "$FACE" data/img --format coco-results -o x.json -q 2> err.txt
+grep -q "needs --coco-truth FILE" err.txt || { cat err.txt; fail "no --coco-truth"; }
+expect_exit 2 "$ZOO" apply "$FACE" data/img --format coco -o x.json -q 2> err.txt
+grep -q "coco is now coco-results" err.txt || { cat err.txt; fail "--format coco"; }
+expect_exit 2 "$ZOO" apply "$FACE" data/img --coco-truth data/truth.json -o x.jsonl -q
+
 # The detector run by zoo eval itself.
 expect_exit 0 "$ZOO" eval "$FACE" --truth data/truth.json -o model.report.json -q
 /usr/bin/python3 check.py faces model.report.json || fail "zoo eval MODEL on box truth"

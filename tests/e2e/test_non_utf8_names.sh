@@ -62,7 +62,7 @@ cmp -s cut.paths.txt emb.paths.txt || fail "embed --resume did not match the nam
 
 # Shards and merge: COCO documents and JSON Lines keep the names.
 for k in 0 1; do
-  "$ZOO" apply "$FACE" photos --format coco --shard $k/2 -o faces.json -q || true
+  "$ZOO" apply "$FACE" photos --format coco-dataset --shard $k/2 -o faces.json -q || true
   "$ZOO" apply model.yaml photos --shard $k/2 -o parts.jsonl -q || true
 done
 expect_exit 3 "$ZOO" merge faces.json -q   # exit 3: the junk image failed

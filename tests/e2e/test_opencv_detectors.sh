@@ -1,7 +1,7 @@
 # OpenCV's pretrained detectors through zoo apply, with the repository's
 # configs and real data: HOG people on frames of vtest.avi, the Haar face
 # cascade on messi5.jpg; FiftyOne Detections with relative boxes inside the
-# image, --confidence-thresh, --format coco, and config errors.
+# image, --confidence-thresh, --format coco-dataset, and config errors.
 source "$(dirname "$0")/lib.sh"
 
 HOG=$ZOO_SOURCE_DIR/configs/opencv-hog-people.yaml
@@ -67,8 +67,8 @@ for f in faces:
 assert records[1]["predictions"]["detections"] == [], records[1]  # a baboon is not a frontal human face
 PY
 
-# --format coco: one document, absolute boxes in the original image's pixels.
-expect_exit 0 "$ZOO" apply "$FACE" "$PHOTOS/messi5.jpg" "$PHOTOS/baboon.jpg" --format coco -o faces.json -q
+# --format coco-dataset: one document, absolute boxes in the original image's pixels.
+expect_exit 0 "$ZOO" apply "$FACE" "$PHOTOS/messi5.jpg" "$PHOTOS/baboon.jpg" --format coco-dataset -o faces.json -q
 /usr/bin/python3 - <<'PY' || fail "COCO output is wrong"
 import json
 doc = json.load(open("faces.json"))
@@ -83,15 +83,15 @@ for a, d in zip(anns, jsonl[0]["predictions"]["detections"]):
     assert abs(x - rx * 548) < 1e-3 and abs(y - ry * 342) < 1e-3 and abs(w - rw * 548) < 1e-3, (a, d)
     assert a["category_id"] == 1 and a["score"] == d["confidence"] and a["iscrowd"] == 0, a
 PY
-expect_exit 0 "$ZOO" apply "$HOG" "$PHOTOS/vtest.avi" --frame-stride 200 --format coco -q > frames.json
+expect_exit 0 "$ZOO" apply "$HOG" "$PHOTOS/vtest.avi" --frame-stride 200 --format coco-dataset -q > frames.json
 /usr/bin/python3 -c "
 import json
 doc = json.load(open('frames.json'))
 assert [i['frame_number'] for i in doc['images']] == [1, 201, 401, 601], doc['images']
 assert len(doc['annotations']) > 0
 " || fail "COCO output of video frames is wrong"
-expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" --format coco -q
-expect_exit 2 "$ZOO" apply "$FACE" "$PHOTOS/messi5.jpg" --format coco -o faces.json --resume -q
+expect_exit 2 "$ZOO" apply model.yaml "$PHOTOS/baboon.jpg" --format coco-dataset -q
+expect_exit 2 "$ZOO" apply "$FACE" "$PHOTOS/messi5.jpg" --format coco-dataset -o faces.json --resume -q
 
 # Config errors are exit 2 and name the file and the argument.
 cat > typo.yaml <<'YAML'

@@ -81,12 +81,12 @@ cmp full.errors.jsonl emb.errors.jsonl || fail "merged error log differs"
 /usr/bin/python3 -c "import numpy; a = numpy.load('emb.npy'); assert a.shape == ($total - 1, 512), a.shape" ||
   fail "emb.npy does not load with numpy"
 
-# --- zoo apply --format coco, as a Kubernetes Indexed Job of 2.
+# --- zoo apply --format coco-dataset, as a Kubernetes Indexed Job of 2.
 cfg="$ZOO_SOURCE_DIR/configs/opencv-haar-face.yaml"
-expect_exit 3 "$ZOO" apply "$cfg" photos --format coco -o faces_full.json -q
+expect_exit 3 "$ZOO" apply "$cfg" photos --format coco-dataset -o faces_full.json -q
 for index in 0 1; do
   code=0
-  JOB_COMPLETION_INDEX=$index "$ZOO" apply "$cfg" photos --format coco -o faces.json --shard auto/2 -q || code=$?
+  JOB_COMPLETION_INDEX=$index "$ZOO" apply "$cfg" photos --format coco-dataset -o faces.json --shard auto/2 -q || code=$?
   [[ $code == 0 || $code == 3 ]] || fail "coco shard $index exited $code"
 done
 expect_exit 3 "$ZOO" merge faces.json -q

@@ -23,6 +23,7 @@ import zoo_reference as ref
 PHOTOS = ref.PHOTOS
 SOURCE = os.environ.get("ZOO_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 COCO_LABELS = os.path.join(SOURCE, "configs", "coco-torchvision-labels.txt")
+sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))  # coco_reference: pycocotools' checks, ported
 BOX_TOL = 1e-3         # relative coordinates
 MASK_AGREEMENT = 0.99  # fraction of identical mask pixels
 
@@ -72,6 +73,32 @@ def run_zoo(args):
     if proc.returncode != 0:
         sys.exit(f"zoo {' '.join(args)} exited {proc.returncode}\nstderr:\n{proc.stderr}")
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def run_coco_results(directory, config, photos, categories):
+    """zoo apply --format coco-results against a COCO truth of `photos`
+    (file_name relative to the truth's folder, no boxes: only its ids
+    matter here) and `categories` [(id, name)]. The results pass
+    pycocotools' loadRes checks (coco_reference.load_res). Returns (the
+    results, the truth, zoo's stderr)."""
+    from coco_reference import load_res
+    truth = {"images": [], "annotations": [], "categories": [{"id": i, "name": n} for i, n in categories]}
+    for k, path in enumerate(photos):
+        height, width = cv2.imread(path).shape[:2]
+        truth["images"].append({"id": 40 + 7 * k, "file_name": os.path.relpath(path, directory),
+                                "width": width, "height": height})
+    truth_path = os.path.join(directory, "truth.json")
+    with open(truth_path, "w") as f:
+        json.dump(truth, f)
+    out_path = os.path.join(directory, "results.json")
+    args = ["apply", config, *photos, "-q", "--format", "coco-results", "--coco-truth", truth_path, "-o", out_path]
+    proc = subprocess.run([ref.zoo_binary()] + args, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"zoo {' '.join(args)} exited {proc.returncode}\nstderr:\n{proc.stderr}")
+    with open(out_path) as f:
+        results = json.load(f)
+    load_res(truth, json.loads(json.dumps(results)))
+    return results, truth, proc.stderr
 
 
 def expected_detections(out, width, height, classes):

@@ -6,7 +6,7 @@ PyTorch on the same photos.
 
 Checks: boxes within 1e-3 (relative coordinates), same labels (COCO names
 through configs/coco-torchvision-labels.txt), same scores within 1e-3;
---format coco has one annotation per detection, with COCO's category
+--format coco-dataset has one annotation per detection, with COCO's category
 ids; a missing torchvision
 extension is a clear error naming python3-torchvision.
 """
@@ -49,15 +49,15 @@ def main():
               f"({', '.join(sorted(set(d['label'] for d in detections)))}), max box diff {diff:.2e}")
 
     coco_path = os.path.join(out, "coco.json")
-    dr.run_zoo(["apply", config, *PHOTOS, "-q", "--format", "coco", "-o", coco_path])
+    dr.run_zoo(["apply", config, *PHOTOS, "-q", "--format", "coco-dataset", "-o", coco_path])
     coco = json.load(open(coco_path))
     if len(coco["images"]) != len(PHOTOS) or len(coco["annotations"]) != total:
-        failures.append(f"--format coco: {len(coco['images'])} images, {len(coco['annotations'])} annotations; "
+        failures.append(f"--format coco-dataset: {len(coco['images'])} images, {len(coco['annotations'])} annotations; "
                         f"expected {len(PHOTOS)} and {total}")
     # torchvision's labels are COCO's category ids: 1 = person, no background category.
     names = {c["id"]: c["name"] for c in coco["categories"]}
     if names.get(1) != "person" or 0 in names:
-        failures.append(f"--format coco: categories {coco['categories'][:3]}, expected id 1 = person, no id 0")
+        failures.append(f"--format coco-dataset: categories {coco['categories'][:3]}, expected id 1 = person, no id 0")
 
     env = dict(os.environ, ZOO_TORCHVISION_OPS="/nonexistent/_C.so")
     proc = subprocess.run([ref.zoo_binary(), "apply", config, PHOTOS[0]], capture_output=True, text=True, env=env)

@@ -9,7 +9,9 @@ output: predictions_detections (Detections) and predictions_keypoints
 (Keypoints: one Keypoint per detection, points relative to the image,
 confidence = sigmoid(keypoints_scores)); points less confident than
 keypoint_thresh (0.9 here) are NaN, written as null. Checks: boxes and
-points within 1e-3, same labels, same missing points."""
+points within 1e-3, same labels, same missing points. And as --format
+coco-results (the truth's category id for person): bbox and keypoints in
+pixels, v = 2 for a point and 0, 0, 0 for a missing one, num_keypoints."""
 
 import math
 import os
@@ -73,6 +75,23 @@ def main():
               f"{diff:.2e}, max point/confidence diff {point_diff:.2e}")
         if point_diff > dr.BOX_TOL:
             failures.append(f"{name}: max point diff {point_diff:.2e} > {dr.BOX_TOL}")
+    results, truth, _ = dr.run_coco_results(out, config, PHOTOS, [(5, "person")])
+    for k, record in enumerate(records):
+        got = [r for r in results if r["image_id"] == truth["images"][k]["id"]]
+        want = record["predictions_keypoints"]["keypoints"]
+        if len(got) != len(want):
+            failures.append(f"coco-results: image {k}: {len(got)} results, {len(want)} keypoint sets")
+            continue
+        W, H = record["width"], record["height"]
+        for r, kp in zip(got, want):
+            expected = []
+            for x, y in kp["points"]:
+                expected += [0, 0, 0] if x is None else [x * W, y * H, 2]
+            if r["category_id"] != 5 or len(r["keypoints"]) != len(expected) or \
+                    max(abs(a - b) for a, b in zip(r["keypoints"], expected)) > 1e-2 or \
+                    r["num_keypoints"] != sum(1 for x, _ in kp["points"] if x is not None):
+                failures.append(f"coco-results: image {k}: {r} is not {kp}")
+    print(f"coco-results: {len(results)} results with keypoints")
     if missing_total == 0:
         failures.append("no point fell under keypoint_thresh: the NaN case went untested")
     ref.finish(failures)

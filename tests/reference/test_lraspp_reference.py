@@ -8,7 +8,7 @@ zoo writes a FiftyOne Segmentation per image: the per-pixel argmax,
 resized back to the original image size (nearest: each original pixel
 takes the class of the model-input pixel under its centre). Checks: the
 mask has the original size and >= 99% of its pixels equal PyTorch's, as a
-PNG under --masks-dir (mask_path) and inline (mask_png)."""
+PNG under --masks-dir (mask_path) and inline (--inline-masks: mask_png)."""
 
 import os
 import sys
@@ -50,7 +50,7 @@ def main():
     failures = []
     runs = {
         "--masks-dir": dr.run_zoo(["apply", config, *PHOTOS, "-q", "--batch-size", "2", "--masks-dir", masks_dir]),
-        "inline": dr.run_zoo(["apply", config, *PHOTOS, "-q", "--batch-size", "3"]),
+        "inline": dr.run_zoo(["apply", config, *PHOTOS, "-q", "--batch-size", "3", "--inline-masks"]),
     }
     for path in PHOTOS:
         name = os.path.basename(path)

@@ -158,7 +158,7 @@ TEST_SUITE("eval::detection") {
     CHECK(s.classes[1].ap == 0);  // b's box is on the image that failed
     CHECK(s.map == doctest::Approx(0.5));
 
-    // zoo apply --format coco: category ids of its own, matched by name.
+    // zoo apply --format coco-dataset: category ids of its own, matched by name.
     write_file(dir / "r.json", json({{"images", {{{"id", 5}, {"file_name", img + "1.jpg"}}}},
                                      {"categories", {{{"id", 0}, {"name", "a"}}}},
                                      {"annotations", {{{"image_id", 5}, {"category_id", 0}, {"bbox", {10, 20, 30, 40}}, {"score", 0.5}}}}})

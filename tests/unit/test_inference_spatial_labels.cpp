@@ -32,6 +32,40 @@ NamedOutputs one_box(float x1, float y1, float x2, float y2, float score, int la
 
 cv::Mat decode_png(const std::string& path) { return cv::imread(path, cv::IMREAD_UNCHANGED); }
 
+// pycocotools' rleFrString then rleDecode (maskApi.c), written from their
+// description: the mask (row by row) a compressed counts string stands for.
+std::vector<uint8_t> decode_rle(const std::string& s, int width, int height) {
+  std::vector<int64_t> counts;
+  for (size_t p = 0; p < s.size();) {
+    int64_t x = 0;
+    int k = 0;
+    bool more = true;
+    while (more) {
+      const int64_t c = s[p] - 48;
+      x |= (c & 0x1f) << (5 * k);
+      more = c & 0x20;
+      ++p;
+      ++k;
+      if (!more && (c & 0x10)) x |= int64_t(-1) << (5 * k);
+    }
+    if (counts.size() > 2) x += counts[counts.size() - 2];
+    counts.push_back(x);
+  }
+  std::vector<uint8_t> mask(size_t(width) * size_t(height), 0);
+  size_t at = 0;
+  uint8_t v = 0;
+  for (int64_t run : counts) {
+    for (int64_t i = 0; i < run; ++i, ++at) {
+      REQUIRE(at < mask.size());
+      const size_t x = at / size_t(height), y = at % size_t(height);  // column-major
+      mask[y * size_t(width) + x] = v;
+    }
+    v = uint8_t(1 - v);
+  }
+  CHECK(at == mask.size());
+  return mask;
+}
+
 }  // namespace
 
 TEST_SUITE("inference::spatial_labels") {
@@ -72,6 +106,58 @@ TEST_SUITE("inference::spatial_labels") {
     CHECK(mask.at<uint8_t>(0, 1) == 0);
     CHECK(mask.at<uint8_t>(1, 3) == 255);
     CHECK(cv::countNonZero(mask) == 2);
+  }
+
+  TEST_CASE("COCO RLE: column-major runs, deltas after the second, as pycocotools encodes") {
+    CHECK(coco_rle_counts({0, 1, 1, 1}, 2, 2) == "13");  // pycocotools: encode([[0, 1], [1, 1]]) = b'13'
+    CHECK(coco_rle_counts({1, 1, 1, 1}, 2, 2) == "04");  // no zeros first: a 0 run
+    CHECK(coco_rle_counts({0, 0, 0, 0}, 2, 2) == "4");
+    // Long runs (several characters) and negative deltas round-trip.
+    std::vector<uint8_t> mask(97 * 61, 0);
+    uint32_t state = 12345;
+    for (size_t i = 0; i < mask.size(); ++i) {
+      state = state * 1103515245u + 12345u;
+      mask[i] = (i / 61 % 7 == 0) || ((state >> 16) % 5 == 0) ? 1 : 0;
+    }
+    CHECK(decode_rle(coco_rle_counts(mask, 61, 97), 61, 97) == mask);
+  }
+
+  TEST_CASE("COCO results of an instance segmenter: the box's mask placed over the whole image") {
+    NamedOutputs out = one_box(0.5f, 1.f, 3.5f, 3.f, 0.8f, 1);
+    Output masks{{1, 1, 4, 6}, std::vector<float>(24, 0.f)};
+    masks.values[1 * 6 + 0] = 0.9f;  // in the crop
+    masks.values[2 * 6 + 3] = 0.6f;  // in the crop
+    masks.values[2 * 6 + 4] = 0.9f;  // outside the crop: not in the mask
+    out["masks"] = masks;
+    std::vector<float> row;
+    row_from_named_outputs(out, SpatialKind::instance_segmenter, 0.5, row);
+    SpatialOptions options;
+    options.detector.classes = {"a", "b"};
+    const auto dets = coco_detections(row, SpatialKind::instance_segmenter, identity(6, 4), options);
+    REQUIRE(dets.size() == 1);
+    CHECK(dets[0].label == 1);
+    CHECK(dets[0].score == doctest::Approx(0.8));
+    CHECK(dets[0].bbox[0] == doctest::Approx(0.5));
+    CHECK(dets[0].bbox[2] == doctest::Approx(3.0));
+    std::vector<uint8_t> expected(24, 0);
+    expected[1 * 6 + 0] = 1;
+    expected[2 * 6 + 3] = 1;
+    CHECK(decode_rle(dets[0].rle, 6, 4) == expected);
+  }
+
+  TEST_CASE("COCO results of a keypoints model: pixels, v 2, and 0 0 0 below keypoint_thresh") {
+    NamedOutputs out = one_box(0, 0, 10, 10, 0.9f, 1);
+    out["keypoints"] = Output{{1, 2, 3}, {5, 10, 1, 2, 4, 1}};
+    out["keypoints_scores"] = Output{{1, 2}, {3.f, -3.f}};
+    std::vector<float> row;
+    row_from_named_outputs(out, SpatialKind::keypoints, 0.5, row);
+    SpatialOptions options;
+    options.keypoint_thresh = 0.5;
+    const auto dets = coco_detections(row, SpatialKind::keypoints, identity(20, 40), options);
+    REQUIRE(dets.size() == 1);
+    CHECK(dets[0].keypoints == std::vector<double>{5, 10, 2, 0, 0, 0});
+    CHECK(dets[0].num_keypoints == 1);
+    CHECK(dets[0].rle.empty());
   }
 
   TEST_CASE("inline masks are base64 PNGs") {

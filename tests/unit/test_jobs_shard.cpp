@@ -308,11 +308,11 @@ TEST_CASE("merge_parts: .npy rows, index and error log; COCO documents renumbere
   finished_part(coco, 0, 2,
                 R"({"images":[{"id":1,"file_name":"a"},{"id":2,"file_name":"b"}],"categories":[{"id":1,"name":"face"}],)"
                 R"("annotations":[{"id":1,"image_id":2,"category_id":1}]})",
-                "coco");
+                "coco-dataset");
   finished_part(coco, 1, 2,
                 R"({"images":[{"id":1,"file_name":"c"}],"categories":[{"id":1,"name":"face"},{"id":2,"name":"eye"}],)"
                 R"("annotations":[{"id":1,"image_id":1,"category_id":2}]})",
-                "coco");
+                "coco-dataset");
   merge_parts(merge_of(coco));
   const auto merged = nlohmann::json::parse(read_text(coco));
   CHECK(merged["images"].size() == 3);
@@ -321,4 +321,12 @@ TEST_CASE("merge_parts: .npy rows, index and error log; COCO documents renumbere
   CHECK(merged["annotations"][1]["id"] == 2);
   CHECK(merged["annotations"][1]["image_id"] == 3);
   CHECK(merged["categories"].size() == 2);
+
+  // coco-results: the truth's ids, so the lists are joined as they are.
+  const std::string results = (dir / "results.json").string();
+  finished_part(results, 0, 2, R"([{"image_id":7,"category_id":3,"bbox":[1,2,3,4],"score":0.5}])", "coco-results");
+  finished_part(results, 1, 2, R"([])", "coco-results");
+  merge_parts(merge_of(results));
+  CHECK(nlohmann::json::parse(read_text(results)) ==
+        nlohmann::json::parse(R"([{"image_id":7,"category_id":3,"bbox":[1,2,3,4],"score":0.5}])"));
 }
