@@ -49,7 +49,7 @@ std::vector<std::string> builtin_names() {
 }
 
 std::string canonical_entrypoint(const std::string& name) {
-  if (name == "torchscript") return name;
+  if (name == "torchscript" || name == "tfjs") return name;
   std::string base = name;
   // torchvision spellings: torchvision.models.resnet18,
   // torchvision.models.resnet.resnet18.

@@ -1,6 +1,7 @@
 // Model loading (built-in or TorchScript), inference optimisation and the
 // batch forward pass.
 #include "models/model.hpp"
+#include "models/tfjs.hpp"
 
 #include <algorithm>
 #include <map>
@@ -148,7 +149,7 @@ void set_threads(int n) {
 }
 
 std::vector<std::string> entrypoint_names() {
-  std::vector<std::string> names = {"torchscript"};
+  std::vector<std::string> names = {"torchscript", "tfjs"};
   for (const auto& name : builtin_names()) names.push_back(name);
   return names;
 }
@@ -165,9 +166,10 @@ struct LoadedModule {
   torch::jit::Module module;
   std::string description;
   std::string weights_format;  // "" = no weights file
+  bool layer_taken = false;    // the module already returns the layer asked for
 };
 
-LoadedModule load_module(const config::ModelConfig& config) {
+LoadedModule load_module(const config::ModelConfig& config, const OutputLayer& output) {
   const std::string where = config.entrypoint_where.empty() ? config.source : config.entrypoint_where;
   const std::string entrypoint = canonical_entrypoint(config.entrypoint);
   if (entrypoint.empty()) {
@@ -190,6 +192,20 @@ LoadedModule load_module(const config::ModelConfig& config) {
     }
     loaded.description = fmt::format("torchscript {}", config.weights);
     loaded.weights_format = "torchscript";
+  } else if (entrypoint == "tfjs") {
+    if (config.weights.empty()) {
+      throw Error(ErrorKind::config, "{}: entrypoint tfjs needs \"weights\": the model.json (its shards beside it)",
+                  where);
+    }
+    if (!output.layer.empty() && output.layer[0] == '<') {
+      throw Error(ErrorKind::config, "{}: \"{}\": a TensorFlow.js graph's layers are its nodes, named as they are "
+                  "(the input of a node is the output of another)", output.source, output.layer);
+    }
+    TfjsModel tfjs = load_tfjs(config.weights, config.entrypoint_args, output.layer, output.source);
+    loaded.module = tfjs.module;
+    loaded.layer_taken = !output.layer.empty();
+    loaded.description = fmt::format("tfjs graph {}", config.weights);
+    loaded.weights_format = "tfjs";
   } else {
     loaded.module = build_builtin(entrypoint, config.entrypoint_args, where);
     if (config.weights.empty()) {
@@ -210,14 +226,16 @@ LoadedModule load_module(const config::ModelConfig& config) {
 
 std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const LoadOptions& options,
                                    const OutputLayer& output) {
-  LoadedModule loaded = load_module(config);
+  LoadedModule loaded = load_module(config, output);
   auto impl = std::make_unique<Impl>();
   impl->module = std::move(loaded.module);
   impl->description = std::move(loaded.description);
   impl->weights_format = std::move(loaded.weights_format);
   impl->module.eval();
   for (const auto& parameter : impl->module.parameters()) impl->parameters += parameter.numel();
-  if (!output.layer.empty()) {
+  if (!output.layer.empty() && loaded.layer_taken) {
+    impl->description += fmt::format(", node {}", output.layer);
+  } else if (!output.layer.empty()) {
     try {
       impl->module = capture_layer(impl->module, output.layer, output.source);
     } catch (const c10::Error& e) {

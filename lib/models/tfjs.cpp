@@ -1,0 +1,892 @@
+#include "models/tfjs.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/json_text.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace zoo::models {
+namespace {
+
+// ---------------------------------------------------------------- weights
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu;
+  uint32_t mantissa = h & 0x3ffu;
+  uint32_t bits = 0;
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      exponent = 127 - 15 + 1;
+      while (!(mantissa & 0x400u)) {
+        mantissa <<= 1;
+        --exponent;
+      }
+      bits = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
+    }
+  } else if (exponent == 31) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else {
+    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+  }
+  float out = 0;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+int64_t element_count(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+// Every weight of the manifest by name, dequantized: float16 to float32,
+// uint8/uint16 affine as value = q * scale + min.
+std::unordered_map<std::string, at::Tensor> read_weights(const json& manifest, const fs::path& folder,
+                                                         const std::string& file) {
+  std::unordered_map<std::string, at::Tensor> weights;
+  if (!manifest.is_array()) throw Error(ErrorKind::model, "{}: \"weightsManifest\" is not a list", file);
+  for (const auto& group : manifest) {
+    std::string data;
+    for (const auto& path : group.at("paths")) {
+      const fs::path shard = folder / path.get<std::string>();
+      std::error_code ec;
+      if (!fs::is_regular_file(shard, ec)) {
+        throw Error(ErrorKind::model, "{}: weight shard {} is missing", file, shard.string());
+      }
+      data += util::read_file(shard.string());
+    }
+    size_t at = 0;
+    for (const auto& spec : group.at("weights")) {
+      const std::string name = spec.at("name");
+      const std::vector<int64_t> shape = spec.at("shape").get<std::vector<int64_t>>();
+      const std::string dtype = spec.at("dtype");
+      const int64_t n = element_count(shape);
+      std::string stored = dtype;
+      double scale = 1, min = 0;
+      if (spec.contains("quantization")) {
+        const json& q = spec["quantization"];
+        stored = q.at("dtype").get<std::string>();
+        if (q.contains("scale")) scale = q["scale"].get<double>();
+        if (q.contains("min")) min = q["min"].get<double>();
+      }
+      const size_t item = stored == "float16" || stored == "uint16" ? 2 : stored == "uint8" || stored == "bool" ? 1 : 4;
+      const size_t bytes = size_t(n) * item;
+      if (at + bytes > data.size()) {
+        throw Error(ErrorKind::model, "{}: the weight shards end before weight \"{}\" ({} bytes, {} left): truncated",
+                    file, name, bytes, data.size() - at);
+      }
+      const char* p = data.data() + at;
+      at += bytes;
+      at::Tensor t;
+      if (dtype == "int32" && stored == "int32") {
+        t = torch::empty(shape, torch::kInt32);
+        std::memcpy(t.data_ptr(), p, bytes);
+      } else if (dtype == "bool") {
+        t = torch::empty(shape, torch::kBool);
+        for (int64_t i = 0; i < n; ++i) t.data_ptr<bool>()[i] = p[i] != 0;
+      } else if (dtype == "float32") {
+        t = torch::empty(shape, torch::kFloat32);
+        float* out = t.data_ptr<float>();
+        if (stored == "float32") {
+          std::memcpy(out, p, bytes);
+        } else if (stored == "float16") {
+          for (int64_t i = 0; i < n; ++i) {
+            uint16_t h = 0;
+            std::memcpy(&h, p + 2 * i, 2);
+            out[i] = half_to_float(h);
+          }
+        } else if (stored == "uint8" || stored == "uint16") {
+          for (int64_t i = 0; i < n; ++i) {
+            uint32_t v = 0;
+            std::memcpy(&v, p + item * size_t(i), item);
+            out[i] = float(v * scale + min);
+          }
+        } else {
+          throw Error(ErrorKind::model, "{}: weight \"{}\": unknown quantization dtype \"{}\"", file, name, stored);
+        }
+      } else {
+        throw Error(ErrorKind::model, "{}: weight \"{}\": dtype \"{}\" (stored as {}) is not supported", file, name,
+                    dtype, stored);
+      }
+      weights[name] = t;
+    }
+    if (at != data.size()) {
+      throw Error(ErrorKind::model, "{}: the weight shards hold {} bytes more than the manifest's weights", file,
+                  data.size() - at);
+    }
+  }
+  return weights;
+}
+
+// ---------------------------------------------------------------- graph
+
+struct Node {
+  std::string name, op;
+  std::vector<std::string> inputs;  // "name" or "name:K"; control inputs ("^x") dropped
+  json attr;
+};
+
+// "name:K" -> (name, K); "name" -> (name, 0).
+std::pair<std::string, int> split_output(const std::string& ref) {
+  const size_t colon = ref.rfind(':');
+  if (colon != std::string::npos && colon + 1 < ref.size() &&
+      std::all_of(ref.begin() + long(colon) + 1, ref.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return {ref.substr(0, colon), std::stoi(ref.substr(colon + 1))};
+  }
+  return {ref, 0};
+}
+
+std::string dtype_name(const std::string& tf) {
+  if (tf == "DT_FLOAT") return "float32";
+  if (tf == "DT_INT32") return "int32";
+  if (tf == "DT_BOOL") return "bool";
+  if (tf == "DT_INT64") return "int64";
+  return tf;
+}
+
+std::vector<int64_t> shape_of(const json& tensor_shape) {
+  std::vector<int64_t> shape;
+  if (tensor_shape.contains("dim")) {
+    for (const auto& d : tensor_shape["dim"]) shape.push_back(std::stoll(d.value("size", std::string("-1"))));
+  }
+  return shape;
+}
+
+// An attribute's string (TF stores them base64).
+std::string attr_string(const Node& node, const std::string& key) {
+  if (!node.attr.contains(key) || !node.attr[key].contains("s")) return "";
+  const std::string b64 = node.attr[key]["s"];
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : b64) {
+    const size_t v = alphabet.find(c);
+    if (v == std::string::npos) break;
+    buffer = (buffer << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((buffer >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> attr_strings(const Node& node, const std::string& key) {
+  std::vector<std::string> out;
+  if (!node.attr.contains(key) || !node.attr[key].contains("list") || !node.attr[key]["list"].contains("s")) {
+    return out;
+  }
+  for (const auto& item : node.attr[key]["list"]["s"]) {
+    Node one;
+    one.attr["k"]["s"] = item;
+    out.push_back(attr_string(one, "k"));
+  }
+  return out;
+}
+
+std::vector<int64_t> attr_ints(const Node& node, const std::string& key) {
+  std::vector<int64_t> out;
+  if (!node.attr.contains(key) || !node.attr[key].contains("list") || !node.attr[key]["list"].contains("i")) {
+    return out;
+  }
+  for (const auto& v : node.attr[key]["list"]["i"]) out.push_back(std::stoll(v.get<std::string>()));
+  return out;
+}
+
+int64_t attr_int(const Node& node, const std::string& key, int64_t fallback) {
+  if (!node.attr.contains(key) || !node.attr[key].contains("i")) return fallback;
+  const json& v = node.attr[key]["i"];
+  return v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>();
+}
+
+bool attr_bool(const Node& node, const std::string& key, bool fallback) {
+  if (!node.attr.contains(key) || !node.attr[key].contains("b")) return fallback;
+  return node.attr[key]["b"].get<bool>();
+}
+
+double attr_float(const Node& node, const std::string& key, double fallback) {
+  if (!node.attr.contains(key) || !node.attr[key].contains("f")) return fallback;
+  return node.attr[key]["f"].get<double>();
+}
+
+std::string attr_type(const Node& node, const std::string& key) {
+  if (!node.attr.contains(key) || !node.attr[key].contains("type")) return "";
+  return node.attr[key]["type"].get<std::string>();
+}
+
+// A double as TorchScript reads it back to the same float32.
+std::string float_literal(double v) {
+  std::string text = fmt::format("{}", float(v));
+  if (text == "inf") return "float(\"inf\")";
+  if (text == "-inf") return "-float(\"inf\")";
+  if (text == "nan") return "float(\"nan\")";
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  return text;
+}
+
+std::string int_list(const std::vector<int64_t>& values) {
+  std::vector<std::string> items;
+  for (int64_t v : values) items.push_back(std::to_string(v));
+  return "[" + util::join(items, ", ") + "]";
+}
+
+// Helpers every converted forward() may call. Dtypes are ScalarType codes
+// (6 float32, 3 int32, 4 int64, 11 bool): Module::define's resolver has no
+// torch.float32.
+constexpr const char* k_prelude = R"(
+def _same(self, x: Tensor, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, value: float) -> Tensor:
+    h = x.size(2)
+    w = x.size(3)
+    ph = max((((h + sh - 1) // sh) - 1) * sh + (kh - 1) * dh + 1 - h, 0)
+    pw = max((((w + sw - 1) // sw) - 1) * sw + (kw - 1) * dw + 1 - w, 0)
+    if ph == 0 and pw == 0:
+        return x
+    return torch.constant_pad_nd(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2], value)
+
+def _conv(self, x: Tensor, w: Tensor, b: Optional[Tensor], sh: int, sw: int, dh: int, dw: int, same: bool, groups: int) -> Tensor:
+    y = x.permute([0, 3, 1, 2])
+    if same:
+        y = self._same(y, w.size(2), w.size(3), sh, sw, dh, dw, 0.0)
+    y = torch.conv2d(y, w, b, [sh, sw], [0, 0], [dh, dw], groups)
+    return y.permute([0, 2, 3, 1])
+
+def _max_pool(self, x: Tensor, kh: int, kw: int, sh: int, sw: int, same: bool) -> Tensor:
+    y = x.permute([0, 3, 1, 2])
+    if same:
+        y = self._same(y, kh, kw, sh, sw, 1, 1, -float("inf"))
+    y = torch.max_pool2d(y, [kh, kw], [sh, sw], [0, 0], [1, 1], False)
+    return y.permute([0, 2, 3, 1])
+
+def _avg_pool(self, x: Tensor, kh: int, kw: int, sh: int, sw: int, same: bool) -> Tensor:
+    y = x.permute([0, 3, 1, 2])
+    if same:
+        ones = torch.ones_like(y[:, :1])
+        total = torch.avg_pool2d(self._same(y, kh, kw, sh, sw, 1, 1, 0.0), [kh, kw], [sh, sw], [0, 0], False, True, None)
+        count = torch.avg_pool2d(self._same(ones, kh, kw, sh, sw, 1, 1, 0.0), [kh, kw], [sh, sw], [0, 0], False, True, None)
+        y = total / count
+    else:
+        y = torch.avg_pool2d(y, [kh, kw], [sh, sw], [0, 0], False, True, None)
+    return y.permute([0, 2, 3, 1])
+
+def _resize_legacy(self, x: Tensor, oh: int, ow: int, align: bool) -> Tensor:
+    h = x.size(1)
+    w = x.size(2)
+    if align and oh > 1:
+        ys = torch.arange(oh, dtype=6) * ((h - 1) / (oh - 1))
+    else:
+        ys = torch.arange(oh, dtype=6) * (h / oh)
+    if align and ow > 1:
+        xs = torch.arange(ow, dtype=6) * ((w - 1) / (ow - 1))
+    else:
+        xs = torch.arange(ow, dtype=6) * (w / ow)
+    y0 = torch.floor(ys).to(4)
+    x0 = torch.floor(xs).to(4)
+    y1 = torch.clamp(y0 + 1, max=h - 1)
+    x1 = torch.clamp(x0 + 1, max=w - 1)
+    wy = (ys - y0.to(6)).view([1, oh, 1, 1])
+    wx = (xs - x0.to(6)).view([1, 1, ow, 1])
+    top = x.index_select(1, y0)
+    bottom = x.index_select(1, y1)
+    rows = top + (bottom - top) * wy
+    left = rows.index_select(2, x0)
+    right = rows.index_select(2, x1)
+    return left + (right - left) * wx
+
+def _resize_half(self, x: Tensor, oh: int, ow: int) -> Tensor:
+    y = torch.upsample_bilinear2d(x.permute([0, 3, 1, 2]), [oh, ow], False, None, None)
+    return y.permute([0, 2, 3, 1])
+
+def _gather(self, x: Tensor, indices: Tensor, axis: int) -> Tensor:
+    if axis < 0:
+        axis = axis + x.dim()
+    shape = x.size()
+    picked = x.index_select(axis, indices.reshape([-1]).to(4))
+    out: List[int] = []
+    for i in range(axis):
+        out.append(shape[i])
+    for d in indices.size():
+        out.append(d)
+    for i in range(axis + 1, len(shape)):
+        out.append(shape[i])
+    return picked.reshape(out)
+
+def _gather_nd(self, x: Tensor, indices: Tensor) -> Tensor:
+    k = indices.size(-1)
+    idx = indices.to(4).reshape([-1, k])
+    shape = x.size()
+    flat = torch.zeros([idx.size(0)], dtype=4)
+    for i in range(k):
+        flat = flat * shape[i] + idx[:, i]
+    rest: List[int] = []
+    for i in range(k, len(shape)):
+        rest.append(shape[i])
+    picked = x.reshape([-1] + rest).index_select(0, flat)
+    out: List[int] = []
+    for d in indices.size()[:-1]:
+        out.append(d)
+    return picked.reshape(out + rest)
+)";
+
+class Converter {
+ public:
+  Converter(std::string file, const json& doc, std::unordered_map<std::string, at::Tensor> weights)
+      : m_file(std::move(file)), m_weights(std::move(weights)) {
+    const json& topology = doc.at("modelTopology");
+    for (const auto& n : topology.at("node")) {
+      Node node;
+      node.name = n.at("name");
+      node.op = n.at("op");
+      if (n.contains("input")) {
+        for (const auto& in : n["input"]) {
+          const std::string ref = in;
+          if (!ref.empty() && ref[0] != '^') node.inputs.push_back(ref);
+        }
+      }
+      if (n.contains("attr")) node.attr = n["attr"];
+      if (!m_nodes.emplace(node.name, node).second) {
+        throw Error(ErrorKind::model, "{}: node \"{}\" is defined twice", m_file, node.name);
+      }
+      m_order.push_back(node.name);
+    }
+  }
+
+  const Node& node(const std::string& name, const std::string& used_by) const {
+    auto it = m_nodes.find(name);
+    if (it == m_nodes.end()) {
+      throw Error(ErrorKind::model, "{}: node \"{}\" takes \"{}\", which is not in the graph", m_file, used_by, name);
+    }
+    return it->second;
+  }
+
+  bool has_node(const std::string& name) const { return m_nodes.count(name) != 0; }
+  const std::vector<std::string>& order() const { return m_order; }
+
+  // The nodes `targets` need, inputs before users.
+  std::vector<std::string> needed(const std::vector<std::string>& targets) const {
+    std::vector<std::string> out;
+    std::set<std::string> done, active;
+    std::function<void(const std::string&, const std::string&)> visit = [&](const std::string& name,
+                                                                            const std::string& user) {
+      if (done.count(name)) return;
+      if (active.count(name)) throw Error(ErrorKind::model, "{}: the graph has a cycle through \"{}\"", m_file, name);
+      active.insert(name);
+      for (const auto& in : node(name, user).inputs) visit(split_output(in).first, name);
+      active.erase(name);
+      done.insert(name);
+      out.push_back(name);
+    };
+    for (const auto& t : targets) visit(split_output(t).first, "(the outputs)");
+    return out;
+  }
+
+  // A Const node's value.
+  std::optional<at::Tensor> constant(const std::string& ref) const {
+    const auto [name, index] = split_output(ref);
+    const Node& n = node(name, "?");
+    if (n.op != "Const" || index != 0) return std::nullopt;
+    auto it = m_weights.find(name);
+    if (it != m_weights.end()) return it->second;
+    return std::nullopt;
+  }
+
+  std::vector<int64_t> constant_ints(const std::string& ref, const Node& user) const {
+    const auto value = constant(ref);
+    if (!value) {
+      throw Error(ErrorKind::model, "{}: node \"{}\" ({}): input \"{}\" must be a constant here (a graph whose "
+                  "shapes change with its input is not supported)", m_file, user.name, user.op, ref);
+    }
+    at::Tensor t = value->to(torch::kInt64).contiguous().reshape({-1});
+    return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+  }
+
+  // Emits forward() computing `targets`; fills `module`'s attributes.
+  std::string emit(const std::vector<std::string>& targets, const TfjsTensorSpec& input, torch::jit::Module& module,
+                   std::vector<std::string>& computed, int64_t& parameters) {
+    std::ostringstream code;
+    code << k_prelude << "\n";
+    code << "def forward(self, x: Tensor)";
+    code << (targets.size() == 1 ? " -> Tensor:\n" : " -> Tuple[" + repeat("Tensor", targets.size()) + "]:\n");
+    const std::vector<std::string> nodes = needed(targets);
+    for (const auto& name : nodes) {
+      const Node& n = m_nodes.at(name);
+      if (n.op == "Const") continue;
+      if (n.op == "Placeholder") {
+        if (name != split_output(input.name).first) {
+          throw Error(ErrorKind::model, "{}: the graph has a second input, \"{}\": zoo feeds one image input",
+                      m_file, name);
+        }
+        code << "    " << var(name) << " = x.permute([0, 2, 3, 1])";
+        if (input.dtype == "int32") code << ".round().to(3)";
+        code << "\n";
+        continue;
+      }
+      code << emit_node(n, module, parameters);
+      computed.push_back(name);
+    }
+    std::vector<std::string> results;
+    for (const auto& t : targets) results.push_back(value(t, module, parameters));
+    code << "    return " << (results.size() == 1 ? results[0] : "(" + util::join(results, ", ") + ")") << "\n";
+    return code.str();
+  }
+
+ private:
+  static std::string repeat(const std::string& s, size_t n) {
+    std::vector<std::string> items(n, s);
+    return util::join(items, ", ");
+  }
+
+  std::string var(const std::string& name, int index = 0) {
+    auto it = m_vars.find(name);
+    if (it == m_vars.end()) it = m_vars.emplace(name, "v" + std::to_string(m_vars.size())).first;
+    return index == 0 ? it->second : it->second + "_" + std::to_string(index);
+  }
+
+  // The TorchScript expression for a tensor reference: a variable, or a
+  // constant (a literal for a scalar, an attribute otherwise).
+  std::string value(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+    const auto [name, index] = split_output(ref);
+    const Node& n = node(name, "?");
+    if (n.op != "Const") return var(name, index);
+    const auto c = constant(ref);
+    if (!c) throw Error(ErrorKind::model, "{}: constant \"{}\" has no value in the weights manifest", m_file, name);
+    auto it = m_attrs.find(name);
+    if (it != m_attrs.end()) return "self." + it->second;
+    const std::string attr = "c" + std::to_string(m_attrs.size());
+    m_attrs[name] = attr;
+    module.register_buffer(attr, *c);
+    return "self." + attr;
+  }
+
+  // A constant float scalar as a literal; otherwise the value.
+  std::string operand(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+    const auto c = constant(ref);
+    if (c && c->numel() == 1 && c->dim() == 0 && c->scalar_type() == torch::kFloat32) {
+      return float_literal(c->item<float>());
+    }
+    return value(ref, module, parameters);
+  }
+
+  // A static int list from a constant input, or the runtime conversion.
+  std::string ints(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+    if (const auto c = constant(ref)) {
+      at::Tensor t = c->to(torch::kInt64).contiguous().reshape({-1});
+      return int_list(std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()));
+    }
+    return "torch.jit.annotate(List[int], " + value(ref, module, parameters) + ".to(4).tolist())";
+  }
+
+  std::string one_int(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+    if (const auto c = constant(ref)) return std::to_string(c->to(torch::kInt64).reshape({-1})[0].item<int64_t>());
+    return "int(" + value(ref, module, parameters) + ".reshape([-1])[0].item())";
+  }
+
+  // A filter as a torch weight attribute: HWIO -> OIHW, or a depthwise
+  // [H, W, C, m] -> [C*m, 1, H, W].
+  std::string filter(const std::string& ref, bool depthwise, torch::jit::Module& module, int64_t& parameters,
+                     const Node& user) {
+    const auto c = constant(ref);
+    if (!c || c->dim() != 4) {
+      throw Error(ErrorKind::model, "{}: node \"{}\" ({}): its filter \"{}\" is not a constant 4-D tensor", m_file,
+                  user.name, user.op, ref);
+    }
+    const std::string key = ref + (depthwise ? "#depthwise" : "#conv");
+    auto it = m_attrs.find(key);
+    if (it != m_attrs.end()) return "self." + it->second;
+    at::Tensor w = depthwise ? c->permute({2, 3, 0, 1}).reshape({c->size(2) * c->size(3), 1, c->size(0), c->size(1)})
+                             : c->permute({3, 2, 0, 1});
+    const std::string attr = "w" + std::to_string(m_attrs.size());
+    m_attrs[key] = attr;
+    module.register_parameter(attr, w.contiguous(), false);
+    parameters += w.numel();
+    return "self." + attr;
+  }
+
+  std::string bias(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+    const auto c = constant(ref);
+    if (!c) return value(ref, module, parameters);
+    auto it = m_attrs.find(ref + "#bias");
+    if (it != m_attrs.end()) return "self." + it->second;
+    const std::string attr = "b" + std::to_string(m_attrs.size());
+    m_attrs[ref + "#bias"] = attr;
+    module.register_parameter(attr, c->reshape({-1}).contiguous(), false);
+    parameters += c->numel();
+    return "self." + attr;
+  }
+
+  [[noreturn]] void unsupported(const Node& n, const std::string& what) const {
+    throw Error(ErrorKind::model, "{}: node \"{}\": {} {}", m_file, n.name, n.op, what);
+  }
+
+  // Conv padding: "SAME" -> true, "VALID" -> false.
+  bool same_padding(const Node& n) const {
+    const std::string padding = attr_string(n, "padding");
+    if (padding == "SAME") return true;
+    if (padding == "VALID") return false;
+    unsupported(n, fmt::format("with padding \"{}\" is not supported", padding));
+  }
+
+  void check_nhwc(const Node& n) const {
+    const std::string format = attr_string(n, "data_format");
+    if (!format.empty() && format != "NHWC") unsupported(n, fmt::format("in {} layout is not supported", format));
+  }
+
+  std::string activation(const std::string& op, const std::string& x, const Node& n) const {
+    if (op == "Relu") return "torch.relu(" + x + ")";
+    if (op == "Relu6") return "torch.clamp(" + x + ", 0.0, 6.0)";
+    if (op == "Elu") return "torch.elu(" + x + ")";
+    if (op == "Sigmoid") return "torch.sigmoid(" + x + ")";
+    if (op == "Tanh") return "torch.tanh(" + x + ")";
+    if (op == "LeakyRelu") return "torch.leaky_relu(" + x + ", " + float_literal(attr_float(n, "alpha", 0.2)) + ")";
+    unsupported(n, fmt::format("with the fused activation {} is not supported", op));
+  }
+
+  std::string emit_node(const Node& n, torch::jit::Module& module, int64_t& parameters) {
+    auto in = [&](size_t i) {
+      if (i >= n.inputs.size()) unsupported(n, fmt::format("has {} inputs, expected more", n.inputs.size()));
+      return n.inputs[i];
+    };
+    auto v = [&](size_t i) { return value(in(i), module, parameters); };
+    auto o = [&](size_t i) { return operand(in(i), module, parameters); };
+    const std::string out = var(n.name);
+    const std::string& op = n.op;
+    std::string expr;
+    static const std::map<std::string, std::string> binary = {
+        {"Add", "torch.add"},         {"AddV2", "torch.add"},        {"Sub", "torch.sub"},
+        {"Mul", "torch.mul"},         {"RealDiv", "torch.div"},      {"Div", "torch.div"},
+        {"Maximum", "torch.maximum"}, {"Minimum", "torch.minimum"},  {"Equal", "torch.eq"},
+        {"Greater", "torch.gt"},      {"GreaterEqual", "torch.ge"},  {"Less", "torch.lt"},
+        {"LessEqual", "torch.le"},    {"Pow", "torch.pow"},          {"FloorMod", "torch.remainder"}};
+    static const std::map<std::string, std::string> unary = {
+        {"Relu", "torch.relu"}, {"Sigmoid", "torch.sigmoid"}, {"Tanh", "torch.tanh"}, {"Sqrt", "torch.sqrt"},
+        {"Rsqrt", "torch.rsqrt"}, {"Exp", "torch.exp"}, {"Log", "torch.log"}, {"Neg", "torch.neg"},
+        {"Abs", "torch.abs"}, {"Square", "torch.square"}, {"Floor", "torch.floor"}, {"Round", "torch.round"},
+        {"Elu", "torch.elu"}};
+    if (op == "Identity" || op == "StopGradient") {
+      expr = v(0);
+    } else if (auto b = binary.find(op); b != binary.end()) {
+      // A tensor first: ATen's binary ops take a scalar second, and
+      // torch.maximum and friends take none.
+      std::string a = o(0), c = o(1);
+      bool a_literal = a.rfind("self.", 0) != 0 && constant(in(0)).has_value();
+      const bool c_literal = c.rfind("self.", 0) != 0 && constant(in(1)).has_value();
+      if (a_literal && c_literal) {
+        a = v(0);
+        a_literal = false;
+      }
+      if (a_literal && (op == "Add" || op == "AddV2" || op == "Mul")) {
+        std::swap(a, c);
+        a_literal = false;
+      }
+      if (a_literal && op == "Sub") {
+        expr = "torch.rsub(" + c + ", " + a + ")";
+      } else if (a_literal && (op == "RealDiv" || op == "Div")) {
+        expr = "torch.mul(torch.reciprocal(" + c + "), " + a + ")";
+      } else {
+        if (a_literal) a = v(0);
+        if (c_literal && (op == "Maximum" || op == "Minimum")) c = v(1);
+        expr = b->second + "(" + a + ", " + c + ")";
+      }
+    } else if (op == "FloorDiv") {
+      expr = "torch.div(" + v(0) + ", " + v(1) + ", rounding_mode=\"floor\")";
+    } else if (op == "SquaredDifference") {
+      expr = "torch.square(torch.sub(" + v(0) + ", " + v(1) + "))";
+    } else if (auto u = unary.find(op); u != unary.end()) {
+      expr = u->second + "(" + v(0) + ")";
+    } else if (op == "Relu6") {
+      expr = "torch.clamp(" + v(0) + ", 0.0, 6.0)";
+    } else if (op == "LeakyRelu") {
+      expr = "torch.leaky_relu(" + v(0) + ", " + float_literal(attr_float(n, "alpha", 0.2)) + ")";
+    } else if (op == "Softmax") {
+      expr = "torch.softmax(" + v(0) + ", -1)";
+    } else if (op == "Conv2D" || op == "_FusedConv2D" || op == "DepthwiseConv2dNative" ||
+               op == "FusedDepthwiseConv2dNative") {
+      check_nhwc(n);
+      const bool depthwise = op.find("Depthwise") != std::string::npos;
+      const auto strides = attr_ints(n, "strides");
+      auto dilations = attr_ints(n, "dilations");
+      if (dilations.empty()) dilations = {1, 1, 1, 1};
+      if (strides.size() != 4 || dilations.size() != 4) unsupported(n, "has strides or dilations not of 4 values");
+      const std::string w = filter(in(1), depthwise, module, parameters, n);
+      std::string b = "None";
+      std::vector<std::string> fused = attr_strings(n, "fused_ops");
+      if (!fused.empty()) {
+        if (fused[0] != "BiasAdd") unsupported(n, fmt::format("with fused {} is not supported", fused[0]));
+        b = bias(in(2), module, parameters);
+      }
+      const int64_t groups = depthwise ? constant(in(1))->size(2) : 1;
+      expr = fmt::format("self._conv({}, {}, {}, {}, {}, {}, {}, {}, {})", v(0), w, b, strides[1], strides[2],
+                         dilations[1], dilations[2], same_padding(n) ? "True" : "False", groups);
+      for (size_t i = 1; i < fused.size(); ++i) expr = activation(fused[i], expr, n);
+    } else if (op == "BiasAdd") {
+      expr = "torch.add(" + v(0) + ", " + v(1) + ")";
+    } else if (op == "MatMul" || op == "_FusedMatMul") {
+      std::string a = v(0), b = v(1);
+      if (attr_bool(n, "transpose_a", false)) a += ".t()";
+      if (attr_bool(n, "transpose_b", false)) b += ".t()";
+      expr = "torch.matmul(" + a + ", " + b + ")";
+      const std::vector<std::string> fused = attr_strings(n, "fused_ops");
+      if (!fused.empty()) {
+        if (fused[0] != "BiasAdd") unsupported(n, fmt::format("with fused {} is not supported", fused[0]));
+        expr = "torch.add(" + expr + ", " + v(2) + ")";
+        for (size_t i = 1; i < fused.size(); ++i) expr = activation(fused[i], expr, n);
+      }
+    } else if (op == "MaxPool" || op == "AvgPool") {
+      check_nhwc(n);
+      const auto k = attr_ints(n, "ksize");
+      const auto s = attr_ints(n, "strides");
+      if (k.size() != 4 || s.size() != 4 || k[0] != 1 || k[3] != 1) unsupported(n, "pools over batch or channels");
+      expr = fmt::format("self.{}({}, {}, {}, {}, {}, {})", op == "MaxPool" ? "_max_pool" : "_avg_pool", v(0), k[1],
+                         k[2], s[1], s[2], same_padding(n) ? "True" : "False");
+    } else if (op == "Mean" || op == "Sum" || op == "Max" || op == "Min" || op == "Prod") {
+      const std::string dims = ints(in(1), module, parameters);
+      const std::string keep = attr_bool(n, "keep_dims", false) ? "True" : "False";
+      if (op == "Mean") {
+        expr = "torch.mean(" + v(0) + ", " + dims + ", " + keep + ")";
+      } else if (op == "Sum") {
+        expr = "torch.sum(" + v(0) + ", " + dims + ", " + keep + ")";
+      } else if (op == "Max") {
+        expr = "torch.amax(" + v(0) + ", " + dims + ", " + keep + ")";
+      } else if (op == "Min") {
+        expr = "torch.amin(" + v(0) + ", " + dims + ", " + keep + ")";
+      } else {
+        unsupported(n, "is not supported");
+      }
+    } else if (op == "ResizeBilinear") {
+      const std::string size = ints(in(1), module, parameters);
+      const bool align = attr_bool(n, "align_corners", false);
+      const bool half = attr_bool(n, "half_pixel_centers", false);
+      if (half && align) unsupported(n, "with both align_corners and half_pixel_centers is not supported");
+      expr = half ? fmt::format("self._resize_half({}, {}[0], {}[1])", v(0), size, size)
+                  : fmt::format("self._resize_legacy({}, {}[0], {}[1], {})", v(0), size, size, align ? "True" : "False");
+    } else if (op == "ConcatV2") {
+      std::vector<std::string> parts;
+      for (size_t i = 0; i + 1 < n.inputs.size(); ++i) parts.push_back(v(i));
+      expr = "torch.cat([" + util::join(parts, ", ") + "], " + one_int(n.inputs.back(), module, parameters) + ")";
+    } else if (op == "Pack") {
+      std::vector<std::string> parts;
+      for (size_t i = 0; i < n.inputs.size(); ++i) parts.push_back(v(i));
+      expr = "torch.stack([" + util::join(parts, ", ") + "], " + std::to_string(attr_int(n, "axis", 0)) + ")";
+    } else if (op == "Unpack") {
+      const int64_t num = attr_int(n, "num", 0);
+      std::string lines = fmt::format("    _u_{} = torch.unbind({}, {})\n", out, v(0), attr_int(n, "axis", 0));
+      for (int64_t i = 0; i < num; ++i) lines += fmt::format("    {} = _u_{}[{}]\n", var(n.name, int(i)), out, i);
+      return lines;
+    } else if (op == "Reshape") {
+      expr = v(0) + ".reshape(" + ints(in(1), module, parameters) + ")";
+    } else if (op == "Squeeze") {
+      const auto dims = attr_ints(n, "squeeze_dims");
+      expr = v(0);
+      if (dims.empty()) {
+        expr += ".squeeze()";
+      } else {
+        std::vector<int64_t> sorted = dims;
+        std::sort(sorted.rbegin(), sorted.rend());
+        for (int64_t d : sorted) expr += ".squeeze(" + std::to_string(d) + ")";
+        if (std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; })) {
+          unsupported(n, "with negative squeeze_dims is not supported");
+        }
+      }
+    } else if (op == "ExpandDims") {
+      expr = v(0) + ".unsqueeze(" + one_int(in(1), module, parameters) + ")";
+    } else if (op == "Cast") {
+      const std::string to = attr_type(n, "DstT");
+      const std::string dtype = to == "DT_FLOAT" ? "6" : to == "DT_INT32" ? "3"
+                              : to == "DT_BOOL"  ? "11"    : to == "DT_INT64" ? "4" : "";
+      if (dtype.empty()) unsupported(n, fmt::format("to {} is not supported", to));
+      // TF truncates floats toward zero when casting to integers; so does .to().
+      expr = v(0) + ".to(" + dtype + ")";
+    } else if (op == "Pad" || op == "PadV2" || op == "MirrorPad") {
+      const auto pads = constant_ints(in(1), n);
+      std::vector<int64_t> torch_pads;  // last dimension first
+      for (size_t d = pads.size() / 2; d-- > 0;) {
+        torch_pads.push_back(pads[2 * d]);
+        torch_pads.push_back(pads[2 * d + 1]);
+      }
+      if (op == "MirrorPad") unsupported(n, "is not supported");
+      std::string fill = "0.0";
+      if (op == "PadV2") fill = o(2);
+      expr = "torch.constant_pad_nd(" + v(0) + ", " + int_list(torch_pads) + ", " + fill + ")";
+    } else if (op == "StridedSlice") {
+      expr = strided_slice(n, module, parameters);
+    } else if (op == "TopKV2") {
+      const std::string k = one_int(in(1), module, parameters);
+      return fmt::format("    {}, _i_{} = torch.topk({}, {}, -1, True, True)\n    {} = _i_{}.to(3)\n", out,
+                         out, v(0), k, var(n.name, 1), out);
+    } else if (op == "GatherV2") {
+      if (attr_int(n, "batch_dims", 0) != 0) unsupported(n, "with batch_dims is not supported");
+      expr = "self._gather(" + v(0) + ", " + v(1) + ", " + one_int(in(2), module, parameters) + ")";
+    } else if (op == "GatherNd") {
+      expr = "self._gather_nd(" + v(0) + ", " + v(1) + ")";
+    } else if (op == "ArgMax") {
+      expr = "torch.argmax(" + v(0) + ", " + one_int(in(1), module, parameters) + ").to(3)";
+    } else if (op == "Shape") {
+      expr = "torch.tensor(" + v(0) + ".size(), dtype=3)";
+    } else if (op == "Fill") {
+      expr = "torch.full(" + ints(in(0), module, parameters) + ", " + v(1) + ".item())";
+    } else {
+      unsupported(n, "is not an op zoo supports");
+    }
+    return "    " + out + " = " + expr + "\n";
+  }
+
+  std::string strided_slice(const Node& n, torch::jit::Module& module, int64_t& parameters) {
+    const auto begin = constant_ints(n.inputs.at(1), n);
+    const auto end = constant_ints(n.inputs.at(2), n);
+    const auto strides = constant_ints(n.inputs.at(3), n);
+    const int64_t begin_mask = attr_int(n, "begin_mask", 0), end_mask = attr_int(n, "end_mask", 0);
+    const int64_t shrink = attr_int(n, "shrink_axis_mask", 0), new_axis = attr_int(n, "new_axis_mask", 0);
+    if (attr_int(n, "ellipsis_mask", 0) != 0) unsupported(n, "with an ellipsis is not supported");
+    std::vector<std::string> items;
+    for (size_t i = 0; i < begin.size(); ++i) {
+      if (new_axis & (1 << i)) {
+        items.push_back("None");
+        continue;
+      }
+      if (shrink & (1 << i)) {
+        items.push_back(std::to_string(begin[i]));
+        continue;
+      }
+      if (strides[i] <= 0) unsupported(n, "with a negative stride is not supported");
+      const std::string b = (begin_mask & (1 << i)) ? "" : std::to_string(begin[i]);
+      const std::string e = (end_mask & (1 << i)) ? "" : std::to_string(end[i]);
+      items.push_back(b + ":" + e + (strides[i] == 1 ? "" : ":" + std::to_string(strides[i])));
+    }
+    return value(n.inputs.at(0), module, parameters) + "[" + util::join(items, ", ") + "]";
+  }
+
+  std::string m_file;
+  std::unordered_map<std::string, at::Tensor> m_weights;
+  std::unordered_map<std::string, Node> m_nodes;
+  std::vector<std::string> m_order;
+  std::unordered_map<std::string, std::string> m_vars;
+  std::unordered_map<std::string, std::string> m_attrs;
+};
+
+std::vector<TfjsTensorSpec> specs_of(const json& map) {
+  std::vector<TfjsTensorSpec> out;
+  for (const auto& [key, spec] : map.items()) {
+    TfjsTensorSpec s;
+    s.name = spec.value("name", key);
+    s.dtype = dtype_name(spec.value("dtype", std::string("DT_FLOAT")));
+    if (spec.contains("tensorShape")) s.shape = shape_of(spec["tensorShape"]);
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+TfjsModel load_tfjs(const std::string& model_json, const json& args, const std::string& layer,
+                    const std::string& where) {
+  json doc;
+  try {
+    doc = util::parse_json<json>(util::read_file(model_json));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::model, "{}: not a TensorFlow.js model.json: {}", model_json, e.what());
+  }
+  if (!doc.is_object() || !doc.contains("modelTopology") || !doc.contains("weightsManifest")) {
+    throw Error(ErrorKind::model, "{}: not a TensorFlow.js graph model (no modelTopology and weightsManifest)",
+                model_json);
+  }
+  for (const auto& [key, _] : args.items()) {
+    if (key != "outputs") {
+      throw Error(ErrorKind::config, "{}: entrypoint_args: tfjs has no argument \"{}\" (it takes: outputs)", where, key);
+    }
+  }
+  TfjsModel model;
+  try {
+    Converter graph(model_json, doc, read_weights(doc["weightsManifest"], fs::path(model_json).parent_path(), model_json));
+    // The signature, or the graph's Placeholder and its sinks.
+    if (doc.contains("signature") && doc["signature"].is_object() && doc["signature"].contains("inputs")) {
+      model.inputs = specs_of(doc["signature"]["inputs"]);
+      model.outputs = specs_of(doc["signature"].value("outputs", json::object()));
+    }
+    std::set<std::string> used;
+    for (const auto& name : graph.order()) {
+      for (const auto& in : graph.node(name, name).inputs) used.insert(split_output(in).first);
+    }
+    if (model.inputs.empty()) {
+      for (const auto& name : graph.order()) {
+        const Node& n = graph.node(name, name);
+        if (n.op != "Placeholder") continue;
+        TfjsTensorSpec s{name, dtype_name(attr_type(n, "dtype")), {}};
+        if (n.attr.contains("shape") && n.attr["shape"].contains("shape")) s.shape = shape_of(n.attr["shape"]["shape"]);
+        model.inputs.push_back(s);
+      }
+    }
+    if (model.outputs.empty()) {
+      for (const auto& name : graph.order()) {
+        const Node& n = graph.node(name, name);
+        if (n.op != "Const" && n.op != "Placeholder" && !used.count(name)) model.outputs.push_back({name, "float32", {}});
+      }
+    }
+    if (model.inputs.size() != 1) {
+      throw Error(ErrorKind::model, "{}: the graph has {} inputs; zoo feeds models one image input", model_json,
+                  model.inputs.size());
+    }
+    if (args.contains("outputs")) {
+      if (!args["outputs"].is_array() || args["outputs"].empty()) {
+        throw Error(ErrorKind::config, "{}: entrypoint_args.outputs: expected a list of node names", where);
+      }
+      std::vector<TfjsTensorSpec> chosen;
+      for (const auto& item : args["outputs"]) {
+        const std::string name = item.is_string() ? item.get<std::string>() : "";
+        auto it = std::find_if(model.outputs.begin(), model.outputs.end(),
+                               [&](const TfjsTensorSpec& s) { return s.name == name; });
+        if (it != model.outputs.end()) {
+          chosen.push_back(*it);
+        } else if (graph.has_node(split_output(name).first)) {
+          chosen.push_back({name, "float32", {}});
+        } else {
+          throw Error(ErrorKind::config, "{}: entrypoint_args.outputs: no node \"{}\" in {}", where, name, model_json);
+        }
+      }
+      model.outputs = chosen;
+    }
+    std::vector<std::string> targets;
+    if (!layer.empty()) {
+      if (!graph.has_node(split_output(layer).first)) {
+        throw Error(ErrorKind::config, "{}: no node \"{}\" in {}", where, layer, model_json);
+      }
+      targets = {layer};
+    } else {
+      for (const auto& o : model.outputs) targets.push_back(o.name);
+    }
+    torch::jit::Module module(c10::QualifiedName("__torch__.zoo.TfjsGraph"),
+                              std::make_shared<torch::jit::CompilationUnit>());
+    module.register_attribute("training", c10::BoolType::get(), false);
+    const std::string code = graph.emit(targets, model.inputs[0], module, model.nodes, model.parameters);
+    try {
+      module.define(code);
+    } catch (const c10::Error& e) {
+      throw Error(ErrorKind::model, "{}: the converted graph does not compile: {}", model_json, e.msg());
+    } catch (const std::exception& e) {
+      throw Error(ErrorKind::model, "{}: the converted graph does not compile: {}", model_json, e.what());
+    }
+    model.module = module;
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::model, "{}: malformed model.json: {}", model_json, e.what());
+  }
+  return model;
+}
+
+}  // namespace zoo::models

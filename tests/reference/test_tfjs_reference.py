@@ -1,0 +1,116 @@
+"""Reference test: TensorFlow.js graph models (the pretrained models of the
+npm package @vladmandic/human 3.3.6, which scripts/setup-tfjs.sh fetches)
+run by zoo as entrypoint tfjs, against TensorFlow.js itself (pure-JS
+@tensorflow/tfjs, CPU backend, in Node: tfjs_run.js) on the same real
+photos, resized here to each model's input size so that both see the same
+pixels.
+
+Every output (and faceres's internal node global_pooling/Mean, read with
+zoo embed --layer) must be within 1e-4 of tfjs's, relative to the output's
+largest magnitude; centernet's detections must have the same classes in
+the same order wherever their scores differ by more than the tolerance."""
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+
+import zoo_reference as ref
+
+TOLERANCE = 1e-4
+SOURCE = os.environ.get("ZOO_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+PHOTOS = [os.path.join(ref.PHOTOS, name) for name in ("messi5.jpg", "fruits.jpg", "home.jpg")]
+
+# name: (input size, channels, int input, mean, std, nodes zoo and tfjs compare)
+MODELS = {
+    "centernet": (512, 3, False, 0.0, 1 / 255, ["tower_0/detections", "tower_0/keypoints"]),
+    "movenet-lightning": (192, 3, True, 0.0, 1 / 255, ["Identity:0"]),
+    "blazeface": (256, 3, False, 0.5, 0.5, None),
+    "faceres": (224, 3, False, 0.0, 1 / 255, ["global_pooling/Mean", "age_pred/Softmax:0", "gender_pred/Sigmoid:0"]),
+    "emotion": (64, 1, False, 0.5, 0.5, None),
+}
+
+
+def tfjs_dir():
+    return os.path.join(os.path.dirname(ref.zoo_binary()), "tfjs")
+
+
+def sinks(model_json):
+    """The graph's outputs when it has no signature: computed nodes nothing uses."""
+    doc = json.load(open(model_json))
+    nodes = doc["modelTopology"]["node"]
+    used = {i.split(":")[0].lstrip("^") for n in nodes for i in n.get("input", [])}
+    return [n["name"] for n in nodes if n["op"] not in ("Const", "Placeholder") and n["name"] not in used]
+
+
+def run_tfjs(model_json, pixels, nodes, prefix):
+    np.save(prefix + ".input.npy", pixels)
+    env = dict(os.environ, TFJS_DIR=tfjs_dir())
+    proc = subprocess.run(["node", os.path.join(SOURCE, "tests", "reference", "tfjs_run.js"), model_json,
+                           prefix + ".input.npy", prefix, *nodes], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"tfjs_run.js {model_json} failed:\n{proc.stderr}")
+    return [np.load(json.loads(line)["file"]) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def main():
+    subprocess.run([os.path.join(SOURCE, "scripts", "setup-tfjs.sh"), tfjs_dir()], check=True,
+                   stdout=subprocess.DEVNULL)
+    models = os.path.join(tfjs_dir(), "human-3.3.6", "models")
+    out = ref.tmp_dir("tfjs")
+    failures = []
+    for name, (size, channels, int_input, mean, std, nodes) in MODELS.items():
+        model_json = os.path.join(models, name + ".json")
+        nodes = nodes or sinks(model_json)
+        config = os.path.join(out, name + ".yaml")
+        with open(config, "w") as f:
+            f.write(f"entrypoint: tfjs\nweights: {model_json}\nimage_size: [{size}, {size}]\n"
+                    f"image_channels: {channels}\nimage_mean: [{mean}]\nimage_std: [{std}]\n")
+        worst = 0.0
+        for photo in PHOTOS:
+            image = cv2.resize(cv2.imread(photo), (size, size), interpolation=cv2.INTER_AREA)
+            if channels == 1:
+                image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            stem = os.path.join(out, f"{name}-{os.path.basename(photo)}")
+            cv2.imwrite(stem + ".png", image)
+            rgb = image[:, :, None] if channels == 1 else image[:, :, ::-1]
+            pixels = rgb.astype(np.float32)[None]
+            pixels = pixels.astype(np.int32) if int_input else (pixels / 255.0 - mean) / std
+            pixels = pixels.astype(np.int32 if int_input else np.float32)
+            want = run_tfjs(model_json, pixels, nodes, stem)
+            for node, expected in zip(nodes, want):
+                ref.run_zoo(["embed", config, stem + ".png", "-q", "--layer", node, "--pool", "flatten",
+                             "-o", stem + ".npy", "--threads", "2"])
+                got = np.load(stem + ".npy").reshape(-1)
+                expected = expected.reshape(-1).astype(np.float64)
+                if got.size != expected.size:
+                    failures.append(f"{name} {node} on {os.path.basename(photo)}: {got.size} values, tfjs "
+                                    f"{expected.size}")
+                    continue
+                scale = max(float(np.abs(expected).max()), 1e-12)
+                diff = float(np.abs(got - expected).max()) / scale
+                worst = max(worst, diff)
+                if diff > TOLERANCE:
+                    failures.append(f"{name} {node} on {os.path.basename(photo)}: max difference {diff:.2e} of "
+                                    f"the largest magnitude {scale:.3g} (tolerance {TOLERANCE})")
+                if node == "tower_0/detections":
+                    g, e = got.reshape(-1, 6), expected.reshape(-1, 6)
+                    # Same class, in the same order, where the scores are not tied within the tolerance.
+                    for i in range(len(e)):
+                        if g[i, 5] != e[i, 5] and abs(e[i, 4] - e[min(i + 1, len(e) - 1), 4]) > TOLERANCE * 10:
+                            failures.append(f"centernet on {os.path.basename(photo)}: detection {i} is class "
+                                            f"{g[i, 5]:.0f}, tfjs {e[i, 5]:.0f}")
+                            break
+                    if photo.endswith("messi5.jpg"):
+                        print(f"centernet on messi5.jpg, top detections (class, score): "
+                              f"{[(int(r[5]), round(float(r[4]), 3)) for r in g[:5]]}")
+        print(f"{name:18s} {len(nodes)} outputs on {len(PHOTOS)} photos: worst difference {worst:.2e} of the "
+              f"largest magnitude")
+    ref.finish(failures)
+
+
+if __name__ == "__main__":
+    main()
