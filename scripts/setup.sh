@@ -48,9 +48,13 @@ if [[ -d $data ]]; then
   done
 fi
 
+build=${ZOO_BUILD_DIR:-build}
+# Pretrained TensorFlow.js models (configs/centernet.yaml, ...) and
+# TensorFlow.js itself for the reference tests, from the npm registry.
+./scripts/setup-tfjs.sh "$build/tfjs"
+
 if [[ ${ZOO_SKIP_BUILD:-0} == 1 ]]; then exit 0; fi
 
-build=${ZOO_BUILD_DIR:-build}
 if [[ ! -f $build/CMakeCache.txt ]]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_COMPILER_LAUNCHER=ccache

@@ -41,6 +41,7 @@ const std::map<std::string, std::string>& key_aliases() {
       {"confidence_thresh", "confidence_thresh"},
       {"mask_thresh", "mask_thresh"},
       {"keypoint_thresh", "keypoint_thresh"},
+      {"nms_thresh", "nms_thresh"},
       {"input", "input"},
       {"classes", "classes"},
       {"labels_path", "labels_path"},
@@ -489,6 +490,7 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   if (config.input_list) out << YAML::Key << "input" << YAML::Value << "list";
   if (config.mask_thresh) out << YAML::Key << "mask_thresh" << YAML::Value << *config.mask_thresh;
   if (config.keypoint_thresh) out << YAML::Key << "keypoint_thresh" << YAML::Value << *config.keypoint_thresh;
+  if (config.nms_thresh) out << YAML::Key << "nms_thresh" << YAML::Value << *config.nms_thresh;
   if (config.confidence_thresh) out << YAML::Key << "confidence_thresh" << YAML::Value << *config.confidence_thresh;
   if (!config.labels_path.empty()) {
     out << YAML::Key << "labels_path" << YAML::Value << relative(config.labels_path);
@@ -591,12 +593,13 @@ void read_output_processor_args(const Reader& read, const YAML::Node& value, con
     std::string arg_name = arg.first.Scalar();
     if (arg_name == "store_logits") {
       config.store_logits = read.boolean(arg.second, key + "." + arg_name);
-    } else if (arg_name == "mask_thresh" || arg_name == "keypoint_thresh") {
-      (arg_name == "mask_thresh" ? config.mask_thresh : config.keypoint_thresh) =
+    } else if (arg_name == "mask_thresh" || arg_name == "keypoint_thresh" || arg_name == "nms_thresh") {
+      (arg_name == "mask_thresh" ? config.mask_thresh
+       : arg_name == "keypoint_thresh" ? config.keypoint_thresh : config.nms_thresh) =
           read_fraction(read, arg.second, key + "." + arg_name);
     } else {
       throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
-                  util::did_you_mean(arg_name, {"store_logits", "mask_thresh", "keypoint_thresh"}));
+                  util::did_you_mean(arg_name, {"store_logits", "mask_thresh", "keypoint_thresh", "nms_thresh"}));
     }
   }
 }
@@ -642,6 +645,8 @@ const std::map<std::string, KeyReader>& key_readers() {
       {"mask_thresh", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.mask_thresh = read_fraction(r, v, k); }},
       {"keypoint_thresh",
        [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.keypoint_thresh = read_fraction(r, v, k); }},
+      {"nms_thresh",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.nms_thresh = read_fraction(r, v, k); }},
       {"input",
        [](const Reader& r, const Node& v, const std::string& k, S& s) {
          const std::string input = r.string(v, k);

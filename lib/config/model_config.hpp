@@ -89,6 +89,11 @@ struct ModelConfig {
   // below this are written as NaN (output_processor_args.keypoint_thresh or
   // keypoint_thresh; unset = none are).
   std::optional<double> keypoint_thresh;
+  // detectors: class-wise non-maximum suppression, dropping a detection
+  // that overlaps a higher-scoring one of its class by more than this IoU
+  // (output_processor_args.nms_thresh or nms_thresh; unset = none, for
+  // models that suppress inside, as torchvision's do).
+  std::optional<double> nms_thresh;
   // input: list — forward() takes a list of CHW 0-1 RGB images, each at its
   // own size (torchvision's detection models, which resize and normalise
   // themselves); no resize, crop or normalisation keys allowed. false =

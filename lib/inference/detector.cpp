@@ -29,6 +29,38 @@ void for_each_detection(const std::vector<float>& row, const media::InputGeometr
 
 }  // namespace
 
+void suppress_overlaps(std::vector<float>& row, double iou) {
+  const size_t n = row.size() / k_detection_values;
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  auto at = [&](size_t i, size_t k) { return double(row[i * k_detection_values + k]); };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return at(a, 4) > at(b, 4); });
+  auto area = [&](size_t i) {
+    return std::max(0.0, at(i, 2) - at(i, 0)) * std::max(0.0, at(i, 3) - at(i, 1));
+  };
+  std::vector<bool> dropped(n, false);
+  for (size_t a = 0; a < n; ++a) {
+    const size_t i = order[a];
+    if (dropped[i]) continue;
+    for (size_t b = a + 1; b < n; ++b) {
+      const size_t j = order[b];
+      if (dropped[j] || at(i, 5) != at(j, 5)) continue;
+      const double w = std::min(at(i, 2), at(j, 2)) - std::max(at(i, 0), at(j, 0));
+      const double h = std::min(at(i, 3), at(j, 3)) - std::max(at(i, 1), at(j, 1));
+      if (w <= 0 || h <= 0) continue;
+      const double inter = w * h;
+      const double uni = area(i) + area(j) - inter;
+      if (uni > 0 && inter / uni > iou) dropped[j] = true;
+    }
+  }
+  std::vector<float> kept;
+  for (size_t i = 0; i < n; ++i) {
+    if (!dropped[i]) kept.insert(kept.end(), row.begin() + long(i * k_detection_values),
+                                 row.begin() + long((i + 1) * k_detection_values));
+  }
+  row = std::move(kept);
+}
+
 void append_detection(std::vector<float>& row, float x1, float y1, float x2, float y2, float score, int label) {
   row.insert(row.end(), {x1, y1, x2, y2, score, float(label)});
 }

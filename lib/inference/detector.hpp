@@ -21,6 +21,12 @@ namespace zoo::inference {
 // exclusive), score (0-1), class index.
 constexpr size_t k_detection_values = 6;
 
+// Class-wise non-maximum suppression on a detector row, as
+// torchvision.ops.batched_nms: by falling score (ties in row order), a
+// detection whose IoU with a kept one of its class exceeds `iou` is
+// dropped. The kept ones stay in row order.
+void suppress_overlaps(std::vector<float>& row, double iou);
+
 // Appends one raw detection to `row`.
 void append_detection(std::vector<float>& row, float x1, float y1, float x2, float y2, float score, int label);
 

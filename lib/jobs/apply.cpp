@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "inference/detector.hpp"
 #include "inference/model_kinds.hpp"
 #include "inference/spatial_labels.hpp"
 #include "util/error.hpp"
@@ -26,6 +27,22 @@ const outputs::OutputFormat& label_format(const std::string& name) {
 // The rows of a batch model's output: a classifier's logits, or a
 // segmenter's class per pixel.
 inference::RowsFromOutput batch_rows(const config::ModelConfig& config) {
+  if (config.output_processor == "detector") {
+    // [n, K, 6]: x1, y1, x2, y2 in model-input pixels, score, class (the
+    // tfjs centernet's), suppressed class-wise when the config says so.
+    const std::optional<double> nms = config.nms_thresh;
+    return [nms](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
+      if (out.shape.size() != 3 || out.shape[0] != int64_t(n) || out.shape[2] != int64_t(inference::k_detection_values)) {
+        throw Error(ErrorKind::model, "a batch model's detector output has shape [{}], expected [batch, detections, "
+                    "6]: x1, y1, x2, y2 in input pixels, score, class", fmt::join(out.shape, ", "));
+      }
+      const size_t k = size_t(out.shape[1] * out.shape[2]);
+      for (size_t i = 0; i < n; ++i) {
+        rows[i].assign(out.values.begin() + long(i * k), out.values.begin() + long((i + 1) * k));
+        if (nms) inference::suppress_overlaps(rows[i], *nms);
+      }
+    };
+  }
   if (config.output_processor == "segmenter") {
     return [](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
       inference::segmentation_rows(out, n, rows);

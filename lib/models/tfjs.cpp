@@ -423,8 +423,30 @@ class Converter {
                    std::vector<std::string>& computed, int64_t& parameters) {
     std::ostringstream code;
     code << k_prelude << "\n";
-    code << "def forward(self, x: Tensor)";
-    code << (targets.size() == 1 ? " -> Tensor:\n" : " -> Tuple[" + repeat("Tensor", targets.size()) + "]:\n");
+    const std::string returns =
+        targets.size() == 1 ? "Tensor" : "Tuple[" + repeat("Tensor", targets.size()) + "]";
+    // A graph made for one image at a time (its input's batch is 1: its
+    // reshapes hold the batch) runs once per image of the batch.
+    const bool one_by_one = !input.shape.empty() && input.shape[0] == 1;
+    if (one_by_one) {
+      code << "def forward(self, x: Tensor) -> " << returns << ":\n";
+      std::vector<std::string> lists, cats;
+      for (size_t i = 0; i < targets.size(); ++i) {
+        code << "    o" << i << ": List[Tensor] = []\n";
+        cats.push_back("torch.cat(o" + std::to_string(i) + ", 0)");
+      }
+      code << "    for i in range(x.size(0)):\n";
+      if (targets.size() == 1) {
+        code << "        o0.append(self._graph(x[i:i + 1]))\n";
+      } else {
+        std::vector<std::string> names;
+        for (size_t i = 0; i < targets.size(); ++i) names.push_back("r" + std::to_string(i));
+        code << "        " << util::join(names, ", ") << " = self._graph(x[i:i + 1])\n";
+        for (size_t i = 0; i < targets.size(); ++i) code << "        o" << i << ".append(r" << i << ")\n";
+      }
+      code << "    return " << (cats.size() == 1 ? cats[0] : "(" + util::join(cats, ", ") + ")") << "\n\n";
+    }
+    code << "def " << (one_by_one ? "_graph" : "forward") << "(self, x: Tensor) -> " << returns << ":\n";
     const std::vector<std::string> nodes = needed(targets);
     for (const auto& name : nodes) {
       const Node& n = m_nodes.at(name);

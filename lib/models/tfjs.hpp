@@ -34,7 +34,8 @@ struct TfjsModel {
 // signature's outputs). `layer` (a node name, or "" for the outputs)
 // makes forward() return that node's value alone and run only what it
 // needs. The input arrives as NCHW floats (zoo's pipeline) and is
-// permuted to NHWC; an int32 input gets them rounded. Throws
+// permuted to NHWC; an int32 input gets them rounded. A graph whose input
+// has a batch of 1 runs once per image of a batch. Throws
 // zoo::Error(model) naming the file and, for a graph zoo cannot run, the
 // node and its op; zoo::Error(config) naming `where` for bad args or an
 // unknown layer.

@@ -8,7 +8,12 @@ pixels.
 Every output (and faceres's internal node global_pooling/Mean, read with
 zoo embed --layer) must be within 1e-4 of tfjs's, relative to the output's
 largest magnitude; centernet's detections must have the same classes in
-the same order wherever their scores differ by more than the tolerance."""
+the same order wherever their scores differ by more than the tolerance.
+
+Then configs/centernet.yaml as a user runs it: on messi5.jpg it finds the
+player and the ball, zoo eval against the boxes drawn by hand in
+examples/messi5-truth.json passes an AP50 gate on person, and batches of 1
+and 3 give the same labels."""
 
 import json
 import os
@@ -109,7 +114,41 @@ def main():
                               f"{[(int(r[5]), round(float(r[4]), 3)) for r in g[:5]]}")
         print(f"{name:18s} {len(nodes)} outputs on {len(PHOTOS)} photos: worst difference {worst:.2e} of the "
               f"largest magnitude")
+    check_centernet_config(models, out, failures)
     ref.finish(failures)
+
+
+def check_centernet_config(models, out, failures):
+    text = open(os.path.join(SOURCE, "configs", "centernet.yaml")).read()
+    text = text.replace("../build/tfjs/human-3.3.6/models", models).replace(
+        "labels_path: coco-labels.txt", "labels_path: " + os.path.join(SOURCE, "configs", "coco-labels.txt"))
+    config = os.path.join(out, "centernet-config.yaml")
+    with open(config, "w") as f:
+        f.write(text)
+    messi = os.path.join(ref.PHOTOS, "messi5.jpg")
+    photos = [messi] + [os.path.join(ref.PHOTOS, n) for n in ("fruits.jpg", "home.jpg", "baboon.jpg")]
+    one, _ = ref.run_zoo(["apply", config, *photos, "-q", "--batch-size", "1"])
+    three, _ = ref.run_zoo(["apply", config, *photos, "-q", "--batch-size", "3"])
+    if one != three:
+        failures.append("centernet: batches of 1 and 3 gave different labels")
+    found = {d["label"]: d for d in reversed(one[0]["predictions"]["detections"])}
+    print("centernet on messi5.jpg:", [(d["label"], round(d["confidence"], 3))
+                                       for d in one[0]["predictions"]["detections"][:4]])
+    if "person" not in found or "sports ball" not in found:
+        failures.append(f"centernet on messi5.jpg: no person and sports ball: {sorted(found)}")
+    elif not (0.55 < found["sports ball"]["bounding_box"][0] < 0.7 and found["sports ball"]["bounding_box"][1] > 0.75):
+        failures.append(f"centernet on messi5.jpg: the ball is not bottom right: {found['sports ball']}")
+    truth = os.path.join(SOURCE, "examples", "messi5-truth.json")
+    labels = os.path.join(out, "messi5-centernet.jsonl")
+    with open(labels, "w") as f:
+        f.write(json.dumps(one[0]) + "\n")
+    proc = subprocess.run([ref.zoo_binary(), "eval", labels, "--truth", truth, "--min", "ap50:person=0.5", "-q",
+                           "-o", os.path.join(out, "messi5-eval.json")], capture_output=True, text=True)
+    report = json.load(open(os.path.join(out, "messi5-eval.json")))
+    person = next(c for c in report["per_class"] if c["label"] == "person")
+    print(f"centernet on messi5.jpg against examples/messi5-truth.json: person AP50 {person['ap50']:.2f}")
+    if proc.returncode != 0:
+        failures.append(f"zoo eval of centernet on messi5.jpg: exit {proc.returncode}: {proc.stderr.strip()}")
 
 
 if __name__ == "__main__":

@@ -314,6 +314,7 @@ TEST_SUITE("config::ModelConfig") {
          "image_std and image_channels"},
         {"output_processor_args: {mask_thresh: 2}\n",
          "model.yaml:2:38: key \"output_processor_args.mask_thresh\": expected a number between 0 and 1"},
+        {"nms_thresh: -0.1\n", "model.yaml:2:13: key \"nms_thresh\": expected a number between 0 and 1"},
         {"output_processor_args:\n  store_logits: 3\n",
          "model.yaml:3:17: key \"output_processor_args.store_logits\": expected true or false"},
         {"device: cuda\n", "model.yaml:2:9: key \"device\": device \"cuda\" is not available: zoo runs on cpu"},

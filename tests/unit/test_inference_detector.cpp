@@ -298,4 +298,21 @@ TEST_SUITE("inference::detector") {
           nlohmann::ordered_json::parse(R"([{"id":1,"name":"person"},{"id":2,"name":"bicycle"}])"));
     CHECK(doc["annotations"][0]["category_id"] == 1);
   }
+
+  TEST_CASE("class-wise non-maximum suppression keeps the best of overlapping boxes of one class") {
+    std::vector<float> row;
+    append_detection(row, 0, 0, 10, 10, 0.5f, 1);    // overlaps the next one by IoU 81/119 = 0.68
+    append_detection(row, 1, 1, 11, 11, 0.9f, 1);    // the best of class 1
+    append_detection(row, 0, 0, 10, 10, 0.8f, 2);    // another class: kept
+    append_detection(row, 20, 20, 30, 30, 0.4f, 1);  // apart: kept
+    append_detection(row, 4, 4, 14, 14, 0.3f, 1);    // IoU 49/151 = 0.32 with the best: kept at 0.5
+    std::vector<float> strict = row;
+    suppress_overlaps(row, 0.5);
+    REQUIRE(row.size() == 4 * k_detection_values);
+    CHECK(row[4] == doctest::Approx(0.9f));  // row order kept
+    CHECK(row[k_detection_values + 5] == 2);
+    CHECK(row[3 * k_detection_values + 4] == doctest::Approx(0.3f));
+    suppress_overlaps(strict, 0.3);
+    CHECK(strict.size() == 3 * k_detection_values);
+  }
 }
