@@ -22,6 +22,7 @@
 #include "models/version.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
+#include "util/json_text.hpp"
 #include "util/log.hpp"
 #include "util/sha256.hpp"
 
@@ -231,6 +232,7 @@ struct PackFile {
 
 std::string weights_media_type(const std::string& format) {
   if (format == "torchscript") return std::string(k_weights_media_type) + ".torchscript";
+  if (format == "tfjs") return std::string(k_weights_media_type) + ".tfjs";
   if (format == "safetensors") return std::string(k_weights_media_type) + ".safetensors";
   return std::string(k_weights_media_type) + ".pytorch";
 }
@@ -246,6 +248,16 @@ std::string staged_title(const fs::path& file, const std::string& taken, const s
   return title;
 }
 
+// A config staged as a package: model.yaml, labels.txt, links to the
+// weights and to the files its entrypoint_args name (and a tfjs model's
+// weight shards).
+struct Staged {
+  config::ModelConfig config;   // pointing at the staged files
+  std::string yaml;             // model.yaml's text
+  std::string weights_title;    // "" = no weights
+  std::vector<std::pair<std::string, std::string>> extra;  // (title, staged path) of the other files
+};
+
 // Links `file` into the stage as `title`; returns the staged path.
 std::string stage_link(const fs::path& file, const fs::path& stage, const std::string& title) {
   std::error_code ec;
@@ -254,14 +266,35 @@ std::string stage_link(const fs::path& file, const fs::path& stage, const std::s
   return (stage / title).string();
 }
 
-// A config staged as a package: model.yaml, labels.txt, links to the
-// weights and to the files its entrypoint_args name.
-struct Staged {
-  config::ModelConfig config;   // pointing at the staged files
-  std::string yaml;             // model.yaml's text
-  std::string weights_title;    // "" = no weights
-  std::vector<std::pair<std::string, std::string>> extra;  // (title, staged path) of files named in entrypoint_args
-};
+
+// A TensorFlow.js model.json's weight shards, staged beside it under the
+// names its manifest gives them, so the staged model.json finds them.
+void stage_tfjs_shards(const std::string& model_json, const fs::path& stage, Staged& staged) {
+  json doc;
+  try {
+    doc = util::parse_json<json>(util::read_file(model_json));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::model, "{}: not a TensorFlow.js model.json: {}", model_json, e.what());
+  }
+  if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array()) return;
+  for (const auto& group : doc["weightsManifest"]) {
+    if (!group.is_object() || !group.contains("paths") || !group["paths"].is_array()) continue;
+    for (const auto& item : group["paths"]) {
+      const std::string shard = item.is_string() ? item.get<std::string>() : "";
+      if (shard.empty() || staged_title(fs::path(shard), staged.weights_title, "") != shard) {
+        throw Error(ErrorKind::model, "{}: weight shard \"{}\" is not a plain file name beside it, so it cannot be "
+                    "stored", model_json, shard);
+      }
+      const fs::path file = fs::path(model_json).parent_path() / shard;
+      std::error_code ec;
+      if (!fs::is_regular_file(file, ec)) {
+        throw Error(ErrorKind::model, "{}: weight shard {} is missing", model_json, file.string());
+      }
+      if (std::any_of(staged.extra.begin(), staged.extra.end(), [&](const auto& e) { return e.first == shard; })) continue;
+      staged.extra.emplace_back(shard, stage_link(file, stage, shard));
+    }
+  }
+}
 
 // Stages `config` as NAME's package in `stage`. A file named in
 // entrypoint_args (the model kind's file_args: an OpenCV cascade) next to
@@ -269,10 +302,12 @@ struct Staged {
 // stays a name, since every machine with opencv-data has it.
 Staged stage_config(config::ModelConfig config, const std::string& name, const fs::path& stage) {
   Staged staged;
+  const std::string original_weights = config.weights;
   if (!config.weights.empty()) {
     staged.weights_title = staged_title(config.weights, "", "weights" + fs::path(config.weights).extension().string());
     config.weights = stage_link(config.weights, stage, staged.weights_title);
   }
+  if (config.entrypoint == "tfjs" && !config.weights.empty()) stage_tfjs_shards(original_weights, stage, staged);
   for (const std::string_view key : inference::model_kind(config).file_args) {
     const std::string arg(key);
     if (!config.entrypoint_args.contains(arg) || !config.entrypoint_args[arg].is_string()) continue;

@@ -13,7 +13,8 @@ the same order wherever their scores differ by more than the tolerance.
 Then configs/centernet.yaml as a user runs it: on messi5.jpg it finds the
 player and the ball, zoo eval against the boxes drawn by hand in
 examples/messi5-truth.json passes an AP50 gate on person, and batches of 1
-and 3 give the same labels."""
+and 3 give the same labels, as does the model saved in a store and run
+from there."""
 
 import json
 import os
@@ -138,6 +139,17 @@ def check_centernet_config(models, out, failures):
         failures.append(f"centernet on messi5.jpg: no person and sports ball: {sorted(found)}")
     elif not (0.55 < found["sports ball"]["bounding_box"][0] < 0.7 and found["sports ball"]["bounding_box"][1] > 0.75):
         failures.append(f"centernet on messi5.jpg: the ball is not bottom right: {found['sports ball']}")
+    # Saved in a store (model.json, its shard, the config, the labels) and
+    # run from there: the same labels.
+    env = dict(os.environ, ZOO_STORE=os.path.join(out, "store"), ZOO_CACHE=os.path.join(out, "cache"))
+    subprocess.run(["rm", "-rf", env["ZOO_STORE"], env["ZOO_CACHE"]], check=True)
+    saved = subprocess.run([ref.zoo_binary(), "save", config, "--name", "centernet", "-q"], capture_output=True,
+                           text=True, env=env)
+    stored = subprocess.run([ref.zoo_binary(), "apply", "centernet:1", *photos, "-q"], capture_output=True, text=True,
+                            env=env)
+    if saved.returncode != 0 or stored.returncode != 0 or \
+            [json.loads(line) for line in stored.stdout.splitlines()] != one:
+        failures.append(f"centernet saved and run from a store: {saved.stderr.strip()} {stored.stderr.strip()[:300]}")
     truth = os.path.join(SOURCE, "examples", "messi5-truth.json")
     labels = os.path.join(out, "messi5-centernet.jsonl")
     with open(labels, "w") as f:
