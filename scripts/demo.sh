@@ -4,9 +4,11 @@
 #     digits (45 epochs, one to two minutes; trained once and then reused from models/digits-cnn),
 #     applied to the 2500 test digits, with a few labels and zoo eval's
 #     accuracy, per-class scores and mistakes;
-#  2. on the real photos of Debian's opencv-doc with a resnet18 (seeded
-#     random weights: nothing can be downloaded here, so those labels only
-#     show the pipeline, not a trained network).
+#  2. on the real photos of Debian's opencv-doc with a pretrained COCO
+#     detector (CenterNet, a TensorFlow.js graph from the npm package
+#     @vladmandic/human, which setup.sh fetches): the objects on each photo.
+# It also writes models/resnet18-demo.pt (seeded random weights), which the
+# README's examples use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,17 +38,18 @@ if [[ ! -f models/resnet18-demo.pt ]]; then
   /usr/bin/python3 scripts/make-demo-model.py models/resnet18-demo.pt
 fi
 photos=/usr/share/doc/opencv-doc/examples/data
-echo "== zoo apply configs/resnet18-demo.yaml $photos/*.jpg --top-k 3 (random weights)" >&2
-"$zoo" apply configs/resnet18-demo.yaml "$photos"/*.jpg --top-k 3 -o demo-labels.jsonl
-/usr/bin/python3 - demo-labels.jsonl <<'PY'
-import json, os, sys
-for line in list(open(sys.argv[1]))[:8]:
+echo "== zoo apply configs/centernet.yaml $photos/*.jpg (a pretrained COCO detector)" >&2
+"$zoo" apply configs/centernet.yaml "$photos"/*.jpg -o demo-objects.jsonl
+/usr/bin/python3 - demo-objects.jsonl <<'PY'
+import collections, json, os, sys
+for line in open(sys.argv[1]):
     r = json.loads(line)
     name = os.path.basename(r["filepath"])
     if "error" in r:
-        print(f"{name:28s} ERROR {r['error']}")
+        print(f"{name:24s} ERROR {r['error']}")
         continue
-    top = ", ".join(f"{c['label'].split(',')[0]} {c['confidence']:.3f}" for c in r["predictions"]["classifications"])
-    print(f"{name:28s} {r['width']}x{r['height']:<5d} {top}")
-print("... (all labels in demo-labels.jsonl)")
+    found = collections.Counter(d["label"] for d in r["predictions"]["detections"] if d["confidence"] >= 0.3)
+    if found:
+        print(f"{name:24s} {', '.join(f'{n} {label}' for label, n in found.most_common())}")
+print("... (every box, with confidence 0.2 and up, in demo-objects.jsonl)")
 PY

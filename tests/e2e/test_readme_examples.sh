@@ -6,6 +6,9 @@ export ZOO_STORE="$WORK/store" ZOO_CACHE="$WORK/cache"  # never the user's own s
 
 cp -r "$ZOO_SOURCE_DIR/configs" configs
 cp -r "$ZOO_SOURCE_DIR/examples" examples
+# The pretrained TensorFlow.js models, where the configs look for them.
+"$ZOO_SOURCE_DIR/scripts/setup-tfjs.sh" "$(dirname "$ZOO")/tfjs" > /dev/null
+mkdir -p build && ln -sfn "$(dirname "$ZOO")/tfjs" build/tfjs
 /usr/bin/python3 "$ZOO_SOURCE_DIR/scripts/make-demo-model.py" models/resnet18-demo.pt
 /usr/bin/python3 - "$ZOO_SOURCE_DIR/README.md" > commands.txt <<'PY'
 import re, sys
