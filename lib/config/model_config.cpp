@@ -483,9 +483,11 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   if (!config.weights_key.empty()) out << YAML::Key << "weights_key" << YAML::Value << config.weights_key;
   if (!config.strict) out << YAML::Key << "strict" << YAML::Value << false;
   out << YAML::Key << "output_processor" << YAML::Value << config.output_processor;
-  if (config.store_logits) {
-    out << YAML::Key << "output_processor_args" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-        << "store_logits" << YAML::Value << true << YAML::EndMap;
+  if (config.store_logits || config.probabilities) {
+    out << YAML::Key << "output_processor_args" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    if (config.store_logits) out << YAML::Key << "store_logits" << YAML::Value << true;
+    if (config.probabilities) out << YAML::Key << "probabilities" << YAML::Value << true;
+    out << YAML::EndMap;
   }
   if (config.input_list) out << YAML::Key << "input" << YAML::Value << "list";
   if (config.mask_thresh) out << YAML::Key << "mask_thresh" << YAML::Value << *config.mask_thresh;
@@ -593,13 +595,16 @@ void read_output_processor_args(const Reader& read, const YAML::Node& value, con
     std::string arg_name = arg.first.Scalar();
     if (arg_name == "store_logits") {
       config.store_logits = read.boolean(arg.second, key + "." + arg_name);
+    } else if (arg_name == "probabilities") {
+      config.probabilities = read.boolean(arg.second, key + "." + arg_name);
     } else if (arg_name == "mask_thresh" || arg_name == "keypoint_thresh" || arg_name == "nms_thresh") {
       (arg_name == "mask_thresh" ? config.mask_thresh
        : arg_name == "keypoint_thresh" ? config.keypoint_thresh : config.nms_thresh) =
           read_fraction(read, arg.second, key + "." + arg_name);
     } else {
       throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
-                  util::did_you_mean(arg_name, {"store_logits", "mask_thresh", "keypoint_thresh", "nms_thresh"}));
+                  util::did_you_mean(arg_name, {"store_logits", "probabilities", "mask_thresh", "keypoint_thresh",
+                                                "nms_thresh"}));
     }
   }
 }

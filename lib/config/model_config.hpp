@@ -81,6 +81,9 @@ struct ModelConfig {
   bool strict = true;      // every parameter must be in the weights file
   std::string output_processor = "classifier";
   bool store_logits = false;          // output_processor_args.store_logits
+  // output_processor_args.probabilities: a classifier's outputs are
+  // probabilities already (a graph ending in softmax), used as they are.
+  bool probabilities = false;
   std::optional<double> confidence_thresh;
   // instance_segmenter: mask probabilities above this are the object
   // (output_processor_args.mask_thresh or mask_thresh; unset = 0.5).

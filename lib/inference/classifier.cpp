@@ -41,7 +41,8 @@ nlohmann::ordered_json logits_json(const float* logits, size_t count) {
 }  // namespace
 
 nlohmann::ordered_json classify(const float* logits, size_t count, const ClassifierOptions& options) {
-  const std::vector<float> probs = softmax(logits, count);
+  const std::vector<float> probs =
+      options.probabilities ? std::vector<float>(logits, logits + count) : softmax(logits, count);
   std::vector<size_t> order(count);
   std::iota(order.begin(), order.end(), 0);
   // Highest probability first; ties keep the lower index (as torch.topk on CPU).

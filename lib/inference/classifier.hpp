@@ -15,13 +15,14 @@ struct ClassifierOptions {
   int top_k = 0;                            // 0: one Classification; k > 0: Classifications of the top k
   std::optional<double> confidence_thresh;  // drop predictions below this probability
   bool store_logits = false;                // add the raw logits
+  bool probabilities = false;               // the outputs are probabilities already: no softmax
   std::vector<std::string> classes;         // label names by index; empty: the index as a string
 };
 
 // Softmax of `logits` (numerically stable, float as PyTorch computes it).
 std::vector<float> softmax(const float* logits, size_t count);
 
-// The label dict for one image's `count` logits, or null when the best
+// The label dict for one image's `count` logits (or probabilities), or null when the best
 // prediction is below the confidence threshold (FiftyOne stores None).
 nlohmann::ordered_json classify(const float* logits, size_t count, const ClassifierOptions& options);
 

@@ -10,6 +10,7 @@ Labeler::Labeler(const config::ModelConfig& config, const LabelOptions& options)
   m_classifier.top_k = options.top_k;
   m_classifier.confidence_thresh = options.confidence_thresh ? options.confidence_thresh : config.confidence_thresh;
   m_classifier.store_logits = false;
+  m_classifier.probabilities = config.probabilities;
   m_classification_only = m_classifier;
   m_classifier.store_logits = options.store_logits || config.store_logits;
   m_spatial_options.detector.confidence_thresh = m_classifier.confidence_thresh;

@@ -116,7 +116,22 @@ def main():
         print(f"{name:18s} {len(nodes)} outputs on {len(PHOTOS)} photos: worst difference {worst:.2e} of the "
               f"largest magnitude")
     check_centernet_config(models, out, failures)
+    check_emotion_config(models, out, failures)
     ref.finish(failures)
+
+
+def check_emotion_config(models, out, failures):
+    """configs/emotion.yaml: its outputs are probabilities, taken as they are."""
+    text = open(os.path.join(SOURCE, "configs", "emotion.yaml")).read()
+    config = os.path.join(out, "emotion-config.yaml")
+    with open(config, "w") as f:
+        f.write(text.replace("../build/tfjs/human-3.3.6/models", models))
+    stem = os.path.join(out, "emotion-messi5.jpg")
+    records, _ = ref.run_zoo(["apply", config, stem + ".png", "-q", "--top-k", "7"])
+    got = [c["confidence"] for c in records[0]["predictions"]["classifications"]]
+    want = sorted(np.load(stem + ".0.npy").reshape(-1).tolist(), reverse=True)
+    if max(abs(a - b) for a, b in zip(got, want)) > TOLERANCE:
+        failures.append(f"configs/emotion.yaml: confidences {got}, tfjs's probabilities {want}")
 
 
 def check_centernet_config(models, out, failures):

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/model_config.hpp"
 #include "inference/classifier.hpp"
 
 using namespace zoo::inference;
@@ -64,6 +65,20 @@ TEST_SUITE("inference::classifier") {
     const std::vector<float> p = softmax(k_logits.data(), k_logits.size());
     CHECK(label["confidence"] == json_float(p[1]));
     CHECK(label["confidence"].get<double>() == doctest::Approx(0.6285317).epsilon(1e-6));
+  }
+
+  TEST_CASE("outputs that are probabilities already are used as they are") {
+    ClassifierOptions options;
+    options.classes = k_classes;
+    options.probabilities = true;
+    const std::vector<float> probs = {0.1f, 0.7f, 0.2f};
+    const auto label = classify(probs.data(), probs.size(), options);
+    CHECK(label["label"] == "dog");
+    CHECK(label["confidence"] == json_float(0.7f));
+    const auto config = zoo::config::parse_model_config(
+        "entrypoint: tfjs\noutput_processor_args: {probabilities: true}\n", "m.yaml", ".");
+    CHECK(config.probabilities);
+    CHECK(zoo::config::to_yaml(config, ".").find("probabilities: true") != std::string::npos);
   }
 
   TEST_CASE("without classes the label is the index as a string") {
