@@ -117,7 +117,32 @@ def main():
               f"largest magnitude")
     check_centernet_config(models, out, failures)
     check_emotion_config(models, out, failures)
+    check_movenet_config(models, out, failures)
     ref.finish(failures)
+
+
+def check_movenet_config(models, out, failures):
+    """configs/movenet.yaml on messi5.jpg: the nose inside the face box drawn
+    by hand (examples/messi5-truth.json), and on each leg the hip above the
+knee above the ankle."""
+    text = open(os.path.join(SOURCE, "configs", "movenet.yaml")).read()
+    config = os.path.join(out, "movenet-config.yaml")
+    with open(config, "w") as f:
+        # Every point, however unsure: the order of the limbs is checked.
+        f.write(text.replace("../build/tfjs/human-3.3.6/models", models).replace("keypoint_thresh: 0.3\n", ""))
+    records, _ = ref.run_zoo(["apply", config, os.path.join(ref.PHOTOS, "messi5.jpg"), "-q"])
+    r = records[0]
+    points = r["predictions_keypoints"]["keypoints"][0]["points"]
+    truth = json.load(open(os.path.join(SOURCE, "examples", "messi5-truth.json")))
+    face = next(a["bbox"] for a in truth["annotations"] if a["category_id"] == 1)
+    nose = (points[0][0] * r["width"], points[0][1] * r["height"])
+    ys = lambda *idx: [points[i][1] for i in idx]
+    print(f"movenet on messi5.jpg: nose at {nose[0]:.0f}, {nose[1]:.0f} px; face box {face}")
+    if not (face[0] <= nose[0] <= face[0] + face[2] and face[1] <= nose[1] <= face[1] + face[3]):
+        failures.append(f"movenet on messi5.jpg: the nose {nose} is not in the face box {face}")
+    left, right = ys(11, 13, 15), ys(12, 14, 16)  # hip, knee, ankle of each leg
+    if len(points) != 17 or left != sorted(left) or right != sorted(right):
+        failures.append(f"movenet on messi5.jpg: hips, knees and ankles out of order: {points[11:]}")
 
 
 def check_emotion_config(models, out, failures):
