@@ -103,6 +103,19 @@ size_t count_of(const std::vector<float>& row, size_t at, const char* what) {
   return size_t(row[at]);
 }
 
+// Where each of the n detections' masks starts in an instance segmenter row.
+std::vector<size_t> mask_offsets(const std::vector<float>& row, size_t n) {
+  std::vector<size_t> mask_at(n);
+  size_t at = 1 + n * k_detection_values;
+  for (size_t i = 0; i < n; ++i) {
+    if (at + 2 > row.size()) throw Error(ErrorKind::model, "malformed instance row");
+    mask_at[i] = at;
+    at += 2 + size_t(row[at]) * size_t(row[at + 1]);
+  }
+  if (at != row.size()) throw Error(ErrorKind::model, "malformed instance row");
+  return mask_at;
+}
+
 }  // namespace
 
 std::optional<SpatialKind> spatial_kind(const std::string& output_processor) {
@@ -287,17 +300,8 @@ Json segmentation_label(const std::vector<float>& row, const media::InputGeometr
 // An instance segmenter row as Detections, each with its mask.
 Json instance_detections(const std::vector<float>& row, const std::vector<float>& dets, const media::InputGeometry& g,
                          const SpatialOptions& options, const MaskWriter& masks, const std::string& stem) {
-  const size_t n = dets.size() / k_detection_values;
   auto detections = Json::array();
-  // Where each detection's mask starts in the row.
-  std::vector<size_t> mask_at(n);
-  size_t at = 1 + n * k_detection_values;
-  for (size_t i = 0; i < n; ++i) {
-    if (at + 2 > row.size()) throw Error(ErrorKind::model, "malformed instance row");
-    mask_at[i] = at;
-    at += 2 + size_t(row[at]) * size_t(row[at + 1]);
-  }
-  if (at != row.size()) throw Error(ErrorKind::model, "malformed instance row");
+  const std::vector<size_t> mask_at = mask_offsets(row, dets.size() / k_detection_values);
   size_t kept = 0;
   for_each_kept(dets, g, options.detector, [&](size_t i, const RelativeBox& box, float score, int64_t label) {
     auto detection = detection_json(box, score, label, options.detector);
@@ -404,17 +408,8 @@ std::vector<CocoDetection> coco_detections(const std::vector<float>& row, Spatia
   if (kind == SpatialKind::segmenter) throw Error(ErrorKind::usage, "a segmenter has no detections");
   const std::vector<float> dets = detection_part(row, kind);
   const size_t n = dets.size() / k_detection_values;
-  // Where each detection's mask (instance_segmenter) starts in the row.
-  std::vector<size_t> mask_at(n);
-  if (kind == SpatialKind::instance_segmenter) {
-    size_t at = 1 + n * k_detection_values;
-    for (size_t i = 0; i < n; ++i) {
-      if (at + 2 > row.size()) throw Error(ErrorKind::model, "malformed instance row");
-      mask_at[i] = at;
-      at += 2 + size_t(row[at]) * size_t(row[at + 1]);
-    }
-    if (at != row.size()) throw Error(ErrorKind::model, "malformed instance row");
-  }
+  const std::vector<size_t> mask_at = kind == SpatialKind::instance_segmenter ? mask_offsets(row, n)
+                                                                              : std::vector<size_t>(n);
   const size_t k = kind == SpatialKind::keypoints ? count_of(row, 1, "keypoint") : 0;
   const size_t points_at = 2 + n * k_detection_values;
   if (kind == SpatialKind::keypoints && row.size() != points_at + n * k * 3) {
