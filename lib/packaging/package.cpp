@@ -25,6 +25,7 @@
 #include "util/json_text.hpp"
 #include "util/log.hpp"
 #include "util/sha256.hpp"
+#include "util/strings.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -267,32 +268,40 @@ std::string stage_link(const fs::path& file, const fs::path& stage, const std::s
 }
 
 
-// A TensorFlow.js model.json's weight shards, staged beside it under the
-// names its manifest gives them, so the staged model.json finds them.
-void stage_tfjs_shards(const std::string& model_json, const fs::path& stage, Staged& staged) {
+// The weight shards a TensorFlow.js model.json names, beside it.
+std::vector<std::string> tfjs_shard_names(const std::string& model_json) {
   json doc;
   try {
     doc = util::parse_json<json>(util::read_file(model_json));
   } catch (const json::exception& e) {
     throw Error(ErrorKind::model, "{}: not a TensorFlow.js model.json: {}", model_json, e.what());
   }
-  if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array()) return;
+  std::vector<std::string> names;
+  if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array()) {
+    throw Error(ErrorKind::model, "{}: not a TensorFlow.js graph model (no weightsManifest)", model_json);
+  }
   for (const auto& group : doc["weightsManifest"]) {
     if (!group.is_object() || !group.contains("paths") || !group["paths"].is_array()) continue;
-    for (const auto& item : group["paths"]) {
-      const std::string shard = item.is_string() ? item.get<std::string>() : "";
-      if (shard.empty() || staged_title(fs::path(shard), staged.weights_title, "") != shard) {
-        throw Error(ErrorKind::model, "{}: weight shard \"{}\" is not a plain file name beside it, so it cannot be "
-                    "stored", model_json, shard);
-      }
-      const fs::path file = fs::path(model_json).parent_path() / shard;
-      std::error_code ec;
-      if (!fs::is_regular_file(file, ec)) {
-        throw Error(ErrorKind::model, "{}: weight shard {} is missing", model_json, file.string());
-      }
-      if (std::any_of(staged.extra.begin(), staged.extra.end(), [&](const auto& e) { return e.first == shard; })) continue;
-      staged.extra.emplace_back(shard, stage_link(file, stage, shard));
+    for (const auto& item : group["paths"]) names.push_back(item.is_string() ? item.get<std::string>() : "");
+  }
+  return names;
+}
+
+// A TensorFlow.js model.json's weight shards, staged beside it under the
+// names its manifest gives them, so the staged model.json finds them.
+void stage_tfjs_shards(const std::string& model_json, const fs::path& stage, Staged& staged) {
+  for (const auto& shard : tfjs_shard_names(model_json)) {
+    if (shard.empty() || staged_title(fs::path(shard), staged.weights_title, "") != shard) {
+      throw Error(ErrorKind::model, "{}: weight shard \"{}\" is not a plain file name beside it, so it cannot be "
+                  "stored", model_json, shard);
     }
+    const fs::path file = fs::path(model_json).parent_path() / shard;
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      throw Error(ErrorKind::model, "{}: weight shard {} is missing", model_json, file.string());
+    }
+    if (std::any_of(staged.extra.begin(), staged.extra.end(), [&](const auto& e) { return e.first == shard; })) continue;
+    staged.extra.emplace_back(shard, stage_link(file, stage, shard));
   }
 }
 
@@ -528,16 +537,59 @@ SaveResult save_model(const SaveOptions& options) {
   return publish_config(config, options.name, metadata, fs::path(stage.path()), *to, options.threads);
 }
 
+// zoo upload MODEL.json SHARD...: the shards given are the model's, beside it.
+void check_tfjs_shards(const std::string& model_json, const std::vector<std::string>& shards) {
+  const std::vector<std::string> names = tfjs_shard_names(model_json);
+  const fs::path folder = fs::absolute(model_json).parent_path();
+  for (const auto& shard : shards) {
+    const std::string name = fs::path(shard).filename().string();
+    if (std::find(names.begin(), names.end(), name) == names.end() ||
+        fs::absolute(shard).parent_path().lexically_normal() != folder.lexically_normal()) {
+      throw Error(ErrorKind::usage, "zoo upload: {} is not a weight shard of {} (it names {}, beside it)", shard,
+                  model_json, util::join(names, ", "));
+    }
+  }
+}
+
+// The config of a TensorFlow.js graph uploaded without --config: its
+// signature's input size, values 0-255.
+std::string default_tfjs_config(const std::string& model_json) {
+  const json doc = util::parse_json<json>(util::read_file(model_json));
+  std::vector<int64_t> dims;
+  if (doc.contains("signature") && doc["signature"].is_object() && doc["signature"].contains("inputs")) {
+    for (const auto& [key, input] : doc["signature"]["inputs"].items()) {
+      if (!input.contains("tensorShape") || !input["tensorShape"].contains("dim")) continue;
+      for (const auto& d : input["tensorShape"]["dim"]) dims.push_back(std::stoll(d.value("size", std::string("-1"))));
+      break;
+    }
+  }
+  std::string yaml = "entrypoint: tfjs\nweights: " + json(fs::path(model_json).filename().string()).dump() + "\n";
+  if (dims.size() == 4 && dims[1] > 0 && dims[2] > 0) {
+    yaml += fmt::format("image_size: [{}, {}]\n", dims[1], dims[2]);
+    if (dims[3] == 1) yaml += "image_channels: 1\n";
+    util::warn(fmt::format("{}: no --config, so zoo assumes a classifier taking {}x{} images with values 0-255; give "
+                           "--config to say otherwise", model_json, dims[1], dims[2]));
+  } else {
+    throw Error(ErrorKind::usage, "zoo upload: {} has no signature giving its input size: give --config", model_json);
+  }
+  return yaml + "image_mean: [0.0]\nimage_std: [0.00392156862745098]\n";
+}
+
 SaveResult upload_model(const UploadOptions& options) {
   if (options.name.empty()) throw Error(ErrorKind::usage, "zoo upload: --name is required");
   validate_name(options.name);
   std::string config_path = options.config;
   std::string weights, labels;
+  std::vector<std::string> shards;  // a TensorFlow.js model's .bin files
   for (const auto& file : options.files) {
     if (const std::string problem = util::regular_file_problem(file, "a model file"); !problem.empty()) {
       throw Error(ErrorKind::io, "{}: {}", file, problem);
     }
     const std::string ext = fs::path(file).extension().string();
+    if (ext == ".bin") {
+      shards.push_back(file);
+      continue;
+    }
     std::string* slot = &weights;
     if (ext == ".yaml" || ext == ".yml") slot = &config_path;
     if (ext == ".txt") slot = &labels;
@@ -551,11 +603,20 @@ SaveResult upload_model(const UploadOptions& options) {
     *slot = file;
   }
   if (weights.empty()) {
-    throw Error(ErrorKind::usage, "zoo upload: no weights file among the files (a TorchScript, .pt/.pth or .safetensors)");
+    throw Error(ErrorKind::usage, "zoo upload: no weights file among the files (a TorchScript, .pt/.pth, .safetensors "
+                "or a TensorFlow.js model.json)");
+  }
+  const bool tfjs = fs::path(weights).extension() == ".json";
+  if (tfjs) check_tfjs_shards(weights, shards);
+  if (!shards.empty() && !tfjs) {
+    throw Error(ErrorKind::usage, "zoo upload: {} is a weight shard, but no TensorFlow.js model.json was given", shards[0]);
   }
   util::TempFolder stage = temp_folder();
   config::ModelConfig config;
-  if (config_path.empty()) {
+  if (config_path.empty() && tfjs) {
+    const std::string yaml = default_tfjs_config(weights);
+    config = config::parse_model_config(yaml, "(default upload config)", fs::absolute(weights).parent_path().string());
+  } else if (config_path.empty()) {
     util::warn(fmt::format("{}: no --config, so zoo assumes a TorchScript classifier taking 224x224 RGB images "
                            "normalised with ImageNet's mean and std; give --config to say otherwise",
                            weights));

@@ -118,7 +118,35 @@ def main():
     check_centernet_config(models, out, failures)
     check_emotion_config(models, out, failures)
     check_movenet_config(models, out, failures)
+    check_upload(models, out, failures)
     ref.finish(failures)
+
+
+def check_upload(models, out, failures):
+    """zoo upload model.json shard.bin, without a config: the signature's
+    input size, and a descriptor from the store equal to the file's; a .bin
+    the model.json does not name is refused."""
+    env = dict(os.environ, ZOO_STORE=os.path.join(out, "upload-store"), ZOO_CACHE=os.path.join(out, "upload-cache"))
+    subprocess.run(["rm", "-rf", env["ZOO_STORE"], env["ZOO_CACHE"]], check=True)
+    model = os.path.join(models, "faceres.json")
+    zoo = ref.zoo_binary()
+    up = subprocess.run([zoo, "upload", model, os.path.join(models, "faceres.bin"), "--name", "faceres"],
+                        capture_output=True, text=True, env=env)
+    wrong = subprocess.run([zoo, "upload", model, os.path.join(models, "emotion.bin"), "--name", "x"],
+                           capture_output=True, text=True, env=env)
+    photo = os.path.join(ref.PHOTOS, "messi5.jpg")
+    rows = []
+    for source in ("faceres", os.path.join(out, "faceres.yaml")):
+        path = os.path.join(out, f"upload-{len(rows)}.npy")
+        subprocess.run([zoo, "embed", source, photo, "--layer", "global_pooling/Mean", "-q", "-o", path], env=env,
+                       check=True)
+        rows.append(np.load(path))
+    if up.returncode != 0 or "224x224 images with values 0-255" not in up.stderr:
+        failures.append(f"zoo upload faceres.json faceres.bin: exit {up.returncode}: {up.stderr.strip()}")
+    if wrong.returncode != 2 or "is not a weight shard of" not in wrong.stderr:
+        failures.append(f"zoo upload with another model's shard: exit {wrong.returncode}: {wrong.stderr.strip()}")
+    if not np.array_equal(rows[0], rows[1]):
+        failures.append("faceres from the store gives another descriptor than from its files")
 
 
 def check_movenet_config(models, out, failures):
