@@ -2,6 +2,9 @@
 # Installs, under DIR, what tests/reference/tfjs_run.js needs to run
 # TensorFlow.js graph models in Node with the pure-JS CPU backend:
 #   DIR/node_modules/@tensorflow/tfjs      (pinned version, no native code)
+#   DIR/node_modules/@tensorflow/tfjs-backend-wasm  (same version; its .wasm
+#                                          files ship in the package; used by
+#                                          scripts/bench/tfjs.sh)
 #   DIR/human-3.3.6/models/*.json|*.bin    (pretrained models of @vladmandic/human)
 # Idempotent: each part is skipped when it is already in place.
 #
@@ -41,6 +44,18 @@ if [[ -f $pkg_json ]]; then
 fi
 if [[ $installed != "$TFJS_VERSION" ]]; then
   npm install --no-audit --no-fund --save-exact --ignore-scripts --prefix "$dir" "@tensorflow/tfjs@$TFJS_VERSION"
+fi
+
+# (a') @tensorflow/tfjs-backend-wasm at the same version, for the benchmark.
+# It has no install script: the prebuilt .wasm files are in its dist/.
+installed=""
+pkg_json="$dir/node_modules/@tensorflow/tfjs-backend-wasm/package.json"
+if [[ -f $pkg_json ]]; then
+  installed=$(node -e 'process.stdout.write(String(require(process.argv[1]).version))' "$pkg_json")
+fi
+if [[ $installed != "$TFJS_VERSION" ]]; then
+  npm install --no-audit --no-fund --save-exact --ignore-scripts --prefix "$dir" \
+    "@tensorflow/tfjs-backend-wasm@$TFJS_VERSION"
 fi
 
 # (b) the models of @vladmandic/human, extracted from its npm tarball.
