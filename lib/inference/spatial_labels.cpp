@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "inference/classifier.hpp"
+#include "util/base64.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/sha256.hpp"
@@ -46,26 +47,6 @@ const models::Output& output_named(const models::NamedOutputs& outputs, const st
                 fmt::join(want, ", "));
   }
   return found->second;
-}
-
-std::string base64(const std::vector<uint8_t>& bytes) {
-  static const char* k_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = uint32_t(bytes[i]) << 16 | uint32_t(bytes[i + 1]) << 8 | bytes[i + 2];
-    for (int shift : {18, 12, 6, 0}) out += k_alphabet[(v >> shift) & 63];
-  }
-  if (i < bytes.size()) {
-    const bool two = i + 1 < bytes.size();
-    const uint32_t v = uint32_t(bytes[i]) << 16 | (two ? uint32_t(bytes[i + 1]) << 8 : 0);
-    out += k_alphabet[(v >> 18) & 63];
-    out += k_alphabet[(v >> 12) & 63];
-    out += two ? k_alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 // Calls use(index, box, score, label) for the detections of a detector row
@@ -246,7 +227,7 @@ void MaskWriter::attach(nlohmann::ordered_json& label, const std::vector<uint16_
   std::vector<uint8_t> png;
   if (!cv::imencode(".png", mat, png)) throw Error(ErrorKind::io, "cannot encode a {}x{} mask as PNG", width, height);
   if (m_dir.empty()) {
-    label["mask_png"] = base64(png);
+    label["mask_png"] = util::base64_encode(std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
     return;
   }
   const std::string path = (fs::path(m_dir) / (name + ".png")).string();

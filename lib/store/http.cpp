@@ -179,48 +179,4 @@ std::string url_encode(const std::string& value) {
   return out;
 }
 
-namespace {
-constexpr char k_base64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-}
-
-std::string base64_encode(const std::string& bytes) {
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    for (int s : {18, 12, 6, 0}) out += k_base64[(v >> s) & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    const uint32_t v = uint8_t(bytes[i]) << 16;
-    out += k_base64[(v >> 18) & 63];
-    out += k_base64[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
-    out += k_base64[(v >> 18) & 63];
-    out += k_base64[(v >> 12) & 63];
-    out += k_base64[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-std::string base64_decode(const std::string& text) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    if (c == '=' || c == '\n' || c == '\r') continue;
-    const char* p = std::find(k_base64, k_base64 + 64, c);
-    if (p == k_base64 + 64) throw Error(ErrorKind::store, "invalid base64");
-    buffer = (buffer << 6) | static_cast<uint32_t>(p - k_base64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 }  // namespace zoo::store

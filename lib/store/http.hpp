@@ -78,8 +78,4 @@ class HttpClient {
 // Percent-encodes a URL query value.
 std::string url_encode(const std::string& value);
 
-std::string base64_encode(const std::string& bytes);
-// Throws zoo::Error(store) on characters outside the alphabet.
-std::string base64_decode(const std::string& text);
-
 }  // namespace zoo::store

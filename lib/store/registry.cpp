@@ -22,6 +22,7 @@
 
 #include "store/http.hpp"
 #include "store/store.hpp"
+#include "util/base64.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -70,7 +71,9 @@ Credentials find_credentials(const Location& location) {
       if (!auths.contains(key)) continue;
       const json& entry = auths[key];
       if (entry.contains("auth")) {
-        const std::string pair = base64_decode(entry["auth"].get<std::string>());
+        const std::optional<std::string> decoded = util::base64_decode(entry["auth"].get<std::string>());
+        if (!decoded) throw Error(ErrorKind::store, "invalid base64");
+        const std::string& pair = *decoded;
         const auto colon = pair.find(':');
         if (colon == std::string::npos) continue;
         c.user = pair.substr(0, colon);
@@ -566,7 +569,7 @@ class RegistryStore final : public Store {
                     "ZOO_REGISTRY_PASSWORD (or log in with docker, ~/.docker/config.json)", location());
       }
     };
-    const std::string basic = "Basic " + base64_encode(m_credentials.user + ":" + m_credentials.password);
+    const std::string basic = "Basic " + util::base64_encode(m_credentials.user + ":" + m_credentials.password);
     if (scheme == "basic") {
       need_credentials();
       if (m_authorization == basic) return;  // already sent: the 401 stands (expect() reports it)

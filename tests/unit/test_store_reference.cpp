@@ -5,6 +5,7 @@
 #include "store/http.hpp"
 #include "store/reference.hpp"
 #include "test_support.hpp"
+#include "util/base64.hpp"
 
 using namespace zoo::store;
 using zoo::ErrorKind;
@@ -73,11 +74,11 @@ TEST_SUITE("store::reference") {
   TEST_CASE("base64 round-trips every length and rejects foreign characters") {
     std::string bytes;
     for (int n = 0; n < 40; ++n) {
-      CHECK(base64_decode(base64_encode(bytes)) == bytes);
+      CHECK(zoo::util::base64_decode(zoo::util::base64_encode(bytes)) == bytes);
       bytes += static_cast<char>(n * 37 + 1);
     }
-    CHECK(base64_encode("user:pass") == "dXNlcjpwYXNz");
-    CHECK(catch_error([] { base64_decode("ab$c"); }).thrown);
+    CHECK(zoo::util::base64_encode("user:pass") == "dXNlcjpwYXNz");
+    CHECK_FALSE(zoo::util::base64_decode("ab$c"));
     CHECK(url_encode("sha256:ab/c d") == "sha256%3Aab%2Fc%20d");
   }
 }
