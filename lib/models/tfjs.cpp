@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "util/base64.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/json_text.hpp"
@@ -169,25 +170,10 @@ std::vector<int64_t> shape_of(const json& tensor_shape) {
   return shape;
 }
 
-// An attribute's string (TF stores them base64).
+// TF stores attribute strings base64.
 std::string attr_string(const Node& node, const std::string& key) {
   if (!node.attr.contains(key) || !node.attr[key].contains("s")) return "";
-  const std::string b64 = node.attr[key]["s"];
-  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : b64) {
-    const size_t v = alphabet.find(c);
-    if (v == std::string::npos) break;
-    buffer = (buffer << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += char((buffer >> bits) & 0xff);
-    }
-  }
-  return out;
+  return util::base64_decode(node.attr[key]["s"].get<std::string>()).value_or("");
 }
 
 std::vector<std::string> attr_strings(const Node& node, const std::string& key) {
@@ -195,11 +181,7 @@ std::vector<std::string> attr_strings(const Node& node, const std::string& key) 
   if (!node.attr.contains(key) || !node.attr[key].contains("list") || !node.attr[key]["list"].contains("s")) {
     return out;
   }
-  for (const auto& item : node.attr[key]["list"]["s"]) {
-    Node one;
-    one.attr["k"]["s"] = item;
-    out.push_back(attr_string(one, "k"));
-  }
+  for (const auto& item : node.attr[key]["list"]["s"]) out.push_back(util::base64_decode(item.get<std::string>()).value_or(""));
   return out;
 }
 
@@ -421,6 +403,7 @@ class Converter {
   // Emits forward() computing `targets`; fills `module`'s attributes.
   std::string emit(const std::vector<std::string>& targets, const TfjsTensorSpec& input, torch::jit::Module& module,
                    std::vector<std::string>& computed, int64_t& parameters) {
+    m_module = &module;
     std::ostringstream code;
     code << k_prelude << "\n";
     const std::string returns =
@@ -430,7 +413,7 @@ class Converter {
     const bool one_by_one = !input.shape.empty() && input.shape[0] == 1;
     if (one_by_one) {
       code << "def forward(self, x: Tensor) -> " << returns << ":\n";
-      std::vector<std::string> lists, cats;
+      std::vector<std::string> cats;
       for (size_t i = 0; i < targets.size(); ++i) {
         code << "    o" << i << ": List[Tensor] = []\n";
         cats.push_back("torch.cat(o" + std::to_string(i) + ", 0)");
@@ -461,12 +444,13 @@ class Converter {
         code << "\n";
         continue;
       }
-      code << emit_node(n, module, parameters);
+      code << emit_node(n);
       computed.push_back(name);
     }
     std::vector<std::string> results;
-    for (const auto& t : targets) results.push_back(value(t, module, parameters));
+    for (const auto& t : targets) results.push_back(value(t));
     code << "    return " << (results.size() == 1 ? results[0] : "(" + util::join(results, ", ") + ")") << "\n";
+    parameters = m_parameters;
     return code.str();
   }
 
@@ -484,7 +468,7 @@ class Converter {
 
   // The TorchScript expression for a tensor reference: a variable, or a
   // constant (a literal for a scalar, an attribute otherwise).
-  std::string value(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+  std::string value(const std::string& ref) {
     const auto [name, index] = split_output(ref);
     const Node& n = node(name, "?");
     if (n.op != "Const") return var(name, index);
@@ -494,36 +478,36 @@ class Converter {
     if (it != m_attrs.end()) return "self." + it->second;
     const std::string attr = "c" + std::to_string(m_attrs.size());
     m_attrs[name] = attr;
-    module.register_buffer(attr, *c);
+    m_module->register_buffer(attr, *c);
     return "self." + attr;
   }
 
   // A constant float scalar as a literal; otherwise the value.
-  std::string operand(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+  std::string operand(const std::string& ref) {
     const auto c = constant(ref);
     if (c && c->numel() == 1 && c->dim() == 0 && c->scalar_type() == torch::kFloat32) {
       return float_literal(c->item<float>());
     }
-    return value(ref, module, parameters);
+    return value(ref);
   }
 
   // A static int list from a constant input, or the runtime conversion.
-  std::string ints(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+  std::string ints(const std::string& ref) {
     if (const auto c = constant(ref)) {
       at::Tensor t = c->to(torch::kInt64).contiguous().reshape({-1});
       return int_list(std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()));
     }
-    return "torch.jit.annotate(List[int], " + value(ref, module, parameters) + ".to(4).tolist())";
+    return "torch.jit.annotate(List[int], " + value(ref) + ".to(4).tolist())";
   }
 
-  std::string one_int(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+  std::string one_int(const std::string& ref) {
     if (const auto c = constant(ref)) return std::to_string(c->to(torch::kInt64).reshape({-1})[0].item<int64_t>());
-    return "int(" + value(ref, module, parameters) + ".reshape([-1])[0].item())";
+    return "int(" + value(ref) + ".reshape([-1])[0].item())";
   }
 
   // A filter as a torch weight attribute: HWIO -> OIHW, or a depthwise
   // [H, W, C, m] -> [C*m, 1, H, W].
-  std::string filter(const std::string& ref, bool depthwise, torch::jit::Module& module, int64_t& parameters,
+  std::string filter(const std::string& ref, bool depthwise,
                      const Node& user) {
     const auto c = constant(ref);
     if (!c || c->dim() != 4) {
@@ -537,20 +521,20 @@ class Converter {
                              : c->permute({3, 2, 0, 1});
     const std::string attr = "w" + std::to_string(m_attrs.size());
     m_attrs[key] = attr;
-    module.register_parameter(attr, w.contiguous(), false);
-    parameters += w.numel();
+    m_module->register_parameter(attr, w.contiguous(), false);
+    m_parameters += w.numel();
     return "self." + attr;
   }
 
-  std::string bias(const std::string& ref, torch::jit::Module& module, int64_t& parameters) {
+  std::string bias(const std::string& ref) {
     const auto c = constant(ref);
-    if (!c) return value(ref, module, parameters);
+    if (!c) return value(ref);
     auto it = m_attrs.find(ref + "#bias");
     if (it != m_attrs.end()) return "self." + it->second;
     const std::string attr = "b" + std::to_string(m_attrs.size());
     m_attrs[ref + "#bias"] = attr;
-    module.register_parameter(attr, c->reshape({-1}).contiguous(), false);
-    parameters += c->numel();
+    m_module->register_parameter(attr, c->reshape({-1}).contiguous(), false);
+    m_parameters += c->numel();
     return "self." + attr;
   }
 
@@ -581,13 +565,13 @@ class Converter {
     unsupported(n, fmt::format("with the fused activation {} is not supported", op));
   }
 
-  std::string emit_node(const Node& n, torch::jit::Module& module, int64_t& parameters) {
+  std::string emit_node(const Node& n) {
     auto in = [&](size_t i) {
       if (i >= n.inputs.size()) unsupported(n, fmt::format("has {} inputs, expected more", n.inputs.size()));
       return n.inputs[i];
     };
-    auto v = [&](size_t i) { return value(in(i), module, parameters); };
-    auto o = [&](size_t i) { return operand(in(i), module, parameters); };
+    auto v = [&](size_t i) { return value(in(i)); };
+    auto o = [&](size_t i) { return operand(in(i)); };
     const std::string out = var(n.name);
     const std::string& op = n.op;
     std::string expr;
@@ -647,12 +631,12 @@ class Converter {
       auto dilations = attr_ints(n, "dilations");
       if (dilations.empty()) dilations = {1, 1, 1, 1};
       if (strides.size() != 4 || dilations.size() != 4) unsupported(n, "has strides or dilations not of 4 values");
-      const std::string w = filter(in(1), depthwise, module, parameters, n);
+      const std::string w = filter(in(1), depthwise, n);
       std::string b = "None";
       std::vector<std::string> fused = attr_strings(n, "fused_ops");
       if (!fused.empty()) {
         if (fused[0] != "BiasAdd") unsupported(n, fmt::format("with fused {} is not supported", fused[0]));
-        b = bias(in(2), module, parameters);
+        b = bias(in(2));
       }
       const int64_t groups = depthwise ? constant(in(1))->size(2) : 1;
       expr = fmt::format("self._conv({}, {}, {}, {}, {}, {}, {}, {}, {})", v(0), w, b, strides[1], strides[2],
@@ -679,7 +663,7 @@ class Converter {
       expr = fmt::format("self.{}({}, {}, {}, {}, {}, {})", op == "MaxPool" ? "_max_pool" : "_avg_pool", v(0), k[1],
                          k[2], s[1], s[2], same_padding(n) ? "True" : "False");
     } else if (op == "Mean" || op == "Sum" || op == "Max" || op == "Min" || op == "Prod") {
-      const std::string dims = ints(in(1), module, parameters);
+      const std::string dims = ints(in(1));
       const std::string keep = attr_bool(n, "keep_dims", false) ? "True" : "False";
       if (op == "Mean") {
         expr = "torch.mean(" + v(0) + ", " + dims + ", " + keep + ")";
@@ -693,7 +677,7 @@ class Converter {
         unsupported(n, "is not supported");
       }
     } else if (op == "ResizeBilinear") {
-      const std::string size = ints(in(1), module, parameters);
+      const std::string size = ints(in(1));
       const bool align = attr_bool(n, "align_corners", false);
       const bool half = attr_bool(n, "half_pixel_centers", false);
       if (half && align) unsupported(n, "with both align_corners and half_pixel_centers is not supported");
@@ -702,7 +686,7 @@ class Converter {
     } else if (op == "ConcatV2") {
       std::vector<std::string> parts;
       for (size_t i = 0; i + 1 < n.inputs.size(); ++i) parts.push_back(v(i));
-      expr = "torch.cat([" + util::join(parts, ", ") + "], " + one_int(n.inputs.back(), module, parameters) + ")";
+      expr = "torch.cat([" + util::join(parts, ", ") + "], " + one_int(n.inputs.back()) + ")";
     } else if (op == "Pack") {
       std::vector<std::string> parts;
       for (size_t i = 0; i < n.inputs.size(); ++i) parts.push_back(v(i));
@@ -713,7 +697,7 @@ class Converter {
       for (int64_t i = 0; i < num; ++i) lines += fmt::format("    {} = _u_{}[{}]\n", var(n.name, int(i)), out, i);
       return lines;
     } else if (op == "Reshape") {
-      expr = v(0) + ".reshape(" + ints(in(1), module, parameters) + ")";
+      expr = v(0) + ".reshape(" + ints(in(1)) + ")";
     } else if (op == "Squeeze") {
       const auto dims = attr_ints(n, "squeeze_dims");
       expr = v(0);
@@ -728,7 +712,7 @@ class Converter {
         }
       }
     } else if (op == "ExpandDims") {
-      expr = v(0) + ".unsqueeze(" + one_int(in(1), module, parameters) + ")";
+      expr = v(0) + ".unsqueeze(" + one_int(in(1)) + ")";
     } else if (op == "Cast") {
       const std::string to = attr_type(n, "DstT");
       const std::string dtype = to == "DT_FLOAT" ? "6" : to == "DT_INT32" ? "3"
@@ -748,29 +732,29 @@ class Converter {
       if (op == "PadV2") fill = o(2);
       expr = "torch.constant_pad_nd(" + v(0) + ", " + int_list(torch_pads) + ", " + fill + ")";
     } else if (op == "StridedSlice") {
-      expr = strided_slice(n, module, parameters);
+      expr = strided_slice(n);
     } else if (op == "TopKV2") {
-      const std::string k = one_int(in(1), module, parameters);
+      const std::string k = one_int(in(1));
       return fmt::format("    {}, _i_{} = torch.topk({}, {}, -1, True, True)\n    {} = _i_{}.to(3)\n", out,
                          out, v(0), k, var(n.name, 1), out);
     } else if (op == "GatherV2") {
       if (attr_int(n, "batch_dims", 0) != 0) unsupported(n, "with batch_dims is not supported");
-      expr = "self._gather(" + v(0) + ", " + v(1) + ", " + one_int(in(2), module, parameters) + ")";
+      expr = "self._gather(" + v(0) + ", " + v(1) + ", " + one_int(in(2)) + ")";
     } else if (op == "GatherNd") {
       expr = "self._gather_nd(" + v(0) + ", " + v(1) + ")";
     } else if (op == "ArgMax") {
-      expr = "torch.argmax(" + v(0) + ", " + one_int(in(1), module, parameters) + ").to(3)";
+      expr = "torch.argmax(" + v(0) + ", " + one_int(in(1)) + ").to(3)";
     } else if (op == "Shape") {
       expr = "torch.tensor(" + v(0) + ".size(), dtype=3)";
     } else if (op == "Fill") {
-      expr = "torch.full(" + ints(in(0), module, parameters) + ", " + v(1) + ".item())";
+      expr = "torch.full(" + ints(in(0)) + ", " + v(1) + ".item())";
     } else {
       unsupported(n, "is not an op zoo supports");
     }
     return "    " + out + " = " + expr + "\n";
   }
 
-  std::string strided_slice(const Node& n, torch::jit::Module& module, int64_t& parameters) {
+  std::string strided_slice(const Node& n) {
     const auto begin = constant_ints(n.inputs.at(1), n);
     const auto end = constant_ints(n.inputs.at(2), n);
     const auto strides = constant_ints(n.inputs.at(3), n);
@@ -792,7 +776,7 @@ class Converter {
       const std::string e = (end_mask & (1 << i)) ? "" : std::to_string(end[i]);
       items.push_back(b + ":" + e + (strides[i] == 1 ? "" : ":" + std::to_string(strides[i])));
     }
-    return value(n.inputs.at(0), module, parameters) + "[" + util::join(items, ", ") + "]";
+    return value(n.inputs.at(0)) + "[" + util::join(items, ", ") + "]";
   }
 
   std::string m_file;
@@ -801,6 +785,8 @@ class Converter {
   std::vector<std::string> m_order;
   std::unordered_map<std::string, std::string> m_vars;
   std::unordered_map<std::string, std::string> m_attrs;
+  torch::jit::Module* m_module = nullptr;  // emit()'s: where constants and weights are registered
+  int64_t m_parameters = 0;                // weight values registered
 };
 
 std::vector<TfjsTensorSpec> specs_of(const json& map) {
