@@ -4,9 +4,6 @@
 // dataset. Not the results list loadRes takes: that is coco-results.
 // Written whole when the run ends, so a reader never sees half of it. Not
 // resumable; parts merge with images and annotations renumbered.
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <map>
 #include <optional>
 
@@ -21,18 +18,6 @@
 
 namespace zoo::outputs {
 namespace {
-
-// Writes `text` to `path` ("-" = stdout) as a whole (util::write_file_atomic).
-void write_document(const std::string& path, const std::string& text) {
-  if (path == "-") {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fputc('\n', stdout) == EOF ||
-        std::fflush(stdout) != 0) {
-      throw Error(ErrorKind::io, "stdout: write failed: {}", std::strerror(errno));
-    }
-    return;
-  }
-  util::write_file_atomic(path, text + "\n");
-}
 
 class CocoLabels : public Writer {
  public:
@@ -81,12 +66,7 @@ Merged merge(const MergeRequest& request) {
   Json annotations = Json::array();
   std::map<int64_t, std::string> categories;
   for (const auto& part : request.parts) {
-    Json doc;
-    try {
-      doc = util::parse_json<Json>(util::read_file(part));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorKind::data, "{}: not a COCO results document: {}", part, e.what());
-    }
+    Json doc = read_document(part, "a COCO results document");
     if (!doc.is_object() || !doc.contains("images") || !doc.contains("annotations") || !doc.contains("categories")) {
       throw Error(ErrorKind::data, "{}: not a COCO results document (images, categories, annotations)", part);
     }
@@ -116,13 +96,9 @@ Merged merge(const MergeRequest& request) {
   }
   Json category_list = Json::array();
   for (const auto& [id, name] : categories) category_list.push_back({{"id", id}, {"name", name}});
-  util::AtomicFile out(request.output);
-  out.write(util::dump_json(Json{{"images", images}, {"categories", category_list}, {"annotations", annotations}}) + "\n");
-  out.commit();
-  Merged merged;
-  merged.records = images.size();
-  merged.written = {request.output};
-  return merged;
+  return write_merged_document(
+      request, util::dump_json(Json{{"images", images}, {"categories", category_list}, {"annotations", annotations}}),
+      images.size());
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 // keypoints model. The ids are those of the COCO truth the user names
 // (--coco-truth): images matched by file, categories by name. Written
 // whole at the end of the run; shards' lists are concatenated.
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -59,8 +58,9 @@ class CocoResultsWriter : public Writer {
       if (!errors[i].empty()) continue;
       const std::optional<int64_t> image_id = find_image(batch[i], errors[i]);
       if (!image_id) continue;
-      for (const auto& d : inference::coco_detections(rows[i], *m_labeler.spatial(), m_labeler.geometry(batch[i]),
-                                                      m_labeler.spatial_options())) {
+      const media::InputGeometry geometry = m_labeler.geometry(batch[i]);
+      for (const auto& d :
+           inference::coco_detections(rows[i], *m_labeler.spatial(), geometry, m_labeler.spatial_options())) {
         const auto category = m_categories->find(d.label);
         if (category == m_categories->end()) {
           ++m_skipped[d.label];
@@ -70,10 +70,7 @@ class CocoResultsWriter : public Writer {
                     {"category_id", category->second},
                     {"bbox", {coordinate(d.bbox[0]), coordinate(d.bbox[1]), coordinate(d.bbox[2]), coordinate(d.bbox[3])}},
                     {"score", inference::json_float(d.score)}};
-        if (!d.rle.empty()) {
-          const auto g = m_labeler.geometry(batch[i]);
-          result["segmentation"] = Json{{"size", {g.height, g.width}}, {"counts", d.rle}};
-        }
+        if (!d.rle.empty()) result["segmentation"] = Json{{"size", {geometry.height, geometry.width}}, {"counts", d.rle}};
         if (!d.keypoints.empty()) {
           Json points = Json::array();
           for (double v : d.keypoints) points.push_back(coordinate(v));
@@ -96,14 +93,7 @@ class CocoResultsWriter : public Writer {
       util::warn(fmt::format("{}: {} of classes {} has no category for were left out: {}", m_path,
                              util::count_of(total, "detection"), m_truth.source, util::join(items, ", ")));
     }
-    const std::string text = util::dump_json(m_results) + "\n";
-    if (m_path == "-") {
-      if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
-        throw Error(ErrorKind::io, "stdout: write failed");
-      }
-      return;
-    }
-    util::write_file_atomic(m_path, text);
+    write_document(m_path, util::dump_json(m_results));
   }
 
  private:
@@ -176,22 +166,11 @@ void check(const Labeler& labeler) {
 Merged merge(const MergeRequest& request) {
   Json all = Json::array();
   for (const auto& part : request.parts) {
-    Json list;
-    try {
-      list = util::parse_json<Json>(util::read_file(part));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorKind::data, "{}: not a COCO results list: {}", part, e.what());
-    }
+    Json list = read_document(part, "a COCO results list");
     if (!list.is_array()) throw Error(ErrorKind::data, "{}: not a COCO results list (a JSON array)", part);
     for (auto& result : list) all.push_back(std::move(result));
   }
-  util::AtomicFile out(request.output);
-  out.write(util::dump_json(all) + "\n");
-  out.commit();
-  Merged merged;
-  merged.records = all.size();
-  merged.written = {request.output};
-  return merged;
+  return write_merged_document(request, util::dump_json(all), all.size());
 }
 
 }  // namespace

@@ -1,7 +1,14 @@
 #include "outputs/format.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <fmt/format.h>
 
+#include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/json_text.hpp"
 #include "util/log.hpp"
 
 namespace zoo::outputs {
@@ -36,6 +43,35 @@ std::string label_format_names(bool resumable) {
     text += names[i];
   }
   return text;
+}
+
+void write_document(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fputc('\n', stdout) == EOF ||
+        std::fflush(stdout) != 0) {
+      throw Error(ErrorKind::io, "stdout: write failed: {}", std::strerror(errno));
+    }
+    return;
+  }
+  util::write_file_atomic(path, text + "\n");
+}
+
+nlohmann::ordered_json read_document(const std::string& part, std::string_view what) {
+  try {
+    return util::parse_json<nlohmann::ordered_json>(util::read_file(part));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::data, "{}: not {}: {}", part, what, e.what());
+  }
+}
+
+Merged write_merged_document(const MergeRequest& request, const std::string& text, uint64_t records) {
+  util::AtomicFile out(request.output);
+  out.write(text + "\n");
+  out.commit();
+  Merged merged;
+  merged.records = records;
+  merged.written = {request.output};
+  return merged;
 }
 
 void warn_torn(const std::string& path, size_t bytes) {

@@ -19,6 +19,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "media/pipeline.hpp"
 
 namespace zoo::outputs {
@@ -109,6 +111,19 @@ std::vector<std::string> label_formats(bool resumable = false);
 
 // The same for messages: "jsonl, csv, coco-results or coco-dataset".
 std::string label_format_names(bool resumable = false);
+
+// For the formats written whole when the run ends (the COCO ones):
+// `text` and a newline to `path` atomically (util::write_file_atomic), or
+// to stdout for "-". Throws zoo::Error(io) when it cannot be written.
+void write_document(const std::string& path, const std::string& text);
+
+// A part of such a format, parsed. Throws zoo::Error(data) "PART: not
+// WHAT: ..." for a part that is not JSON.
+nlohmann::ordered_json read_document(const std::string& part, std::string_view what);
+
+// Writes the merged document `text` (and a newline) whole to
+// request.output; `records` is what it holds.
+Merged write_merged_document(const MergeRequest& request, const std::string& text, uint64_t records);
 
 // Says on stderr that `bytes` bytes of a torn last line or row were cut
 // off `path`, when there were any.
