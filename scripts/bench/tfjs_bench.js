@@ -27,6 +27,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+const {fileHandler} = require(path.join(__dirname, '..', 'tfjs_files.js'));
+
 function die(msg) {
   process.stderr.write(`tfjs_bench: ${msg}\n`);
   process.exit(1);
@@ -49,34 +51,6 @@ function readNpyU8(file) {
   const start = offset + headerLen;
   if (buf.length < start + count) throw new Error(`${file}: truncated`);
   return {shape, data: new Uint8Array(buf.buffer, buf.byteOffset + start, count)};
-}
-
-// Reads model.json and its weight shards from disk (as tests/reference/tfjs_run.js).
-function fileHandler(modelJsonPath) {
-  return {
-    load: async () => {
-      const json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
-      const dir = path.dirname(modelJsonPath);
-      const weightSpecs = [];
-      const shards = [];
-      for (const group of json.weightsManifest || []) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) shards.push(fs.readFileSync(path.join(dir, p)));
-      }
-      const weightData = new Uint8Array(shards.reduce((n, b) => n + b.length, 0));
-      let at = 0;
-      for (const b of shards) {
-        weightData.set(b, at);
-        at += b.length;
-      }
-      const artifacts = {modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer,
-                         format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy};
-      for (const k of ['signature', 'userDefinedMetadata', 'modelInitializer', 'initializerSignature']) {
-        if (json[k] !== undefined) artifacts[k] = json[k];
-      }
-      return artifacts;
-    },
-  };
 }
 
 const ms = t0 => Number(process.hrtime.bigint() - t0) / 1e6;

@@ -23,6 +23,8 @@
 const fs = require('fs');
 const path = require('path');
 
+const {fileHandler} = require(path.join(__dirname, '..', '..', 'scripts', 'tfjs_files.js'));
+
 function die(msg) {
   process.stderr.write(`tfjs_run: ${msg}\n`);
   process.exit(1);
@@ -108,43 +110,6 @@ function writeNpyFloat32(file, shape, data) {
 }
 
 // ---- model loading ---------------------------------------------------------
-
-// An IO handler that reads model.json and its weight shards from disk.
-function fileHandler(modelJsonPath) {
-  return {
-    load: async () => {
-      const json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
-      if (!json.modelTopology) throw new Error(`${modelJsonPath}: no modelTopology`);
-      const dir = path.dirname(modelJsonPath);
-      const weightSpecs = [];
-      const shards = [];
-      for (const group of json.weightsManifest || []) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) shards.push(fs.readFileSync(path.join(dir, p)));
-      }
-      const total = shards.reduce((n, b) => n + b.length, 0);
-      const weightData = new Uint8Array(total);
-      let at = 0;
-      for (const b of shards) {
-        weightData.set(b, at);
-        at += b.length;
-      }
-      const artifacts = {
-        modelTopology: json.modelTopology,
-        weightSpecs,
-        weightData: weightData.buffer,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-      };
-      for (const k of ['signature', 'userDefinedMetadata', 'modelInitializer',
-                       'initializerSignature', 'trainingConfig']) {
-        if (json[k] !== undefined) artifacts[k] = json[k];
-      }
-      return artifacts;
-    },
-  };
-}
 
 const TF_DTYPES = {DT_FLOAT: 'float32', DT_INT32: 'int32', DT_BOOL: 'bool'};
 
