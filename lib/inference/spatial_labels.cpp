@@ -247,6 +247,15 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// For each pixel of the original image along one axis, the model-input
+// pixel its centre falls on: the resize, then the crop, undone (nearest
+// neighbour).
+std::vector<int64_t> input_pixels(int size, int resized, int offset) {
+  std::vector<int64_t> out(size_t(std::max(size, 0)));
+  for (int i = 0; i < size; ++i) out[size_t(i)] = int64_t(std::floor((i + 0.5) * resized / size)) - offset;
+  return out;
+}
+
 // A segmenter row as a Segmentation of the original image: nearest
 // neighbour back through the resize, then the crop; outside the crop is
 // class 0.
@@ -255,15 +264,9 @@ Json segmentation_label(const std::vector<float>& row, const media::InputGeometr
   if (row.size() < 2) throw Error(ErrorKind::model, "malformed segmentation row");
   const int64_t h = int64_t(row[0]), w = int64_t(row[1]);
   if (int64_t(row.size()) != 2 + h * w) throw Error(ErrorKind::model, "malformed segmentation row");
-  // Pixel centres mapped through the resize, then the crop.
   std::vector<uint16_t> mask(size_t(g.width) * size_t(g.height), 0);
-  std::vector<int64_t> xs(size_t(g.width)), ys(size_t(g.height));
-  for (int x = 0; x < g.width; ++x) {
-    xs[size_t(x)] = int64_t(std::floor((x + 0.5) * g.resized_width / g.width)) - g.offset_x;
-  }
-  for (int y = 0; y < g.height; ++y) {
-    ys[size_t(y)] = int64_t(std::floor((y + 0.5) * g.resized_height / g.height)) - g.offset_y;
-  }
+  const std::vector<int64_t> xs = input_pixels(g.width, g.resized_width, g.offset_x);
+  const std::vector<int64_t> ys = input_pixels(g.height, g.resized_height, g.offset_y);
   for (int y = 0; y < g.height; ++y) {
     const int64_t iy = ys[size_t(y)];
     if (iy < 0 || iy >= h) continue;
@@ -396,9 +399,15 @@ std::vector<CocoDetection> coco_detections(const std::vector<float>& row, Spatia
   if (kind == SpatialKind::keypoints && row.size() != points_at + n * k * 3) {
     throw Error(ErrorKind::model, "malformed keypoint row");
   }
-  // Model-input pixel -> original pixel and back (the resize and crop undone).
+  // Model-input pixel -> original pixel (the resize and crop undone), and
+  // each original pixel's model-input pixel.
   const double sx = g.resized_width > 0 ? double(g.width) / g.resized_width : 0;
   const double sy = g.resized_height > 0 ? double(g.height) / g.resized_height : 0;
+  std::vector<int64_t> xs, ys;
+  if (kind == SpatialKind::instance_segmenter) {
+    xs = input_pixels(g.width, g.resized_width, g.offset_x);
+    ys = input_pixels(g.height, g.resized_height, g.offset_y);
+  }
   std::vector<CocoDetection> out;
   for_each_kept(dets, g, options.detector, [&](size_t i, const RelativeBox& box, float score, int64_t label) {
     CocoDetection d;
@@ -415,10 +424,10 @@ std::vector<CocoDetection> coco_detections(const std::vector<float>& row, Spatia
       const int64_t mx = int64_t(std::nearbyint(std::min(d0[0], d0[2]))), my = int64_t(std::nearbyint(std::min(d0[1], d0[3])));
       std::vector<uint8_t> full(size_t(g.width) * size_t(g.height), 0);
       for (int y = 0; y < g.height && mh > 0; ++y) {
-        const int64_t iy = int64_t(std::floor((y + 0.5) / sy)) - g.offset_y - std::max<int64_t>(my, 0);
+        const int64_t iy = ys[size_t(y)] - std::max<int64_t>(my, 0);
         if (iy < 0 || iy >= mh) continue;
         for (int x = 0; x < g.width; ++x) {
-          const int64_t ix = int64_t(std::floor((x + 0.5) / sx)) - g.offset_x - std::max<int64_t>(mx, 0);
+          const int64_t ix = xs[size_t(x)] - std::max<int64_t>(mx, 0);
           if (ix < 0 || ix >= mw) continue;
           full[size_t(y) * size_t(g.width) + size_t(x)] = row[m + 2 + size_t(iy) * size_t(mw) + size_t(ix)] > 0.5f;
         }
