@@ -191,6 +191,52 @@ void segmentation_rows(const models::Output& output, size_t n, std::vector<std::
   }
 }
 
+void detector_rows(const models::Output& output, size_t n, std::optional<double> nms,
+                   std::vector<std::vector<float>>& rows) {
+  if (output.shape.size() != 3 || output.shape[0] != int64_t(n) || output.shape[2] != int64_t(k_detection_values)) {
+    throw Error(ErrorKind::model, "a batch model's detector output has shape [{}], expected [batch, detections, "
+                "6]: x1, y1, x2, y2 in input pixels, score, class", fmt::join(output.shape, ", "));
+  }
+  const size_t k = size_t(output.shape[1] * output.shape[2]);
+  for (size_t i = 0; i < n; ++i) {
+    rows[i].assign(output.values.begin() + long(i * k), output.values.begin() + long((i + 1) * k));
+    if (nms) suppress_overlaps(rows[i], *nms);
+  }
+}
+
+void keypoint_rows(const models::Output& output, size_t n, int width, int height,
+                   std::vector<std::vector<float>>& rows) {
+  if (output.shape.size() != 4 || output.shape[0] != int64_t(n) || output.shape[3] != 3 || width <= 0) {
+    throw Error(ErrorKind::model, "a batch model's keypoints output has shape [{}], expected [batch, people, "
+                "keypoints, 3] (y, x, score; 0-1 of the input, whose image_size the config must fix)",
+                fmt::join(output.shape, ", "));
+  }
+  const size_t people = size_t(output.shape[1]), k = size_t(output.shape[2]);
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<float>& row = rows[i];
+    row = {float(people), float(k)};
+    const float* image = output.values.data() + i * people * k * 3;
+    for (size_t p = 0; p < people; ++p) {
+      float x1 = 1e9f, y1 = 1e9f, x2 = -1e9f, y2 = -1e9f, score = 0;
+      for (size_t j = 0; j < k; ++j) {
+        const float* point = image + (p * k + j) * 3;
+        x1 = std::min(x1, point[1] * float(width));
+        x2 = std::max(x2, point[1] * float(width));
+        y1 = std::min(y1, point[0] * float(height));
+        y2 = std::max(y2, point[0] * float(height));
+        score += point[2] / float(k);
+      }
+      append_detection(row, x1, y1, x2, y2, score, 0);
+    }
+    for (size_t p = 0; p < people; ++p) {
+      for (size_t j = 0; j < k; ++j) {
+        const float* point = image + (p * k + j) * 3;
+        row.insert(row.end(), {point[1] * float(width), point[0] * float(height), point[2]});
+      }
+    }
+  }
+}
+
 std::vector<float> detection_part(const std::vector<float>& row, SpatialKind kind) {
   if (kind == SpatialKind::detector) return row;
   if (kind == SpatialKind::segmenter) return {};

@@ -54,6 +54,21 @@ void row_from_named_outputs(const models::NamedOutputs& outputs, SpatialKind kin
 // another shape.
 void segmentation_rows(const models::Output& output, size_t n, std::vector<std::vector<float>>& rows);
 
+// Detector rows from a batch model's output [n, detections, 6]: x1, y1,
+// x2, y2 in model-input pixels, score, class (the tfjs CenterNet's),
+// suppressed class-wise (suppress_overlaps) when `nms` is set. Throws
+// zoo::Error(model) for another shape.
+void detector_rows(const models::Output& output, size_t n, std::optional<double> nms,
+                   std::vector<std::vector<float>>& rows);
+
+// Keypoints rows from a batch model's output [n, people, keypoints, 3]: y,
+// x, score, the coordinates 0-1 of the width x height input (MoveNet's).
+// Each person becomes a detection (a box around its points scored by their
+// mean, class 0) with its points in input pixels. Throws zoo::Error(model)
+// for another shape or an input size of 0 (the config fixes image_size).
+void keypoint_rows(const models::Output& output, size_t n, int width, int height,
+                   std::vector<std::vector<float>>& rows);
+
 // The detections of a row of any kind but segmenter, as a detector row.
 std::vector<float> detection_part(const std::vector<float>& row, SpatialKind kind);
 

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "inference/detector.hpp"
 #include "inference/model_kinds.hpp"
 #include "inference/spatial_labels.hpp"
 #include "util/error.hpp"
@@ -24,60 +23,20 @@ const outputs::OutputFormat& label_format(const std::string& name) {
   return *format;
 }
 
-// The rows of a batch model's output: a classifier's logits, or a
-// segmenter's class per pixel.
+// The rows of a batch model's output: a classifier's logits, a
+// segmenter's class per pixel, a detector's boxes or a keypoint model's
+// points.
 inference::RowsFromOutput batch_rows(const config::ModelConfig& config) {
   if (config.output_processor == "detector") {
-    // [n, K, 6]: x1, y1, x2, y2 in model-input pixels, score, class (the
-    // tfjs centernet's), suppressed class-wise when the config says so.
     const std::optional<double> nms = config.nms_thresh;
     return [nms](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
-      if (out.shape.size() != 3 || out.shape[0] != int64_t(n) || out.shape[2] != int64_t(inference::k_detection_values)) {
-        throw Error(ErrorKind::model, "a batch model's detector output has shape [{}], expected [batch, detections, "
-                    "6]: x1, y1, x2, y2 in input pixels, score, class", fmt::join(out.shape, ", "));
-      }
-      const size_t k = size_t(out.shape[1] * out.shape[2]);
-      for (size_t i = 0; i < n; ++i) {
-        rows[i].assign(out.values.begin() + long(i * k), out.values.begin() + long((i + 1) * k));
-        if (nms) inference::suppress_overlaps(rows[i], *nms);
-      }
+      inference::detector_rows(out, n, nms, rows);
     };
   }
   if (config.output_processor == "keypoints") {
-    // [n, people, keypoints, 3]: y, x, score, the coordinates 0-1 of the
-    // input (MoveNet's), as a keypoints row: per person a box around its
-    // points scored by their mean, class 0, and the points in input pixels.
     const config::Size input = config.preprocess.image_size.value_or(config::Size{});
     return [input](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
-      if (out.shape.size() != 4 || out.shape[0] != int64_t(n) || out.shape[3] != 3 || input.width <= 0) {
-        throw Error(ErrorKind::model, "a batch model's keypoints output has shape [{}], expected [batch, people, "
-                    "keypoints, 3] (y, x, score; 0-1 of the input, whose image_size the config must fix)",
-                    fmt::join(out.shape, ", "));
-      }
-      const size_t people = size_t(out.shape[1]), k = size_t(out.shape[2]);
-      for (size_t i = 0; i < n; ++i) {
-        std::vector<float>& row = rows[i];
-        row = {float(people), float(k)};
-        const float* image = out.values.data() + i * people * k * 3;
-        for (size_t p = 0; p < people; ++p) {
-          float x1 = 1e9f, y1 = 1e9f, x2 = -1e9f, y2 = -1e9f, score = 0;
-          for (size_t j = 0; j < k; ++j) {
-            const float* point = image + (p * k + j) * 3;
-            x1 = std::min(x1, point[1] * float(input.width));
-            x2 = std::max(x2, point[1] * float(input.width));
-            y1 = std::min(y1, point[0] * float(input.height));
-            y2 = std::max(y2, point[0] * float(input.height));
-            score += point[2] / float(k);
-          }
-          inference::append_detection(row, x1, y1, x2, y2, score, 0);
-        }
-        for (size_t p = 0; p < people; ++p) {
-          for (size_t j = 0; j < k; ++j) {
-            const float* point = image + (p * k + j) * 3;
-            row.insert(row.end(), {point[1] * float(input.width), point[0] * float(input.height), point[2]});
-          }
-        }
-      }
+      inference::keypoint_rows(out, n, input.width, input.height, rows);
     };
   }
   if (config.output_processor == "segmenter") {
