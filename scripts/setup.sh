@@ -15,7 +15,7 @@ packages=(
   libopencv-dev libyaml-cpp-dev libfmt-dev libcli11-dev doctest-dev
   nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libexpected-dev
   python3-torch python3-torchvision python3-numpy python3-pil python3-opencv
-  opencv-doc opencv-data
+  opencv-doc opencv-data darknet
   docker-registry apache2-utils openssl skopeo
 )
 

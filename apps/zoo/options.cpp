@@ -113,6 +113,26 @@ void add_batch_options(CLI::App& app, jobs::JobOptions& job, BatchArgs& args, co
       ->check(k_finite)
       ->check(CLI::PositiveNumber)
       ->excludes(stride);
+  CLI::Option* patches = app.add_option(
+      "--patches", job.patches.file,
+      "Run the model on the patches of another model's detections instead of whole images (FiftyOne's patches): "
+      "FILE is that model's zoo apply JSON Lines output over the same inputs; one result per detection, named "
+      "PATH@D (D: the detection's index in its record)");
+  app.add_option("--patches-field", job.patches.field,
+                 "--patches: the records' Detections field (default: their only one)")
+      ->needs(patches);
+  app.add_option("--patches-label", job.patches.labels,
+                 "--patches: only detections with this label (repeatable; default: all)")
+      ->needs(patches);
+  app.add_option("--patches-alpha", job.patches.shape.alpha,
+                 "--patches: grow each box's width and height by this fraction before cutting it out (negative "
+                 "shrinks; FiftyOne's alpha)")
+      ->check(k_finite)
+      ->check(CLI::Range(-0.99, 100.0))
+      ->needs(patches);
+  app.add_flag("--patches-square", job.patches.shape.square,
+               "--patches: first widen each box's shorter side to its longer one (FiftyOne's force_square)")
+      ->needs(patches);
   app.add_option("--shard", args.shard,
                  "Do shard K of N (K from 0) of the sorted inputs, into -o FILE's part FILE.part-K-of-N "
                  "(resumed if there; a done marker when finished); `zoo merge FILE` joins the parts. auto = from "

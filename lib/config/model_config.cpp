@@ -483,10 +483,16 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   if (!config.weights_key.empty()) out << YAML::Key << "weights_key" << YAML::Value << config.weights_key;
   if (!config.strict) out << YAML::Key << "strict" << YAML::Value << false;
   out << YAML::Key << "output_processor" << YAML::Value << config.output_processor;
-  if (config.store_logits || config.probabilities) {
+  if (config.store_logits || config.probabilities || config.anchors) {
     out << YAML::Key << "output_processor_args" << YAML::Value << YAML::Flow << YAML::BeginMap;
     if (config.store_logits) out << YAML::Key << "store_logits" << YAML::Value << true;
     if (config.probabilities) out << YAML::Key << "probabilities" << YAML::Value << true;
+    if (config.anchors) {
+      out << YAML::Key << "anchors" << YAML::Value << YAML::BeginMap;
+      out << YAML::Key << "strides" << YAML::Value << config.anchors->strides;
+      out << YAML::Key << "per_cell" << YAML::Value << config.anchors->per_cell;
+      out << YAML::EndMap;
+    }
     out << YAML::EndMap;
   }
   if (config.input_list) out << YAML::Key << "input" << YAML::Value << "list";
@@ -585,6 +591,29 @@ struct ParseState {
 // Reads one key's value into the state; `key` is the name as written.
 using KeyReader = void (*)(const Reader& read, const YAML::Node& value, const std::string& key, ParseState& state);
 
+// output_processor_args.anchors: {strides: [..], per_cell: [..]}, one
+// count per stride.
+ModelConfig::Anchors read_anchors(const Reader& read, const YAML::Node& value, const std::string& key) {
+  if (!value.IsMap()) read.fail(value, key, "expected a map {strides: [16, 32], per_cell: [2, 6]}");
+  ModelConfig::Anchors anchors;
+  for (const auto& item : value) {
+    const std::string name = item.first.IsScalar() ? item.first.Scalar() : "";
+    if (name != "strides" && name != "per_cell") {
+      read.fail(item.first, key, fmt::format("unknown key \"{}\" (it takes strides and per_cell)", name));
+    }
+    if (!item.second.IsSequence() || item.second.size() == 0) {
+      read.fail(item.second, key + "." + name, "expected a list of positive integers, one per feature map");
+    }
+    auto& list = name == "strides" ? anchors.strides : anchors.per_cell;
+    for (const auto& n : item.second) list.push_back(read.positive_int(n, key + "." + name));
+  }
+  if (anchors.strides.empty() || anchors.strides.size() != anchors.per_cell.size()) {
+    read.fail(value, key, fmt::format("strides and per_cell need one count each per feature map (got {} and {})",
+                                      anchors.strides.size(), anchors.per_cell.size()));
+  }
+  return anchors;
+}
+
 void read_output_processor_args(const Reader& read, const YAML::Node& value, const std::string& key,
                                 ParseState& state) {
   if (value.IsNull()) return;
@@ -601,10 +630,12 @@ void read_output_processor_args(const Reader& read, const YAML::Node& value, con
       (arg_name == "mask_thresh" ? config.mask_thresh
        : arg_name == "keypoint_thresh" ? config.keypoint_thresh : config.nms_thresh) =
           read_fraction(read, arg.second, key + "." + arg_name);
+    } else if (arg_name == "anchors") {
+      config.anchors = read_anchors(read, arg.second, key + "." + arg_name);
     } else {
       throw Error(ErrorKind::config, "{}: unknown key \"{}.{}\"{}", read.where(arg.first), key, arg_name,
                   util::did_you_mean(arg_name, {"store_logits", "probabilities", "mask_thresh", "keypoint_thresh",
-                                                "nms_thresh"}));
+                                                "nms_thresh", "anchors"}));
     }
   }
 }
@@ -779,6 +810,11 @@ void check_whole(const ParseState& state, const Reader& read, const std::map<std
   }
   if (config.preprocess.image_size && config.preprocess.image_dim > 0) {
     throw Error(ErrorKind::config, "{}: give either \"image_size\" or \"image_dim\", not both", source);
+  }
+  if (config.anchors && (!config.preprocess.image_size ||
+                         (config.output_processor != "detector" && config.output_processor != "keypoints"))) {
+    throw Error(ErrorKind::config, "{}: output_processor_args.anchors is for a detector or keypoints model whose "
+                "input size the config fixes (image_size): the anchors tile that input", source);
   }
   if (!config.input_list) return;
   // The model resizes and normalises by itself (torchvision's

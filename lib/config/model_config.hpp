@@ -97,6 +97,18 @@ struct ModelConfig {
   // (output_processor_args.nms_thresh or nms_thresh; unset = none, for
   // models that suppress inside, as torchvision's do).
   std::optional<double> nms_thresh;
+  // detector, keypoints: the model gives raw SSD outputs against anchors
+  // made outside it (output_processor_args.anchors), as MediaPipe's
+  // BlazeFace: per stride, a grid of ceil(size / stride) cells each way
+  // with per_cell anchors at each cell's centre (stride * (g + 0.5) input
+  // pixels), row by row. The output is [batch, anchors, 5 + 2K]: a score
+  // logit, the box centre's x, y offset from its anchor, its width and
+  // height, then K points' x, y offsets, all in input pixels.
+  struct Anchors {
+    std::vector<int> strides;
+    std::vector<int> per_cell;
+  };
+  std::optional<Anchors> anchors;
   // input: list — forward() takes a list of CHW 0-1 RGB images, each at its
   // own size (torchvision's detection models, which resize and normalise
   // themselves); no resize, crop or normalisation keys allowed. false =

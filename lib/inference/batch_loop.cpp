@@ -97,9 +97,11 @@ void run_batches(const std::vector<std::string>& paths, const config::Preprocess
   input.workers = summary.workers;
   input.capacity = size_t(options.batch_size) * 2 + size_t(summary.workers);
   input.skip_frame = options.skip_frame;
+  input.patches = options.patches;
+  input.patch_shape = options.patch_shape;
   media::InputPipeline pipeline(paths, input);
   BatchRunner runner(predictor);
-  util::Progress progress(options.progress, paths.size(), "img");
+  util::Progress progress(options.progress, paths.size(), options.patches ? "patch" : "img");
   bool any_success = false;
 
   const auto start = Clock::now();
@@ -135,7 +137,8 @@ void run_batches(const std::vector<std::string>& paths, const config::Preprocess
         ++summary.ok;
       } else {
         ++summary.failed;
-        util::warn(fmt::format("{}: {}", io::record_key(batch[i].path, batch[i].frame_number), errors[i]));
+        util::warn(fmt::format("{}: {}", io::record_key(batch[i].path, batch[i].frame_number, batch[i].detection),
+                               errors[i]));
       }
     }
     progress.set_total(pipeline.expected_items() - std::min(pipeline.expected_items(), pipeline.skipped_frames()));
@@ -160,12 +163,13 @@ void run_batches(const std::vector<std::string>& paths, const config::Preprocess
 
 std::string format_summary(const RunSummary& s) {
   const size_t done = s.ok + s.failed;
-  std::string out = fmt::format("{} images: {} ok, {} failed", done, s.ok, s.failed);
+  std::string out = fmt::format("{} {}: {} ok, {} failed", done, s.unit, s.ok, s.failed);
   if (s.skipped > 0) out += fmt::format(", {} skipped (already in the output, {} of them errors)", s.skipped, s.failed_before);
   if (done < s.total) out += fmt::format(", {} not processed", s.total - done);
-  out += fmt::format(" in {:.2f} s ({:.1f} images/s); model {:.2f} s, decode {:.2f} s on {} workers (overlapped), write {:.3f} s",
-                     s.seconds, s.seconds > 0 ? done / s.seconds : 0.0, s.model_seconds, s.decode_seconds, s.workers,
-                     s.write_seconds);
+  out += fmt::format(" in {:.2f} s ({:.1f} {}/s); model {:.2f} s, decode {:.2f} s on {} workers (overlapped), "
+                     "write {:.3f} s",
+                     s.seconds, s.seconds > 0 ? done / s.seconds : 0.0, s.unit, s.model_seconds, s.decode_seconds,
+                     s.workers, s.write_seconds);
   return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include "config/model_config.hpp"
 #include "inference/predictor.hpp"
+#include "media/input_pipeline.hpp"
 #include "media/image.hpp"
 #include "media/pipeline.hpp"
 #include "media/video.hpp"
@@ -33,6 +34,7 @@ struct RunSummary {
   int workers = 0;
   bool interrupted = false;         // stopped by `interrupt`
   bool too_many_failures = false;   // stopped by max_failures
+  std::string unit = "images";      // what the counts count: "patches" on --patches
 };
 
 // One line: counts, images/s and the time split.
@@ -48,6 +50,10 @@ struct BatchLoopOptions {
   // Frames of videos done by an earlier run (resume); thread-safe; may be
   // empty. See media::InputPipelineOptions::skip_frame.
   std::function<bool(const std::string& path, int64_t frame_number)> skip_frame;
+  // Set: the model runs on patches of the inputs instead of whole images
+  // (another model's detections); see media::InputPipelineOptions::patches.
+  std::function<media::PatchList(const std::string& path, int64_t frame_number)> patches;
+  media::PatchShape patch_shape;
 };
 
 // Writes one batch: rows[i] for the items with an empty errors[i]. May

@@ -30,6 +30,16 @@ void for_each_detection(const std::vector<float>& row, const media::InputGeometr
 }  // namespace
 
 void suppress_overlaps(std::vector<float>& row, double iou) {
+  std::vector<size_t> kept = kept_after_overlaps(row, iou);
+  std::sort(kept.begin(), kept.end());
+  std::vector<float> out;
+  for (size_t i : kept) {
+    out.insert(out.end(), row.begin() + long(i * k_detection_values), row.begin() + long((i + 1) * k_detection_values));
+  }
+  row = std::move(out);
+}
+
+std::vector<size_t> kept_after_overlaps(const std::vector<float>& row, double iou) {
   const size_t n = row.size() / k_detection_values;
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
@@ -53,12 +63,11 @@ void suppress_overlaps(std::vector<float>& row, double iou) {
       if (uni > 0 && inter / uni > iou) dropped[j] = true;
     }
   }
-  std::vector<float> kept;
-  for (size_t i = 0; i < n; ++i) {
-    if (!dropped[i]) kept.insert(kept.end(), row.begin() + long(i * k_detection_values),
-                                 row.begin() + long((i + 1) * k_detection_values));
+  std::vector<size_t> kept;
+  for (size_t i : order) {
+    if (!dropped[i]) kept.push_back(i);
   }
-  row = std::move(kept);
+  return kept;
 }
 
 void append_detection(std::vector<float>& row, float x1, float y1, float x2, float y2, float score, int label) {

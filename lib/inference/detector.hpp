@@ -27,6 +27,10 @@ constexpr size_t k_detection_values = 6;
 // dropped. The kept ones stay in row order.
 void suppress_overlaps(std::vector<float>& row, double iou);
 
+// The detections of `row` suppress_overlaps keeps, by index, in falling
+// score order.
+std::vector<size_t> kept_after_overlaps(const std::vector<float>& row, double iou);
+
 // Appends one raw detection to `row`.
 void append_detection(std::vector<float>& row, float x1, float y1, float x2, float y2, float score, int label);
 

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "inference/classifier.hpp"
+#include "inference/detector.hpp"
 #include "util/base64.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -232,6 +233,73 @@ void keypoint_rows(const models::Output& output, size_t n, int width, int height
       for (size_t j = 0; j < k; ++j) {
         const float* point = image + (p * k + j) * 3;
         row.insert(row.end(), {point[1] * float(width), point[0] * float(height), point[2]});
+      }
+    }
+  }
+}
+
+std::vector<std::array<float, 2>> anchor_centres(const AnchorGrid& grid) {
+  std::vector<std::array<float, 2>> centres;
+  for (size_t s = 0; s < grid.strides.size(); ++s) {
+    const int stride = grid.strides[s];
+    const int rows = (grid.height + stride - 1) / stride, cols = (grid.width + stride - 1) / stride;
+    for (int gy = 0; gy < rows; ++gy) {
+      for (int gx = 0; gx < cols; ++gx) {
+        for (int a = 0; a < grid.per_cell[s]; ++a) {
+          centres.push_back({float(stride) * (float(gx) + 0.5f), float(stride) * (float(gy) + 0.5f)});
+        }
+      }
+    }
+  }
+  return centres;
+}
+
+void anchor_rows(const models::Output& output, size_t n, const AnchorGrid& grid, double min_score,
+                 std::optional<double> nms, bool points, std::vector<std::vector<float>>& rows) {
+  const std::vector<std::array<float, 2>> anchors = anchor_centres(grid);
+  const auto& shape = output.shape;
+  if (shape.size() != 3 || shape[0] != int64_t(n) || shape[1] != int64_t(anchors.size()) || shape[2] < 5 ||
+      (shape[2] - 5) % 2 != 0) {
+    throw Error(ErrorKind::model, "an SSD output against anchors has shape [{}], expected [batch, {}, 5 + 2 x "
+                "points] ({} anchors from strides [{}] with [{}] per cell on the {}x{} input)",
+                fmt::join(shape, ", "), anchors.size(), anchors.size(), fmt::join(grid.strides, ", "),
+                fmt::join(grid.per_cell, ", "), grid.width, grid.height);
+  }
+  const size_t count = anchors.size(), values = size_t(shape[2]), k = (values - 5) / 2;
+  for (size_t i = 0; i < n; ++i) {
+    const float* image = output.values.data() + i * count * values;
+    std::vector<float> boxes;
+    std::vector<size_t> source;  // the anchor of each box
+    for (size_t a = 0; a < count; ++a) {
+      const float* raw = image + a * values;
+      const double score = 1.0 / (1.0 + std::exp(-double(raw[0])));
+      if (!(score >= min_score)) continue;
+      const float cx = anchors[a][0] + raw[1], cy = anchors[a][1] + raw[2];
+      append_detection(boxes, cx - raw[3] / 2, cy - raw[4] / 2, cx + raw[3] / 2, cy + raw[4] / 2, float(score), 0);
+      source.push_back(a);
+    }
+    std::vector<size_t> kept;
+    if (nms) {
+      kept = kept_after_overlaps(boxes, *nms);
+    } else {
+      for (size_t b = 0; b < source.size(); ++b) kept.push_back(b);
+      std::stable_sort(kept.begin(), kept.end(), [&](size_t x, size_t y) {
+        return boxes[x * k_detection_values + 4] > boxes[y * k_detection_values + 4];
+      });
+    }
+    std::vector<float>& row = rows[i];
+    row.clear();
+    if (points) row = {float(kept.size()), float(k)};
+    for (size_t b : kept) {
+      row.insert(row.end(), boxes.begin() + long(b * k_detection_values),
+                 boxes.begin() + long((b + 1) * k_detection_values));
+    }
+    if (!points) continue;
+    for (size_t b : kept) {
+      const float* raw = image + source[b] * values;
+      const auto& anchor = anchors[source[b]];
+      for (size_t j = 0; j < k; ++j) {
+        row.insert(row.end(), {anchor[0] + raw[5 + 2 * j], anchor[1] + raw[6 + 2 * j], boxes[b * k_detection_values + 4]});
       }
     }
   }

@@ -69,6 +69,29 @@ void detector_rows(const models::Output& output, size_t n, std::optional<double>
 void keypoint_rows(const models::Output& output, size_t n, int width, int height,
                    std::vector<std::vector<float>>& rows);
 
+// SSD anchors made outside the model, as MediaPipe's BlazeFace: per
+// stride, ceil(size / stride) cells each way, row by row, with per_cell
+// anchors at each cell's centre, stride * (g + 0.5) input pixels.
+struct AnchorGrid {
+  std::vector<int> strides;
+  std::vector<int> per_cell;
+  int width = 0;   // the model input's
+  int height = 0;
+};
+
+// The anchors' centres, x and y in input pixels, in the model's order.
+std::vector<std::array<float, 2>> anchor_centres(const AnchorGrid& grid);
+
+// Rows from a raw SSD output [n, anchors, 5 + 2K] against `grid` (score
+// logit; box centre x, y offsets from the anchor, width, height; K points'
+// x, y offsets; input pixels): the boxes scoring at least `min_score`
+// (sigmoid of the logit), suppressed by `nms` when set, in falling score
+// order, class 0. `points` makes keypoints rows (each point's confidence
+// is its box's score), else detector rows. Throws zoo::Error(model) when
+// the output does not match the grid.
+void anchor_rows(const models::Output& output, size_t n, const AnchorGrid& grid, double min_score,
+                 std::optional<double> nms, bool points, std::vector<std::vector<float>>& rows);
+
 // The detections of a row of any kind but segmenter, as a detector row.
 std::vector<float> detection_part(const std::vector<float>& row, SpatialKind kind);
 

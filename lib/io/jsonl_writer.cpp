@@ -18,8 +18,10 @@ namespace fs = std::filesystem;
 
 namespace zoo::io {
 
-std::string record_key(const std::string& path, int64_t frame_number) {
-  return frame_number > 0 ? path + "#" + std::to_string(frame_number) : path;
+std::string record_key(const std::string& path, int64_t frame_number, int64_t detection) {
+  std::string key = frame_number > 0 ? path + "#" + std::to_string(frame_number) : path;
+  if (detection >= 0) key += "@" + std::to_string(detection);
+  return key;
 }
 
 ResumeState scan_for_resume(const std::string& path) {
@@ -53,9 +55,17 @@ ResumeState scan_for_resume(const std::string& path) {
       }
       frame_number = frame.get<int64_t>();
     }
+    int64_t detection = -1;
+    if (record.contains("detection")) {
+      const auto& d = record["detection"];
+      if (!d.is_number_integer() || d.get<int64_t>() < 0) {
+        throw Error(ErrorKind::io, "{}:{}: \"detection\" is not a detection index (0, 1, ...)", path, line_number);
+      }
+      detection = d.get<int64_t>();
+    }
     ++state.records;
     if (record.contains("error")) ++state.errors;
-    state.done.insert(record_key(record["filepath"].get<std::string>(), frame_number));
+    state.done.insert(record_key(record["filepath"].get<std::string>(), frame_number, detection));
   }
   state.torn_bytes = util::drop_tail(path, complete_bytes, "the torn last line");
   return state;

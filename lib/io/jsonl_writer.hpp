@@ -12,9 +12,11 @@
 namespace zoo::io {
 
 // The key of one record of a run: the path for an image (and for a
-// video's error record), "PATH#FRAME" for a video frame (FRAME 1-based).
-// Also the line of zoo embed's index file for that row.
-std::string record_key(const std::string& path, int64_t frame_number);
+// video's error record), "PATH#FRAME" for a video frame (FRAME 1-based),
+// then "@DETECTION" for the patch of detection DETECTION (0-based, in its
+// image's record of the --patches file). Also the line of zoo embed's
+// index file for that row.
+std::string record_key(const std::string& path, int64_t frame_number, int64_t detection = -1);
 
 // What an earlier run left in an output file.
 struct ResumeState {

@@ -25,8 +25,19 @@ const outputs::OutputFormat& label_format(const std::string& name) {
 
 // The rows of a batch model's output: a classifier's logits, a
 // segmenter's class per pixel, a detector's boxes or a keypoint model's
-// points.
-inference::RowsFromOutput batch_rows(const config::ModelConfig& config) {
+// points. An SSD output against anchors keeps boxes scoring at least
+// `confidence_thresh` (the user's, else the config's).
+inference::RowsFromOutput batch_rows(const config::ModelConfig& config, std::optional<double> confidence_thresh) {
+  if (config.anchors) {
+    const config::Size input = *config.preprocess.image_size;
+    const inference::AnchorGrid grid{config.anchors->strides, config.anchors->per_cell, input.width, input.height};
+    const double min_score = confidence_thresh.value_or(config.confidence_thresh.value_or(0.0));
+    const std::optional<double> nms = config.nms_thresh;
+    const bool points = config.output_processor == "keypoints";
+    return [grid, min_score, nms, points](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
+      inference::anchor_rows(out, n, grid, min_score, nms, points, rows);
+    };
+  }
   if (config.output_processor == "detector") {
     const std::optional<double> nms = config.nms_thresh;
     return [nms](const models::Output& out, size_t n, std::vector<std::vector<float>>& rows) {
@@ -101,6 +112,17 @@ class ApplyJob : public Job {
         m_kind(inference::model_kind(m_config)),
         m_labeler(m_config, label_options(m_kind, m_config, options)) {
     m_format.check(m_labeler);
+    if (options.job.patches) {
+      if (m_labeler.spatial()) {
+        throw Error(ErrorKind::usage, "--patches: {} is a {}; on patches zoo apply runs classifiers (one label per "
+                    "detection); run a {} on whole images", m_config.source, m_config.output_processor,
+                    m_config.output_processor);
+      }
+      if (m_format.name != "jsonl") {
+        throw Error(ErrorKind::usage, "--patches writes one JSON Lines record per detection: --format jsonl, not {}",
+                    m_format.name);
+      }
+    }
   }
 
   const outputs::OutputFormat& format() const override { return m_format; }
@@ -112,7 +134,7 @@ class ApplyJob : public Job {
 
   inference::Predictor& load_model() override {
     inference::LoadRequest request = m_options.job.load;
-    request.rows = batch_rows(m_config);
+    request.rows = batch_rows(m_config, m_options.labels.confidence_thresh);
     m_model = m_kind.load(m_config, request);
     util::info(fmt::format("model: {}", m_model->description()));
     m_labeler.set_classes(m_model->classes());

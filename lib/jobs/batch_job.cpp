@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -62,6 +63,7 @@ outputs::Producer job_producer(const Job& job, const JobOptions& options) {
   settings["precision"] = options.load.precision;
   const media::FrameSelection& frames = options.loop.frames;
   settings["frames"] = frames.fps > 0 ? fmt::format("{} per second", frames.fps) : fmt::format("every {}", frames.stride);
+  if (options.patches) settings["patches"] = options.patches.settings();
   return {{"model", config::model_digest(job.model_config())}, {"settings", std::move(settings)}};
 }
 
@@ -142,6 +144,29 @@ outputs::Writer& open_output(Job& job, const std::string& output, bool resume, c
   return writer;
 }
 
+// Runs the loop on the patches of `table`'s detections; on resume, the
+// patches an earlier run did are left out (and counted in `skipped`).
+void run_on_patches(const PatchTable& table, const PatchOptions& options, bool resume, outputs::Resumed& resumed,
+                    std::atomic<size_t>& skipped, inference::BatchLoopOptions& loop) {
+  loop.patch_shape = options.shape;
+  loop.patches = [&table, &resumed, &skipped, resume, mutex = std::make_shared<std::mutex>()](
+                     const std::string& path, int64_t frame_number) {
+    media::PatchList list = table.lookup(path, frame_number);
+    if (!resume || frame_number < 0) return list;
+    std::lock_guard lock(*mutex);  // called on the decode workers
+    std::vector<media::Patch> todo;
+    for (auto& patch : list.patches) {
+      if (take_one(resumed.done, io::record_key(path, frame_number, patch.detection))) {
+        ++skipped;
+      } else {
+        todo.push_back(std::move(patch));
+      }
+    }
+    list.patches = std::move(todo);
+    return list;
+  };
+}
+
 }  // namespace
 
 std::vector<std::string> gather_inputs(const std::vector<std::string>& inputs, const std::string& files_from) {
@@ -173,17 +198,27 @@ inference::RunSummary run_batch_job(const JobOptions& options, Job& job, const s
 
   inference::RunSummary summary;
   inference::BatchLoopOptions loop = options.loop;
+  std::optional<PatchTable> patches;  // read before any output is opened: a bad file fails first
+  if (options.patches) patches.emplace(options.patches);
   outputs::Resumed resumed;
   util::FileLock lock;
   outputs::Writer& writer =
       open_output(job, output, resume, options.shard ? nullptr : &producer, paths, loop, summary, resumed, lock);
   summary.total = paths.size();
+  std::atomic<size_t> skipped_patches{0};
+  if (patches) {
+    summary.unit = "patches";
+    util::info(fmt::format("patches: the \"{}\" detections of {} records in {}", patches->field(),
+                           patches->records(), options.patches.file));
+    run_on_patches(*patches, options.patches, resume, resumed, skipped_patches, loop);
+  }
 
   inference::Predictor& predictor = job.load_model();
   const inference::BatchSink sink = [&writer](const std::vector<media::PipelineItem>& batch,
                                               const std::vector<std::vector<float>>& rows,
                                               std::vector<std::string>& errors) { writer.write(batch, rows, errors); };
   inference::run_batches(paths, job.preprocess(), predictor, loop, interrupt, sink, summary);
+  summary.skipped += skipped_patches;
   writer.finish();
   if (options.shard) finish_shard(shard, summary, writer.files());
   return summary;

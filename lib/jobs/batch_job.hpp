@@ -17,6 +17,7 @@
 #include "config/model_config.hpp"
 #include "inference/batch_loop.hpp"
 #include "inference/model_kinds.hpp"
+#include "jobs/patches.hpp"
 #include "outputs/format.hpp"
 #include "outputs/parts.hpp"
 #include "outputs/run_record.hpp"
@@ -33,6 +34,7 @@ struct JobOptions {
   inference::LoadRequest load;        // threads, optimisation, precision (the job adds its layer and rows)
   inference::BatchLoopOptions loop;   // batch size, decode workers, failures, pixel limit, progress, frames
   outputs::Shard shard;               // set: do shard K of N of the inputs into output's part file
+  PatchOptions patches;               // set: run on the patches of another model's detections
 };
 
 // What a job plugs into the skeleton.

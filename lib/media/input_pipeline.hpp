@@ -8,6 +8,7 @@
 // whatever the length of the videos.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -28,6 +29,35 @@
 
 namespace zoo::media {
 
+// A region of an image to run the model on instead of the whole image:
+// another model's detection (FiftyOne's patches).
+struct Patch {
+  int64_t detection = 0;  // its index in the image's detections
+  double x = 0;           // bounding box relative to the image: top-left corner and size
+  double y = 0;
+  double width = 0;
+  double height = 0;
+  std::string label;      // the detection's label, JSON text, carried to the output
+};
+
+// The patches of one image or frame, or why it has none to give.
+struct PatchList {
+  std::string error;             // set: the input fails with this
+  std::vector<Patch> patches;    // none: the input gives no items
+};
+
+// How a patch's box becomes the pixels cut out (FiftyOne's
+// extract_patch options).
+struct PatchShape {
+  double alpha = 0;     // grow (or shrink, when negative) the box's width and height by this fraction
+  bool square = false;  // first widen the box's shorter side to its longer one (in pixels)
+};
+
+// The pixel rectangle of `patch` in a width x height image with `shape`,
+// clipped to the image: x, y, width, height, rounded to whole pixels.
+// Width or height 0 when nothing of it is inside.
+std::array<int, 4> patch_rectangle(const Patch& patch, int width, int height, const PatchShape& shape);
+
 struct InputPipelineOptions {
   config::Preprocess preprocess;
   DecodeLimits limits;
@@ -43,6 +73,15 @@ struct InputPipelineOptions {
   // of the video `path` out. Called on worker threads: must be thread-safe.
   // May be empty.
   std::function<bool(const std::string& path, int64_t frame_number)> skip_frame;
+  // Set: an image, or a selected frame of a video, is decoded whole and
+  // becomes one item per patch this gives for it (path, frame number, 0 for
+  // an image), cut out with `patch_shape` and then preprocessed; an error
+  // item when it gives an error (without decoding the image). Before a
+  // video is read it is asked with frame number -1: an error fails the
+  // video unread. Called on worker threads: must be thread-safe. Not with
+  // `loader`.
+  std::function<PatchList(const std::string& path, int64_t frame_number)> patches;
+  PatchShape patch_shape;
 };
 
 class InputPipeline {
@@ -80,6 +119,10 @@ class InputPipeline {
 
   void work();
   void read_one_video(size_t index, const std::string& path);
+  // Pushes an item per patch of `original` (decoded whole, as 8-bit
+  // pixels) for source `index`; counts them in the expected items.
+  void push_patches(size_t index, const std::string& path, int64_t frame_number, const DecodedImage& original,
+                    const PatchList& list, double decode_seconds);
   // Waits until a video worker of source `index` may decode one more frame;
   // false when stopped.
   bool wait_for_frame_space(size_t index);

@@ -15,6 +15,11 @@ struct PipelineItem {
   std::string path;
   int64_t frame_number = 0;  // a video frame: its number, 1-based; 0 for an image (see InputPipeline)
   DecodedImage image;      // image.error set when the input failed
+  // A patch (InputPipelineOptions::patches): the index of the detection it
+  // is cut from in its image's record, and that detection's label as JSON
+  // text; -1 and "" for a whole image or frame.
+  int64_t detection = -1;
+  std::string detection_label;
   double decode_seconds = 0;  // worker time spent on this item
 };
 

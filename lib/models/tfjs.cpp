@@ -23,6 +23,27 @@ using nlohmann::json;
 namespace zoo::models {
 namespace {
 
+// What forward() returns for one entry of entrypoint_args.outputs: a node
+// (name or name:index), or {concat: [...], axis: N}, the entries joined
+// along a TensorFlow axis (SSD-style graphs split their scores and boxes
+// per feature map).
+struct OutputExpr {
+  std::string node;              // a node, or "" for a concat
+  std::vector<OutputExpr> parts;  // a concat's entries
+  int64_t axis = 0;
+
+  void leaves(std::vector<std::string>& out) const {
+    if (!node.empty()) out.push_back(node);
+    for (const auto& p : parts) p.leaves(out);
+  }
+  std::string describe() const {
+    if (!node.empty()) return node;
+    std::vector<std::string> items;
+    for (const auto& p : parts) items.push_back(p.describe());
+    return fmt::format("concat({}; axis {})", util::join(items, ", "), axis);
+  }
+};
+
 // ---------------------------------------------------------------- weights
 
 float half_to_float(uint16_t h) {
@@ -401,9 +422,12 @@ class Converter {
   }
 
   // Emits forward() computing `targets`; fills `module`'s attributes.
-  std::string emit(const std::vector<std::string>& targets, const TfjsTensorSpec& input, torch::jit::Module& module,
+  std::string emit(const std::vector<OutputExpr>& outputs, const TfjsTensorSpec& input, torch::jit::Module& module,
                    std::vector<std::string>& computed, int64_t& parameters) {
     m_module = &module;
+    const std::vector<OutputExpr>& targets = outputs;
+    std::vector<std::string> leaves;
+    for (const auto& o : outputs) o.leaves(leaves);
     std::ostringstream code;
     code << k_prelude << "\n";
     const std::string returns =
@@ -430,7 +454,7 @@ class Converter {
       code << "    return " << (cats.size() == 1 ? cats[0] : "(" + util::join(cats, ", ") + ")") << "\n\n";
     }
     code << "def " << (one_by_one ? "_graph" : "forward") << "(self, x: Tensor) -> " << returns << ":\n";
-    const std::vector<std::string> nodes = needed(targets);
+    const std::vector<std::string> nodes = needed(leaves);
     for (const auto& name : nodes) {
       const Node& n = m_nodes.at(name);
       if (n.op == "Const") continue;
@@ -448,7 +472,7 @@ class Converter {
       computed.push_back(name);
     }
     std::vector<std::string> results;
-    for (const auto& t : targets) results.push_back(value(t));
+    for (const auto& t : targets) results.push_back(expression(t));
     code << "    return " << (results.size() == 1 ? results[0] : "(" + util::join(results, ", ") + ")") << "\n";
     parameters = m_parameters;
     return code.str();
@@ -468,6 +492,14 @@ class Converter {
 
   // The TorchScript expression for a tensor reference: a variable, or a
   // constant (a literal for a scalar, an attribute otherwise).
+  // The code computing an output expression.
+  std::string expression(const OutputExpr& e) {
+    if (!e.node.empty()) return value(e.node);
+    std::vector<std::string> items;
+    for (const auto& p : e.parts) items.push_back(expression(p));
+    return fmt::format("torch.cat([{}], {})", util::join(items, ", "), e.axis);
+  }
+
   std::string value(const std::string& ref) {
     const auto [name, index] = split_output(ref);
     const Node& n = node(name, "?");
@@ -801,6 +833,35 @@ std::vector<TfjsTensorSpec> specs_of(const json& map) {
   return out;
 }
 
+// One entry of entrypoint_args.outputs (see OutputExpr).
+OutputExpr output_expr(const json& item, const Converter& graph, const std::string& model_json,
+                       const std::string& where) {
+  const std::string key = where + ": entrypoint_args.outputs";
+  if (item.is_string()) {
+    const std::string name = item.get<std::string>();
+    if (!graph.has_node(split_output(name).first)) {
+      throw Error(ErrorKind::config, "{}: no node \"{}\" in {}", key, name, model_json);
+    }
+    return {name, {}, 0};
+  }
+  if (!item.is_object() || !item.contains("concat") || !item["concat"].is_array() || item["concat"].empty()) {
+    throw Error(ErrorKind::config, "{}: expected a node name or {{concat: [NODE, ...], axis: N}}, got {}", key,
+                item.dump());
+  }
+  for (const auto& [name, _] : item.items()) {
+    if (name != "concat" && name != "axis") {
+      throw Error(ErrorKind::config, "{}: a concat takes \"concat\" and \"axis\", not \"{}\"", key, name);
+    }
+  }
+  if (!item.contains("axis") || !item["axis"].is_number_integer()) {
+    throw Error(ErrorKind::config, "{}: a concat needs \"axis\", an integer (TensorFlow's axes, NHWC)", key);
+  }
+  OutputExpr e;
+  e.axis = item["axis"].get<int64_t>();
+  for (const auto& part : item["concat"]) e.parts.push_back(output_expr(part, graph, model_json, where));
+  return e;
+}
+
 }  // namespace
 
 TfjsModel load_tfjs(const std::string& model_json, const json& args, const std::string& layer,
@@ -851,33 +912,27 @@ TfjsModel load_tfjs(const std::string& model_json, const json& args, const std::
       throw Error(ErrorKind::model, "{}: the graph has {} inputs; zoo feeds models one image input", model_json,
                   model.inputs.size());
     }
-    if (args.contains("outputs")) {
-      if (!args["outputs"].is_array() || args["outputs"].empty()) {
-        throw Error(ErrorKind::config, "{}: entrypoint_args.outputs: expected a list of node names", where);
-      }
-      std::vector<TfjsTensorSpec> chosen;
-      for (const auto& item : args["outputs"]) {
-        const std::string name = item.is_string() ? item.get<std::string>() : "";
-        auto it = std::find_if(model.outputs.begin(), model.outputs.end(),
-                               [&](const TfjsTensorSpec& s) { return s.name == name; });
-        if (it != model.outputs.end()) {
-          chosen.push_back(*it);
-        } else if (graph.has_node(split_output(name).first)) {
-          chosen.push_back({name, "float32", {}});
-        } else {
-          throw Error(ErrorKind::config, "{}: entrypoint_args.outputs: no node \"{}\" in {}", where, name, model_json);
-        }
-      }
-      model.outputs = chosen;
-    }
-    std::vector<std::string> targets;
+    std::vector<OutputExpr> targets;
     if (!layer.empty()) {
       if (!graph.has_node(split_output(layer).first)) {
         throw Error(ErrorKind::config, "{}: no node \"{}\" in {}", where, layer, model_json);
       }
-      targets = {layer};
+      targets = {OutputExpr{layer, {}, 0}};
+    } else if (args.contains("outputs")) {
+      if (!args["outputs"].is_array() || args["outputs"].empty()) {
+        throw Error(ErrorKind::config, "{}: entrypoint_args.outputs: expected a list of node names (or "
+                    "{{concat: [NODE, ...], axis: N}})", where);
+      }
+      std::vector<TfjsTensorSpec> chosen;
+      for (const auto& item : args["outputs"]) {
+        targets.push_back(output_expr(item, graph, model_json, where));
+        auto it = std::find_if(model.outputs.begin(), model.outputs.end(),
+                               [&](const TfjsTensorSpec& s) { return s.name == targets.back().node; });
+        chosen.push_back(it != model.outputs.end() ? *it : TfjsTensorSpec{targets.back().describe(), "float32", {}});
+      }
+      model.outputs = chosen;
     } else {
-      for (const auto& o : model.outputs) targets.push_back(o.name);
+      for (const auto& o : model.outputs) targets.push_back({o.name, {}, 0});
     }
     torch::jit::Module module(c10::QualifiedName("__torch__.zoo.TfjsGraph"),
                               std::make_shared<torch::jit::CompilationUnit>());

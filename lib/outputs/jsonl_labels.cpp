@@ -1,6 +1,8 @@
 // --format jsonl: one JSON object per image or video frame, in input order
 // (DESIGN.md, Outputs): {"filepath", "frame_number" (frames), "width",
-// "height", LABEL_FIELD...} or {"filepath", "error"}. Resumable: an earlier
+// "height", LABEL_FIELD...} or {"filepath", "error"}; on patches, one per
+// patch: {"filepath", "frame_number", "detection", "patch" (the detection
+// it was cut from), LABEL_FIELD...}. Resumable: an earlier
 // run's records are kept and their inputs skipped. Parts merge by
 // concatenation.
 #include <optional>
@@ -44,8 +46,13 @@ class JsonlLabels : public Writer {
       nlohmann::ordered_json record;
       record["filepath"] = item.path;
       if (item.frame_number > 0) record["frame_number"] = item.frame_number;
+      if (item.detection >= 0) record["detection"] = item.detection;
       if (!errors[i].empty()) {
         record["error"] = errors[i];
+      } else if (item.detection >= 0) {
+        // A patch: the detection it was cut from, and the model's label.
+        record["patch"] = util::parse_json<nlohmann::ordered_json>(item.detection_label);
+        for (auto& [suffix, label] : m_labeler.labels(item, rows[i])) record[field + suffix] = std::move(label);
       } else {
         record["width"] = item.image.width;
         record["height"] = item.image.height;

@@ -195,7 +195,7 @@ void NpyEmbeddings::write(const std::vector<media::PipelineItem>& batch, const s
     const size_t at = m_block.size();
     m_block.insert(m_block.end(), row.begin(), row.end());
     if (m_normalize) inference::l2_normalize(m_block.data() + at, row.size());
-    m_lines.push_back(io::record_key(batch[i].path, batch[i].frame_number));
+    m_lines.push_back(io::record_key(batch[i].path, batch[i].frame_number, batch[i].detection));
   }
   // Rows first, then their index lines, then the errors: a crash in
   // between leaves rows without lines, which resume drops.
@@ -217,6 +217,7 @@ void NpyEmbeddings::write(const std::vector<media::PipelineItem>& batch, const s
     nlohmann::ordered_json record;
     record["filepath"] = batch[i].path;
     if (batch[i].frame_number > 0) record["frame_number"] = batch[i].frame_number;
+    if (batch[i].detection >= 0) record["detection"] = batch[i].detection;
     record["error"] = errors[i];
     m_errors->write(util::dump_json(record));
     any_error = true;

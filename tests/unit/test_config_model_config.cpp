@@ -315,6 +315,14 @@ TEST_SUITE("config::ModelConfig") {
         {"output_processor_args: {mask_thresh: 2}\n",
          "model.yaml:2:38: key \"output_processor_args.mask_thresh\": expected a number between 0 and 1"},
         {"nms_thresh: -0.1\n", "model.yaml:2:13: key \"nms_thresh\": expected a number between 0 and 1"},
+        {"output_processor: keypoints\nimage_size: 256\noutput_processor_args: {anchors: {strides: [16, 32], per_cell: [2]}}\n",
+         "model.yaml:4:34: key \"output_processor_args.anchors\": strides and per_cell need one count each per feature "
+         "map (got 2 and 1)"},
+        {"output_processor: keypoints\nimage_size: 256\noutput_processor_args: {anchors: {strides: [0]}}\n",
+         "model.yaml:4:45: key \"output_processor_args.anchors.strides\": expected a positive integer, got 0"},
+        {"output_processor: keypoints\noutput_processor_args: {anchors: {strides: [16], per_cell: [2]}}\n",
+         "model.yaml: output_processor_args.anchors is for a detector or keypoints model whose input size the config "
+         "fixes (image_size): the anchors tile that input"},
         {"output_processor_args:\n  store_logits: 3\n",
          "model.yaml:3:17: key \"output_processor_args.store_logits\": expected true or false"},
         {"device: cuda\n", "model.yaml:2:9: key \"device\": device \"cuda\" is not available: zoo runs on cpu"},
@@ -415,6 +423,19 @@ TEST_SUITE("config::ModelConfig") {
     CHECK(invalid.kind == ErrorKind::config);
     CHECK_MESSAGE(invalid.message.rfind("model.yaml:", 0) == 0, invalid.message);
     CHECK_MESSAGE(contains(invalid.message, "invalid YAML"), invalid.message);
+  }
+
+  TEST_CASE("anchors read and written back") {
+    const ModelConfig config = parse_model_config(
+        "entrypoint: tfjs\noutput_processor: keypoints\nimage_size: 256\n"
+        "output_processor_args: {anchors: {strides: [16, 32], per_cell: [2, 6]}}\n", "model.yaml", ".");
+    REQUIRE(config.anchors);
+    CHECK(config.anchors->strides == std::vector<int>{16, 32});
+    CHECK(config.anchors->per_cell == std::vector<int>{2, 6});
+    const ModelConfig back = parse_model_config(to_yaml(config, "."), "again.yaml", ".");
+    REQUIRE(back.anchors);
+    CHECK(back.anchors->strides == config.anchors->strides);
+    CHECK(back.anchors->per_cell == config.anchors->per_cell);
   }
 
   TEST_CASE("to_yaml writes a config that reads back equal, nested entrypoint_args and floats included") {

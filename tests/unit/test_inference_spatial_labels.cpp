@@ -212,4 +212,54 @@ TEST_SUITE("inference::spatial_labels") {
     CHECK(mask_file_stem("clip.avi", 12).find("-f12") != std::string::npos);
     CHECK(mask_file_stem("a/x.jpg", 0).rfind("x-", 0) == 0);
   }
+
+  TEST_CASE("SSD anchors: MediaPipe's grid, cell centres, row by row, per_cell anchors each") {
+    const AnchorGrid grid{{16, 32}, {2, 6}, 256, 256};
+    const auto anchors = anchor_centres(grid);
+    REQUIRE(anchors.size() == 896);  // 16 x 16 x 2 + 8 x 8 x 6, BlazeFace's
+    CHECK(anchors[0] == std::array<float, 2>{8.f, 8.f});
+    CHECK(anchors[1] == std::array<float, 2>{8.f, 8.f});
+    CHECK(anchors[2] == std::array<float, 2>{24.f, 8.f});
+    CHECK(anchors[32] == std::array<float, 2>{8.f, 24.f});
+    CHECK(anchors[512] == std::array<float, 2>{16.f, 16.f});
+    CHECK(anchors[895] == std::array<float, 2>{240.f, 240.f});
+    // A size that is not a multiple of the stride takes a partial cell.
+    CHECK(anchor_centres({{16}, {1}, 40, 20}).size() == 3 * 2);
+  }
+
+  TEST_CASE("SSD rows: sigmoid scores, boxes and points from the anchors, thresholded and suppressed") {
+    const AnchorGrid grid{{8}, {1}, 16, 16};  // 4 anchors: (4,4) (12,4) (4,12) (12,12)
+    Output out{{1, 4, 7}, std::vector<float>(28, 0.f)};
+    auto set = [&](int a, std::vector<float> v) { std::copy(v.begin(), v.end(), out.values.begin() + a * 7); };
+    set(0, {2.f, 1.f, 0.f, 4.f, 2.f, -1.f, 1.f});     // score 0.881, box centre (5, 4), point (3, 5)
+    set(1, {-5.f, 0.f, 0.f, 4.f, 4.f, 0.f, 0.f});     // score 0.0067: under the threshold
+    set(2, {0.f, 0.f, 0.f, 2.f, 2.f, 0.f, 0.f});      // score 0.5
+    set(3, {1.f, -7.f, -7.f, 4.f, 2.f, 0.f, 0.f});    // centre (5, 5): overlaps anchor 0's box, lower score
+    std::vector<std::vector<float>> rows(1);
+    anchor_rows(out, 1, grid, 0.4, 0.3, true, rows);
+    const double s0 = 1 / (1 + std::exp(-2.0)), s2 = 0.5;
+    // Two people, one point each, in falling score order.
+    REQUIRE(rows[0].size() == 2 + 2 * 6 + 2 * 3);
+    CHECK(rows[0][0] == 2.f);
+    CHECK(rows[0][1] == 1.f);
+    CHECK(rows[0][2] == doctest::Approx(3.f));
+    CHECK(rows[0][3] == doctest::Approx(3.f));
+    CHECK(rows[0][4] == doctest::Approx(7.f));
+    CHECK(rows[0][5] == doctest::Approx(5.f));
+    CHECK(rows[0][6] == doctest::Approx(s0));
+    CHECK(rows[0][8] == doctest::Approx(3.f));   // anchor 2's box: centre (4, 12), size 2
+    CHECK(rows[0][9] == doctest::Approx(11.f));
+    CHECK(rows[0][12] == doctest::Approx(s2));
+    CHECK(rows[0][14] == doctest::Approx(3.f));  // anchor 0's point: (4 - 1, 4 + 1)
+    CHECK(rows[0][15] == doctest::Approx(5.f));
+    CHECK(rows[0][16] == doctest::Approx(s0));
+    CHECK(rows[0][17] == doctest::Approx(4.f));  // anchor 2's point: the anchor itself
+    CHECK(rows[0][18] == doctest::Approx(12.f));
+    // Without suppression anchor 3 stays; as a detector row, no points.
+    anchor_rows(out, 1, grid, 0.4, std::nullopt, false, rows);
+    CHECK(rows[0].size() == 3 * 6);
+    const Output wrong{{1, 5, 7}, std::vector<float>(35, 0.f)};
+    const auto error = zoo::test::catch_error([&] { anchor_rows(wrong, 1, grid, 0.4, 0.3, true, rows); });
+    CHECK(zoo::test::contains(error.message, "expected [batch, 4, 5 + 2 x points]"));
+  }
 }

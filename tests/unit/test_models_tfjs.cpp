@@ -259,4 +259,33 @@ TEST_SUITE("models::tfjs") {
     CHECK(unknown.kind == ErrorKind::config);
     CHECK(contains(unknown.message, "--layer: no node \"inner/mull\""));
   }
+
+  TEST_CASE("entrypoint_args.outputs joins outputs with concat along TensorFlow's axes") {
+    TempDir dir("tfjs-concat");
+    Graph g;
+    g.input("x", {1, 1, 1, 2});
+    g.constant("c", {2}, {3.f, 5.f});
+    g.op("a", "Mul", {"x", "c"});
+    g.op("b", "Relu", {"x"});
+    const std::string path = g.write(dir, "a");
+    auto load = [&](const std::string& outputs) {
+      const auto config = zoo::config::parse_model_config(
+          "entrypoint: tfjs\nweights: " + path + "\nentrypoint_args: {outputs: " + outputs + "}\n", "m.yaml", ".");
+      return Model::load(config, LoadOptions{}, OutputLayer{});
+    };
+    const std::vector<float> x = {-1.f, 2.f};
+    // [1, 1, 1, 2] each: joined on the channels (NHWC's last axis), then
+    // the two results on the width.
+    auto joined = load("[{concat: [{concat: [a, b], axis: 3}, {concat: [b, a], axis: -1}], axis: 2}]");
+    const auto out = joined->forward(x.data(), 1, 2, 1, 1);
+    CHECK(out.shape == std::vector<int64_t>{1, 1, 2, 4});
+    CHECK(out.values == std::vector<float>{-3.f, 10.f, 0.f, 2.f, 0.f, 2.f, -3.f, 10.f});
+    const auto no_axis = catch_error([&] { load("[{concat: [a, b]}]"); });
+    CHECK(no_axis.kind == ErrorKind::config);
+    CHECK(contains(no_axis.message, "a concat needs \"axis\""));
+    const auto unknown = catch_error([&] { load("[{concat: [a, nope], axis: 1}]"); });
+    CHECK(contains(unknown.message, "entrypoint_args.outputs: no node \"nope\""));
+    const auto wrong = catch_error([&] { load("[{join: [a, b], axis: 1}]"); });
+    CHECK(contains(wrong.message, "expected a node name or {concat: [NODE, ...], axis: N}"));
+  }
 }
