@@ -6,7 +6,10 @@
 #     accuracy, per-class scores and mistakes;
 #  2. on the real photos of Debian's opencv-doc with a pretrained COCO
 #     detector (CenterNet, a TensorFlow.js graph from the npm package
-#     @vladmandic/human, which setup.sh fetches): the objects on each photo.
+#     @vladmandic/human, which setup.sh fetches): the objects on each photo;
+#  3. faces on every 10th frame of opencv-doc's Megamind.avi (BlazeFace),
+#     a FaceRes descriptor and an expression for each face (--patches),
+#     and the faces grouped by descriptor: who appears where.
 # It also writes models/resnet18-demo.pt (seeded random weights), which the
 # README's examples use.
 set -euo pipefail
@@ -52,4 +55,36 @@ for line in open(sys.argv[1]):
     if found:
         print(f"{name:24s} {', '.join(f'{n} {label}' for label, n in found.most_common())}")
 print("... (every box, with confidence 0.2 and up, in demo-objects.jsonl)")
+PY
+
+clip=$photos/Megamind.avi
+echo "== zoo apply configs/blazeface.yaml $clip --frame-stride 10, then FaceRes and the expression on each face (--patches)" >&2
+"$zoo" apply configs/blazeface.yaml "$clip" --frame-stride 10 -o demo-faces.jsonl
+"$zoo" embed configs/faceres.yaml "$clip" --frame-stride 10 --patches demo-faces.jsonl --patches-square \
+  --patches-alpha 0.4 --normalize -o demo-faces.npy
+"$zoo" apply configs/emotion.yaml "$clip" --frame-stride 10 --patches demo-faces.jsonl -o demo-expressions.jsonl
+/usr/bin/python3 - demo-faces.npy demo-faces.paths.txt demo-expressions.jsonl <<'PY'
+# Faces grouped by descriptor: a face joins the group it is most similar
+# to on average (cosine similarity), if that is at least 0.6, else starts
+# a group.
+import json, sys
+import numpy as np
+rows = np.load(sys.argv[1])
+keys = [line.rstrip("\n") for line in open(sys.argv[2])]
+expression = {}
+for line in open(sys.argv[3]):
+    r = json.loads(line)
+    if "error" not in r:
+        expression[f"{r['filepath']}#{r['frame_number']}@{r['detection']}"] = r["predictions"]["label"]
+groups = []
+for i in range(len(rows)):
+    similarity = [float(np.mean(rows[group] @ rows[i])) for group in groups]
+    if similarity and max(similarity) >= 0.6:
+        groups[int(np.argmax(similarity))].append(i)
+    else:
+        groups.append([i])
+for n, group in enumerate(groups, 1):
+    shown = [keys[i].split("#", 1)[1] + " " + expression.get(keys[i], "?") for i in group]
+    print(f"person {n}: {len(group):2d} faces: {', '.join(shown[:6])}{' ...' if len(shown) > 6 else ''}")
+print("(frame@face and its expression; every face in demo-faces.jsonl, descriptors in demo-faces.npy)")
 PY
