@@ -16,6 +16,25 @@ struct BenchArgs {
   StoreArgs store;
 };
 
+// The ops that took 99% of the profiled time, with their share.
+void print_profile(const inference::BenchResult& r) {
+  double total = 0;
+  for (const auto& op : r.ops) total += op.self_ms;
+  fmt::print("\n{:<36} {:>10} {:>14} {:>7}\n", "op (LibTorch profiler)", "calls/batch", "self ms/batch", "share");
+  double shown = 0;
+  for (const auto& op : r.ops) {
+    if (total <= 0 || shown >= 0.99 * total) break;
+    shown += op.self_ms;
+    // Ops the profiler does not record (MKLDNN's prepacked convolutions)
+    // count as the time of the method calling them.
+    const std::string name = op.name == "forward" ? "forward (unrecorded ops)" : op.name;
+    fmt::print("{:<36} {:>10.1f} {:>14.2f} {:>6.1f}%\n", name, double(op.calls) / r.profiled_batches,
+               op.self_ms / r.profiled_batches, 100 * op.self_ms / total);
+  }
+  fmt::print("{:<36} {:>10} {:>14.2f} (profiled, {} batches)\n", "total", "", total / r.profiled_batches,
+             r.profiled_batches);
+}
+
 int run_bench(BenchArgs& args) {
   auto& o = args.options;
   o.model = resolve_model_arg(o.model, args.store);
@@ -27,6 +46,7 @@ int run_bench(BenchArgs& args) {
     const auto r = inference::run_bench(o);
     fmt::print(stderr, "zoo: model: {}\n", r.description);
     print(r, "");
+    if (o.profile) print_profile(r);
     return 0;
   }
   o.compare = resolve_model_arg(o.compare, args.store);
@@ -57,6 +77,10 @@ Runner register_bench(CLI::App& app) {
   add_size_option(app, o.width, o.height, "Input WIDTHxHEIGHT (default: the config's center_crop or image_size)");
   add_precision_option(app, o.precision);
   add_no_optimize_flag(app, o.optimize);
+  app.add_flag("--profile", o.profile,
+               "Then run the batches again under LibTorch's profiler and print each op's time (self time per batch, "
+               "most first): where the model's time goes")
+      ->excludes("--compare");
   add_store_options(app, args->store, "Store a MODEL reference is read from (default: the local store)");
   app.footer(R"(Prints images/s of the model alone, on random input tensors (no decoding):
 what `zoo apply` could reach if decoding were free.
@@ -67,8 +91,17 @@ alike. Prints a line for each and then MODEL's speed relative to OTHER's:
 the median, over the pairs of adjacent batches, of OTHER's batch time over
 MODEL's (> 1: MODEL is faster).
 
+With --profile, the timed batches are then run again under LibTorch's
+profiler and a table gives, per op, its calls and self time per batch (the
+op's own time, that of the ops it calls left out) and its share of the
+profiled time: the ops making up 99% of it. Ops the profiler does not record
+(MKLDNN's prepacked convolutions, in an optimised model) count under
+forward (unrecorded ops). The profiler slows the run, so
+the table's total exceeds the timed rate's batch time.
+
 Examples:
   zoo bench configs/resnet18-demo.yaml --batch-size 16 --batches 10
+  zoo bench configs/centernet.yaml --batch-size 1 --profile
   zoo bench a.yaml --compare b.yaml --batch-size 16 --seconds 20)");
   return [args] { return run_bench(*args); };
 }

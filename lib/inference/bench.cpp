@@ -77,6 +77,12 @@ BenchResult run_bench(const BenchOptions& options) {
     ++done;
   }
   b.result.images = done * options.batch_size;
+  if (options.profile) {
+    b.result.profiled_batches = done;
+    b.result.ops = models::profile_ops([&] {
+      for (int i = 0; i < done; ++i) b.run();
+    });
+  }
   return b.result;
 }
 

@@ -6,6 +6,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "models/profile.hpp"
 
 namespace zoo::inference {
 
@@ -20,6 +23,7 @@ struct BenchOptions {
   std::string precision = "fp32";  // fp32 | bf16
   int width = 0;         // input size; 0 = from the config (center_crop, else image_size)
   int height = 0;
+  bool profile = false;  // after timing, run the batches again under LibTorch's profiler (BenchResult::ops)
 };
 
 struct BenchResult {
@@ -28,6 +32,10 @@ struct BenchResult {
   int images = 0;
   double seconds = 0;
   double images_per_second() const { return seconds > 0 ? images / seconds : 0; }
+  // With BenchOptions::profile: every op of the profiled batches, most self
+  // time first, and how many batches they are.
+  std::vector<models::OpTime> ops;
+  int profiled_batches = 0;
 };
 
 struct CompareResult {

@@ -1,10 +1,12 @@
 #include "models/tfjs.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -252,6 +254,26 @@ std::string int_list(const std::vector<int64_t>& values) {
   return "[" + util::join(items, ", ") + "]";
 }
 
+// Elementwise ops: TensorFlow's name -> ATen's.
+const std::map<std::string, std::string>& binary_ops() {
+  static const std::map<std::string, std::string> ops = {
+      {"Add", "torch.add"},         {"AddV2", "torch.add"},        {"Sub", "torch.sub"},
+      {"Mul", "torch.mul"},         {"RealDiv", "torch.div"},      {"Div", "torch.div"},
+      {"Maximum", "torch.maximum"}, {"Minimum", "torch.minimum"},  {"Equal", "torch.eq"},
+      {"Greater", "torch.gt"},      {"GreaterEqual", "torch.ge"},  {"Less", "torch.lt"},
+      {"LessEqual", "torch.le"},    {"Pow", "torch.pow"},          {"FloorMod", "torch.remainder"}};
+  return ops;
+}
+
+const std::map<std::string, std::string>& unary_ops() {
+  static const std::map<std::string, std::string> ops = {
+      {"Relu", "torch.relu"}, {"Sigmoid", "torch.sigmoid"}, {"Tanh", "torch.tanh"}, {"Sqrt", "torch.sqrt"},
+      {"Rsqrt", "torch.rsqrt"}, {"Exp", "torch.exp"}, {"Log", "torch.log"}, {"Neg", "torch.neg"},
+      {"Abs", "torch.abs"}, {"Square", "torch.square"}, {"Floor", "torch.floor"}, {"Round", "torch.round"},
+      {"Elu", "torch.elu"}};
+  return ops;
+}
+
 // Helpers every converted forward() may call. Dtypes are ScalarType codes
 // (6 float32, 3 int32, 4 int64, 11 bool): Module::define's resolver has no
 // torch.float32.
@@ -265,34 +287,27 @@ def _same(self, x: Tensor, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
         return x
     return torch.constant_pad_nd(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2], value)
 
-def _conv(self, x: Tensor, w: Tensor, b: Optional[Tensor], sh: int, sw: int, dh: int, dw: int, same: bool, groups: int) -> Tensor:
-    y = x.permute([0, 3, 1, 2])
-    if same:
-        y = self._same(y, w.size(2), w.size(3), sh, sw, dh, dw, 0.0)
-    y = torch.conv2d(y, w, b, [sh, sw], [0, 0], [dh, dw], groups)
-    return y.permute([0, 2, 3, 1])
+def _conv(self, x: Tensor, w: Tensor, b: Optional[Tensor], sh: int, sw: int, dh: int, dw: int, groups: int) -> Tensor:
+    y = self._same(x, w.size(2), w.size(3), sh, sw, dh, dw, 0.0)
+    return torch.conv2d(y, w, b, [sh, sw], [0, 0], [dh, dw], groups)
 
 def _max_pool(self, x: Tensor, kh: int, kw: int, sh: int, sw: int, same: bool) -> Tensor:
-    y = x.permute([0, 3, 1, 2])
+    y = x
     if same:
         y = self._same(y, kh, kw, sh, sw, 1, 1, -float("inf"))
-    y = torch.max_pool2d(y, [kh, kw], [sh, sw], [0, 0], [1, 1], False)
-    return y.permute([0, 2, 3, 1])
+    return torch.max_pool2d(y, [kh, kw], [sh, sw], [0, 0], [1, 1], False)
 
 def _avg_pool(self, x: Tensor, kh: int, kw: int, sh: int, sw: int, same: bool) -> Tensor:
-    y = x.permute([0, 3, 1, 2])
     if same:
-        ones = torch.ones_like(y[:, :1])
-        total = torch.avg_pool2d(self._same(y, kh, kw, sh, sw, 1, 1, 0.0), [kh, kw], [sh, sw], [0, 0], False, True, None)
+        ones = torch.ones_like(x[:, :1])
+        total = torch.avg_pool2d(self._same(x, kh, kw, sh, sw, 1, 1, 0.0), [kh, kw], [sh, sw], [0, 0], False, True, None)
         count = torch.avg_pool2d(self._same(ones, kh, kw, sh, sw, 1, 1, 0.0), [kh, kw], [sh, sw], [0, 0], False, True, None)
-        y = total / count
-    else:
-        y = torch.avg_pool2d(y, [kh, kw], [sh, sw], [0, 0], False, True, None)
-    return y.permute([0, 2, 3, 1])
+        return total / count
+    return torch.avg_pool2d(x, [kh, kw], [sh, sw], [0, 0], False, True, None)
 
 def _resize_legacy(self, x: Tensor, oh: int, ow: int, align: bool) -> Tensor:
-    h = x.size(1)
-    w = x.size(2)
+    h = x.size(2)
+    w = x.size(3)
     if align and oh > 1:
         ys = torch.arange(oh, dtype=6) * ((h - 1) / (oh - 1))
     else:
@@ -305,18 +320,17 @@ def _resize_legacy(self, x: Tensor, oh: int, ow: int, align: bool) -> Tensor:
     x0 = torch.floor(xs).to(4)
     y1 = torch.clamp(y0 + 1, max=h - 1)
     x1 = torch.clamp(x0 + 1, max=w - 1)
-    wy = (ys - y0.to(6)).view([1, oh, 1, 1])
-    wx = (xs - x0.to(6)).view([1, 1, ow, 1])
-    top = x.index_select(1, y0)
-    bottom = x.index_select(1, y1)
+    wy = (ys - y0.to(6)).view([1, 1, oh, 1])
+    wx = (xs - x0.to(6)).view([1, 1, 1, ow])
+    top = x.index_select(2, y0)
+    bottom = x.index_select(2, y1)
     rows = top + (bottom - top) * wy
-    left = rows.index_select(2, x0)
-    right = rows.index_select(2, x1)
+    left = rows.index_select(3, x0)
+    right = rows.index_select(3, x1)
     return left + (right - left) * wx
 
 def _resize_half(self, x: Tensor, oh: int, ow: int) -> Tensor:
-    y = torch.upsample_bilinear2d(x.permute([0, 3, 1, 2]), [oh, ow], False, None, None)
-    return y.permute([0, 2, 3, 1])
+    return torch.upsample_bilinear2d(x, [oh, ow], False, None, None)
 
 def _gather(self, x: Tensor, indices: Tensor, axis: int) -> Tensor:
     if axis < 0:
@@ -464,7 +478,11 @@ class Converter {
                       m_file, name);
         }
         code << "    " << var(name) << " = x.permute([0, 2, 3, 1])";
-        if (input.dtype == "int32") code << ".round().to(3)";
+        if (input.dtype == "int32") {
+          code << ".round().to(3)";
+        } else {
+          m_nchw[name] = "x";
+        }
         code << "\n";
         continue;
       }
@@ -490,8 +508,6 @@ class Converter {
     return index == 0 ? it->second : it->second + "_" + std::to_string(index);
   }
 
-  // The TorchScript expression for a tensor reference: a variable, or a
-  // constant (a literal for a scalar, an attribute otherwise).
   // The code computing an output expression.
   std::string expression(const OutputExpr& e) {
     if (!e.node.empty()) return value(e.node);
@@ -500,6 +516,8 @@ class Converter {
     return fmt::format("torch.cat([{}], {})", util::join(items, ", "), e.axis);
   }
 
+  // The TorchScript expression for a tensor reference: a variable, or a
+  // constant (an attribute).
   std::string value(const std::string& ref) {
     const auto [name, index] = split_output(ref);
     const Node& n = node(name, "?");
@@ -598,6 +616,11 @@ class Converter {
   }
 
   std::string emit_node(const Node& n) {
+    if (const auto nchw = nchw_expr(n)) {
+      const std::string out = var(n.name);
+      m_nchw[n.name] = "n" + out;
+      return "    n" + out + " = " + *nchw + "\n    " + out + " = n" + out + ".permute([0, 2, 3, 1])\n";
+    }
     auto in = [&](size_t i) {
       if (i >= n.inputs.size()) unsupported(n, fmt::format("has {} inputs, expected more", n.inputs.size()));
       return n.inputs[i];
@@ -607,42 +630,12 @@ class Converter {
     const std::string out = var(n.name);
     const std::string& op = n.op;
     std::string expr;
-    static const std::map<std::string, std::string> binary = {
-        {"Add", "torch.add"},         {"AddV2", "torch.add"},        {"Sub", "torch.sub"},
-        {"Mul", "torch.mul"},         {"RealDiv", "torch.div"},      {"Div", "torch.div"},
-        {"Maximum", "torch.maximum"}, {"Minimum", "torch.minimum"},  {"Equal", "torch.eq"},
-        {"Greater", "torch.gt"},      {"GreaterEqual", "torch.ge"},  {"Less", "torch.lt"},
-        {"LessEqual", "torch.le"},    {"Pow", "torch.pow"},          {"FloorMod", "torch.remainder"}};
-    static const std::map<std::string, std::string> unary = {
-        {"Relu", "torch.relu"}, {"Sigmoid", "torch.sigmoid"}, {"Tanh", "torch.tanh"}, {"Sqrt", "torch.sqrt"},
-        {"Rsqrt", "torch.rsqrt"}, {"Exp", "torch.exp"}, {"Log", "torch.log"}, {"Neg", "torch.neg"},
-        {"Abs", "torch.abs"}, {"Square", "torch.square"}, {"Floor", "torch.floor"}, {"Round", "torch.round"},
-        {"Elu", "torch.elu"}};
+    const auto& binary = binary_ops();
+    const auto& unary = unary_ops();
     if (op == "Identity" || op == "StopGradient") {
       expr = v(0);
-    } else if (auto b = binary.find(op); b != binary.end()) {
-      // A tensor first: ATen's binary ops take a scalar second, and
-      // torch.maximum and friends take none.
-      std::string a = o(0), c = o(1);
-      bool a_literal = a.rfind("self.", 0) != 0 && constant(in(0)).has_value();
-      const bool c_literal = c.rfind("self.", 0) != 0 && constant(in(1)).has_value();
-      if (a_literal && c_literal) {
-        a = v(0);
-        a_literal = false;
-      }
-      if (a_literal && (op == "Add" || op == "AddV2" || op == "Mul")) {
-        std::swap(a, c);
-        a_literal = false;
-      }
-      if (a_literal && op == "Sub") {
-        expr = "torch.rsub(" + c + ", " + a + ")";
-      } else if (a_literal && (op == "RealDiv" || op == "Div")) {
-        expr = "torch.mul(torch.reciprocal(" + c + "), " + a + ")";
-      } else {
-        if (a_literal) a = v(0);
-        if (c_literal && (op == "Maximum" || op == "Minimum")) c = v(1);
-        expr = b->second + "(" + a + ", " + c + ")";
-      }
+    } else if (binary.count(op)) {
+      expr = binary_expr(n, o(0), o(1), v(0), v(1));
     } else if (op == "FloorDiv") {
       expr = "torch.div(" + v(0) + ", " + v(1) + ", rounding_mode=\"floor\")";
     } else if (op == "SquaredDifference") {
@@ -655,25 +648,6 @@ class Converter {
       expr = "torch.leaky_relu(" + v(0) + ", " + float_literal(attr_float(n, "alpha", 0.2)) + ")";
     } else if (op == "Softmax") {
       expr = "torch.softmax(" + v(0) + ", -1)";
-    } else if (op == "Conv2D" || op == "_FusedConv2D" || op == "DepthwiseConv2dNative" ||
-               op == "FusedDepthwiseConv2dNative") {
-      check_nhwc(n);
-      const bool depthwise = op.find("Depthwise") != std::string::npos;
-      const auto strides = attr_ints(n, "strides");
-      auto dilations = attr_ints(n, "dilations");
-      if (dilations.empty()) dilations = {1, 1, 1, 1};
-      if (strides.size() != 4 || dilations.size() != 4) unsupported(n, "has strides or dilations not of 4 values");
-      const std::string w = filter(in(1), depthwise, n);
-      std::string b = "None";
-      std::vector<std::string> fused = attr_strings(n, "fused_ops");
-      if (!fused.empty()) {
-        if (fused[0] != "BiasAdd") unsupported(n, fmt::format("with fused {} is not supported", fused[0]));
-        b = bias(in(2));
-      }
-      const int64_t groups = depthwise ? constant(in(1))->size(2) : 1;
-      expr = fmt::format("self._conv({}, {}, {}, {}, {}, {}, {}, {}, {})", v(0), w, b, strides[1], strides[2],
-                         dilations[1], dilations[2], same_padding(n) ? "True" : "False", groups);
-      for (size_t i = 1; i < fused.size(); ++i) expr = activation(fused[i], expr, n);
     } else if (op == "BiasAdd") {
       expr = "torch.add(" + v(0) + ", " + v(1) + ")";
     } else if (op == "MatMul" || op == "_FusedMatMul") {
@@ -687,34 +661,27 @@ class Converter {
         expr = "torch.add(" + expr + ", " + v(2) + ")";
         for (size_t i = 1; i < fused.size(); ++i) expr = activation(fused[i], expr, n);
       }
-    } else if (op == "MaxPool" || op == "AvgPool") {
-      check_nhwc(n);
-      const auto k = attr_ints(n, "ksize");
-      const auto s = attr_ints(n, "strides");
-      if (k.size() != 4 || s.size() != 4 || k[0] != 1 || k[3] != 1) unsupported(n, "pools over batch or channels");
-      expr = fmt::format("self.{}({}, {}, {}, {}, {}, {})", op == "MaxPool" ? "_max_pool" : "_avg_pool", v(0), k[1],
-                         k[2], s[1], s[2], same_padding(n) ? "True" : "False");
     } else if (op == "Mean" || op == "Sum" || op == "Max" || op == "Min" || op == "Prod") {
-      const std::string dims = ints(in(1));
+      std::string dims = ints(in(1));
+      std::string x = v(0);
+      // Global pooling of an NCHW form: over its H and W.
+      if (const auto form = nchw_of(in(0)); form && !attr_bool(n, "keep_dims", false) &&
+                                            (dims == "[1, 2]" || dims == "[2, 1]")) {
+        x = *form;
+        dims = "[2, 3]";
+      }
       const std::string keep = attr_bool(n, "keep_dims", false) ? "True" : "False";
       if (op == "Mean") {
-        expr = "torch.mean(" + v(0) + ", " + dims + ", " + keep + ")";
+        expr = "torch.mean(" + x + ", " + dims + ", " + keep + ")";
       } else if (op == "Sum") {
-        expr = "torch.sum(" + v(0) + ", " + dims + ", " + keep + ")";
+        expr = "torch.sum(" + x + ", " + dims + ", " + keep + ")";
       } else if (op == "Max") {
-        expr = "torch.amax(" + v(0) + ", " + dims + ", " + keep + ")";
+        expr = "torch.amax(" + x + ", " + dims + ", " + keep + ")";
       } else if (op == "Min") {
-        expr = "torch.amin(" + v(0) + ", " + dims + ", " + keep + ")";
+        expr = "torch.amin(" + x + ", " + dims + ", " + keep + ")";
       } else {
         unsupported(n, "is not supported");
       }
-    } else if (op == "ResizeBilinear") {
-      const std::string size = ints(in(1));
-      const bool align = attr_bool(n, "align_corners", false);
-      const bool half = attr_bool(n, "half_pixel_centers", false);
-      if (half && align) unsupported(n, "with both align_corners and half_pixel_centers is not supported");
-      expr = half ? fmt::format("self._resize_half({}, {}[0], {}[1])", v(0), size, size)
-                  : fmt::format("self._resize_legacy({}, {}[0], {}[1], {})", v(0), size, size, align ? "True" : "False");
     } else if (op == "ConcatV2") {
       std::vector<std::string> parts;
       for (size_t i = 0; i + 1 < n.inputs.size(); ++i) parts.push_back(v(i));
@@ -786,6 +753,198 @@ class Converter {
     return "    " + out + " = " + expr + "\n";
   }
 
+  // A binary op: a tensor first, as ATen's binary ops take a scalar only
+  // second (and torch.maximum and friends none). `a`, `c`: the operands,
+  // literals for scalar constants; `a_tensor`, `c_tensor`: the same as
+  // tensors.
+  std::string binary_expr(const Node& n, std::string a, std::string c, const std::string& a_tensor,
+                          const std::string& c_tensor) {
+    const std::string& op = n.op;
+    const std::string& fn = binary_ops().at(op);
+    bool a_literal = a != a_tensor;
+    const bool c_literal = c != c_tensor;
+    if (a_literal && c_literal) {
+      a = a_tensor;
+      a_literal = false;
+    }
+    if (a_literal && (op == "Add" || op == "AddV2" || op == "Mul")) {
+      std::swap(a, c);
+      a_literal = false;
+    }
+    if (a_literal && op == "Sub") return "torch.rsub(" + c + ", " + a + ")";
+    if (a_literal && (op == "RealDiv" || op == "Div")) return "torch.mul(torch.reciprocal(" + c + "), " + a + ")";
+    if (a_literal) a = a_tensor;
+    if (c_literal && (op == "Maximum" || op == "Minimum")) c = c_tensor;
+    return fn + "(" + a + ", " + c + ")";
+  }
+
+  // The NCHW form of a value: the variable computed in NCHW, if any.
+  std::optional<std::string> nchw_of(const std::string& ref) const {
+    const auto [name, index] = split_output(ref);
+    if (index != 0) return std::nullopt;
+    const auto it = m_nchw.find(name);
+    if (it == m_nchw.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // A constant of at most 4 dimensions as it broadcasts against NCHW
+  // tensors: its NHWC shape padded on the left to 4 dimensions, permuted.
+  std::optional<std::string> nchw_constant(const std::string& ref) {
+    const auto c = constant(ref);
+    if (!c || c->dim() > 4) return std::nullopt;
+    if (c->dim() == 0) return value(ref);
+    const std::string key = ref + "#nchw";
+    if (const auto it = m_attrs.find(key); it != m_attrs.end()) return "self." + it->second;
+    std::vector<int64_t> shape(size_t(4 - c->dim()), 1);
+    for (int64_t d : c->sizes()) shape.push_back(d);
+    const std::string attr = "c" + std::to_string(m_attrs.size());
+    m_attrs[key] = attr;
+    m_module->register_buffer(attr, c->reshape(shape).permute({0, 3, 1, 2}).contiguous());
+    return "self." + attr;
+  }
+
+  // Ops computed on NCHW tensors (channels-last in memory), so that a chain
+  // of convolutions, pools and elementwise ops has no permutes and
+  // optimize_for_inference keeps it in MKLDNN: convolutions, pools and
+  // resizes always (from a permuted view of an NHWC input), elementwise ops
+  // and channel concats when their inputs have NCHW forms. Their NHWC value,
+  // for every other op, is a permuted view. nullopt: not such an op.
+  std::optional<std::string> nchw_expr(const Node& n) {
+    const std::string& op = n.op;
+    auto in = [&](size_t i) -> const std::string& {
+      if (i >= n.inputs.size()) unsupported(n, fmt::format("has {} inputs, expected more", n.inputs.size()));
+      return n.inputs[i];
+    };
+    auto forced = [&](size_t i) {
+      const auto form = nchw_of(in(i));
+      return form ? *form : value(in(i)) + ".permute([0, 3, 1, 2])";
+    };
+    if (op == "Conv2D" || op == "_FusedConv2D" || op == "DepthwiseConv2dNative" ||
+        op == "FusedDepthwiseConv2dNative") {
+      check_nhwc(n);
+      const bool depthwise = op.find("Depthwise") != std::string::npos;
+      const auto strides = attr_ints(n, "strides");
+      auto dilations = attr_ints(n, "dilations");
+      if (dilations.empty()) dilations = {1, 1, 1, 1};
+      if (strides.size() != 4 || dilations.size() != 4) unsupported(n, "has strides or dilations not of 4 values");
+      const std::string w = filter(in(1), depthwise, n);
+      std::string b = "None";
+      std::vector<std::string> fused = attr_strings(n, "fused_ops");
+      if (!fused.empty()) {
+        if (fused[0] != "BiasAdd") unsupported(n, fmt::format("with fused {} is not supported", fused[0]));
+        b = bias(in(2));
+      }
+      const auto f = constant(in(1));
+      const int64_t groups = depthwise ? f->size(2) : 1;
+      const int64_t ph = (f->size(0) - 1) * dilations[1], pw = (f->size(1) - 1) * dilations[2];
+      const std::string x = forced(0);
+      std::string expr;
+      if (!same_padding(n)) {
+        expr = fmt::format("torch.conv2d({}, {}, {}, [{}, {}], [0, 0], [{}, {}], {})", x, w, b, strides[1],
+                           strides[2], dilations[1], dilations[2], groups);
+      } else if (strides[1] == 1 && strides[2] == 1 && ph % 2 == 0 && pw % 2 == 0) {
+        // At stride 1 SAME pads (k - 1) * d, split evenly when even: the
+        // convolution's own padding, no copy.
+        expr = fmt::format("torch.conv2d({}, {}, {}, [1, 1], [{}, {}], [{}, {}], {})", x, w, b, ph / 2, pw / 2,
+                           dilations[1], dilations[2], groups);
+      } else {
+        expr = fmt::format("self._conv({}, {}, {}, {}, {}, {}, {}, {})", x, w, b, strides[1], strides[2],
+                           dilations[1], dilations[2], groups);
+      }
+      for (size_t i = 1; i < fused.size(); ++i) expr = activation(fused[i], expr, n);
+      return expr;
+    }
+    if (op == "MaxPool" || op == "AvgPool") {
+      check_nhwc(n);
+      const auto k = attr_ints(n, "ksize");
+      const auto s = attr_ints(n, "strides");
+      if (k.size() != 4 || s.size() != 4 || k[0] != 1 || k[3] != 1) unsupported(n, "pools over batch or channels");
+      const bool same = same_padding(n);
+      if (same && s[1] == 1 && s[2] == 1 && k[1] % 2 == 1 && k[2] % 2 == 1) {
+        // Even padding: the pool's own (MaxPool pads with -inf, AvgPool
+        // leaves the padding out of the divisor, as TensorFlow).
+        return op == "MaxPool"
+                   ? fmt::format("torch.max_pool2d({}, [{}, {}], [1, 1], [{}, {}], [1, 1], False)", forced(0), k[1],
+                                 k[2], k[1] / 2, k[2] / 2)
+                   : fmt::format("torch.avg_pool2d({}, [{}, {}], [1, 1], [{}, {}], False, False, None)", forced(0),
+                                 k[1], k[2], k[1] / 2, k[2] / 2);
+      }
+      return fmt::format("self.{}({}, {}, {}, {}, {}, {})", op == "MaxPool" ? "_max_pool" : "_avg_pool", forced(0),
+                         k[1], k[2], s[1], s[2], same ? "True" : "False");
+    }
+    if (op == "ResizeBilinear") {
+      const std::string size = ints(in(1));
+      const bool align = attr_bool(n, "align_corners", false);
+      const bool half = attr_bool(n, "half_pixel_centers", false);
+      if (half && align) unsupported(n, "with both align_corners and half_pixel_centers is not supported");
+      return half ? fmt::format("self._resize_half({}, {}[0], {}[1])", forced(0), size, size)
+                  : fmt::format("self._resize_legacy({}, {}[0], {}[1], {})", forced(0), size, size,
+                                align ? "True" : "False");
+    }
+    if (n.inputs.empty()) return std::nullopt;
+    const auto form = nchw_of(n.inputs[0]);
+    if (op == "Identity" || op == "StopGradient") return form;
+    if (const auto u = unary_ops().find(op); u != unary_ops().end()) {
+      if (form) return u->second + "(" + *form + ")";
+      return std::nullopt;
+    }
+    if (op == "Relu6" || op == "LeakyRelu") {
+      if (form) return activation(op, *form, n);
+      return std::nullopt;
+    }
+    if (op == "Softmax") {
+      if (form) return "torch.softmax(" + *form + ", 1)";
+      return std::nullopt;
+    }
+    if (op == "BiasAdd" || binary_ops().count(op)) {
+      const bool bias_add = op == "BiasAdd";
+      const auto a = nchw_of(in(0)), c = nchw_of(in(1));
+      if (!a && !c) return std::nullopt;
+      // An operand: its NCHW form, a literal for a float scalar, or a
+      // constant made to broadcast as NCHW.
+      auto operand_of = [&](size_t i, const std::optional<std::string>& f) -> std::optional<std::string> {
+        if (f) return f;
+        const auto k = constant(in(i));
+        if (k && k->numel() == 1 && k->dim() == 0 && k->scalar_type() == torch::kFloat32) {
+          return float_literal(k->item<float>());
+        }
+        return nchw_constant(in(i));
+      };
+      const auto a_op = operand_of(0, a), c_op = operand_of(1, c);
+      if (!a_op || !c_op) return std::nullopt;
+      if (bias_add) return "torch.add(" + *a_op + ", " + *c_op + ")";
+      const std::string a_tensor = a ? *a : *nchw_constant(in(0));
+      const std::string c_tensor = c ? *c : *nchw_constant(in(1));
+      return binary_expr(n, *a_op, *c_op, a_tensor, c_tensor);
+    }
+    if ((op == "Mean" || op == "Sum" || op == "Max" || op == "Min") && form && attr_bool(n, "keep_dims", false)) {
+      const auto axes = constant(in(1));
+      if (!axes) return std::nullopt;
+      std::vector<int64_t> mapped;
+      for (int64_t a : constant_ints(in(1), n)) {
+        if (a < -4 || a > 3) return std::nullopt;
+        mapped.push_back(std::array<int64_t, 4>{0, 2, 3, 1}[size_t((a + 4) % 4)]);
+      }
+      const std::string fn = op == "Mean" ? "torch.mean" : op == "Sum" ? "torch.sum"
+                           : op == "Max"  ? "torch.amax" : "torch.amin";
+      return fn + "(" + *form + ", " + int_list(mapped) + ", True)";
+    }
+    if (op == "ConcatV2" && n.inputs.size() > 1) {
+      const auto axis = constant(n.inputs.back());
+      if (!axis) return std::nullopt;
+      const int64_t a = axis->to(torch::kInt64).reshape({-1})[0].item<int64_t>();
+      if (a != 3 && a != -1) return std::nullopt;
+      std::vector<std::string> parts;
+      for (size_t i = 0; i + 1 < n.inputs.size(); ++i) {
+        const auto part = nchw_of(n.inputs[i]);
+        if (!part) return std::nullopt;
+        parts.push_back(*part);
+      }
+      return "torch.cat([" + util::join(parts, ", ") + "], 1)";
+    }
+    return std::nullopt;
+  }
+
   std::string strided_slice(const Node& n) {
     const auto begin = constant_ints(n.inputs.at(1), n);
     const auto end = constant_ints(n.inputs.at(2), n);
@@ -816,6 +975,7 @@ class Converter {
   std::unordered_map<std::string, Node> m_nodes;
   std::vector<std::string> m_order;
   std::unordered_map<std::string, std::string> m_vars;
+  std::unordered_map<std::string, std::string> m_nchw;  // node -> the variable of its NCHW form
   std::unordered_map<std::string, std::string> m_attrs;
   torch::jit::Module* m_module = nullptr;  // emit()'s: where constants and weights are registered
   int64_t m_parameters = 0;                // weight values registered

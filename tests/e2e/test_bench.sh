@@ -20,6 +20,25 @@ grep -q 'small_cnn (built-in) with state dict small_cnn.pth, optimized for infer
 images=$(sed -E 's/.*\(([0-9]+) images.*/\1/' long.txt)
 (( images > 4 )) || fail "--seconds 0.5 ran only $images images: $(cat long.txt)"
 
+# --profile: the rate, then the ops that took the time, per batch, their
+# shares adding up to at least 99% of the profiled time.
+"$ZOO" bench builtin.yaml -b 4 -n 3 --profile > prof.txt 2> prof.err || { cat prof.err; fail "--profile"; }
+/usr/bin/python3 - prof.txt <<'PY' || fail "--profile printed: $(cat prof.txt)"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert re.match(r"^[0-9.]+ images/s \(12 images", lines[0]), lines[0]
+assert lines[2].split()[:2] == ["op", "(LibTorch"], lines[2]
+ops = [l.replace("forward (unrecorded ops)", "forward").split() for l in lines[3:-1]]
+assert ops and all(len(o) == 4 and o[3].endswith("%") for o in ops), ops
+names = [o[0] for o in ops]
+assert any(n.startswith("aten::") for n in names), names
+shares = [float(o[3].rstrip("%")) for o in ops]
+assert shares == sorted(shares, reverse=True) and sum(shares) >= 98.5, shares
+assert lines[-1].startswith("total") and "(profiled, 3 batches)" in lines[-1], lines[-1]
+PY
+expect_exit 2 "$ZOO" bench builtin.yaml --compare script.yaml --profile 2> err.txt
+grep -q -- '--compare excludes --profile' err.txt || fail "--profile with --compare: $(cat err.txt)"
+
 # --compare: a line per model (same images, in batches run in turn), then
 # the ratio, the median over the pairs.
 "$ZOO" bench builtin.yaml --compare script.yaml -b 8 -n 6 > cmp.txt 2> cmp.err || { cat cmp.err; fail "--compare"; }
