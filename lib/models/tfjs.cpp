@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -803,6 +804,59 @@ class Converter {
     return "self." + attr;
   }
 
+  // A float scalar constant's value.
+  std::optional<float> scalar(const std::string& ref) const {
+    const auto c = constant(ref);
+    if (!c || c->numel() != 1 || c->scalar_type() != torch::kFloat32) return std::nullopt;
+    return c->reshape({-1})[0].item<float>();
+  }
+
+  // X when `ref` is Relu6(X + 3) (MobileNetV3's hard activations).
+  std::optional<std::string> relu6_of_plus_3(const std::string& ref) const {
+    const auto [name, index] = split_output(ref);
+    const Node& relu6 = node(name, "?");
+    if (index != 0 || relu6.op != "Relu6" || relu6.inputs.size() != 1) return std::nullopt;
+    const Node& add = node(split_output(relu6.inputs[0]).first, relu6.name);
+    if ((add.op != "Add" && add.op != "AddV2") || add.inputs.size() != 2) return std::nullopt;
+    for (size_t i = 0; i < 2; ++i) {
+      if (scalar(add.inputs[1 - i]) == 3.f) return add.inputs[i];
+    }
+    return std::nullopt;
+  }
+
+  // MobileNetV3's hard activations as TensorFlow spells them, as one op on
+  // an NCHW form: hard_swish, Mul(Mul(X, 1/6), Relu6(X + 3)), and
+  // hard_sigmoid, Mul(1/6, Relu6(X + 3)). One ATen op instead of four, which
+  // MKLDNN runs in place after a convolution whose channels it does not pad.
+  std::optional<std::string> hard_activation(const Node& n) {
+    if (n.inputs.size() != 2) return std::nullopt;
+    // The graph's 1/6 may be float16-quantized (0.16668701): the op is
+    // scaled by 6 times it, exactly as the graph computes.
+    auto sixth = [](std::optional<float> v) { return v && std::abs(*v - 1.f / 6.f) < 1e-4f; };
+    auto scaled = [](const std::string& expr, float c) {
+      const float k = float(double(c) * 6.0);
+      return k == 1.f ? expr : "torch.mul(" + expr + ", " + float_literal(k) + ")";
+    };
+    for (size_t i = 0; i < 2; ++i) {
+      const auto x = relu6_of_plus_3(n.inputs[i]);
+      if (!x) continue;
+      const auto form = nchw_of(*x);
+      if (!form) return std::nullopt;
+      const std::string& other = n.inputs[1 - i];
+      if (const auto c = scalar(other); sixth(c)) return scaled("torch.hardsigmoid(" + *form + ")", *c);
+      const auto [name, index] = split_output(other);
+      const Node& mul = node(name, n.name);
+      if (index == 0 && mul.op == "Mul" && mul.inputs.size() == 2) {
+        for (size_t j = 0; j < 2; ++j) {
+          if (const auto c = scalar(mul.inputs[1 - j]); mul.inputs[j] == *x && sixth(c)) {
+            return scaled("torch.hardswish(" + *form + ")", *c);
+          }
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
   // Ops computed on NCHW tensors (channels-last in memory), so that a chain
   // of convolutions, pools and elementwise ops has no permutes and
   // optimize_for_inference keeps it in MKLDNN: convolutions, pools and
@@ -895,6 +949,9 @@ class Converter {
     if (op == "Softmax") {
       if (form) return "torch.softmax(" + *form + ", 1)";
       return std::nullopt;
+    }
+    if (op == "Mul") {
+      if (const auto fused = hard_activation(n)) return fused;
     }
     if (op == "BiasAdd" || binary_ops().count(op)) {
       const bool bias_add = op == "BiasAdd";

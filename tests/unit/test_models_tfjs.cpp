@@ -288,4 +288,28 @@ TEST_SUITE("models::tfjs") {
     const auto wrong = catch_error([&] { load("[{join: [a, b], axis: 1}]"); });
     CHECK(contains(wrong.message, "expected a node name or {concat: [NODE, ...], axis: N}"));
   }
+
+  TEST_CASE("MobileNetV3's hard_swish and hard_sigmoid as the graph spells them, its 1/6 as it is") {
+    TempDir dir("tfjs-hard");
+    Graph g;
+    g.input("x", {1, 1, 1, 4});
+    g.constant("w", {1, 1, 4, 4}, {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1});  // a 1x1 identity convolution
+    g.op("conv", "Conv2D", {"x", "w"}, {{"strides", ints_attr({1, 1, 1, 1})}, {"padding", string_attr(k_valid)}});
+    g.constant("three", {}, {3.f});
+    g.constant("sixth", {}, {0.16668701f});  // float16's 1/6
+    g.op("add", "AddV2", {"conv", "three"});
+    g.op("relu6", "Relu6", {"add"});
+    g.op("mul", "Mul", {"sixth", "conv"});
+    g.op("swish", "Mul", {"mul", "relu6"});
+    g.op("sigmoid", "Mul", {"sixth", "relu6"});
+    g.op("y", "Sub", {"swish", "sigmoid"});
+    const std::string path = g.write(dir, "y");
+    const std::vector<float> x = {-4.f, -1.5f, 0.5f, 7.f};
+    const auto out = run(path, x, 4, 1, 1);
+    REQUIRE(out.values.size() == 4);
+    for (size_t i = 0; i < 4; ++i) {
+      const double r6 = std::min(std::max(double(x[i]) + 3.0, 0.0), 6.0);
+      CHECK(out.values[i] == doctest::Approx(0.16668701 * x[i] * r6 - 0.16668701 * r6).epsilon(1e-6));
+    }
+  }
 }
