@@ -220,6 +220,7 @@ std::string canonical_output_processor(const std::string& value) {
       {"KeypointDetectorOutputProcessor", "keypoints"},
       {"fiftyone.utils.torch.KeypointDetectorOutputProcessor", "keypoints"},
       {"segmenter", "segmenter"},
+      {"regression", "regression"},
       {"SemanticSegmenterOutputProcessor", "segmenter"},
       {"fiftyone.utils.torch.SemanticSegmenterOutputProcessor", "segmenter"},
   };
@@ -666,7 +667,7 @@ const std::map<std::string, KeyReader>& key_readers() {
          s.config.output_processor = canonical_output_processor(name);
          if (s.config.output_processor.empty()) {
            const std::vector<std::string> known = {"classifier", "detector", "instance_segmenter", "keypoints",
-                                                   "segmenter"};
+                                                   "regression", "segmenter"};
            r.fail(v, k, fmt::format("unknown output processor \"{}\" (known: {}){}", name, util::join(known, ", "),
                                     util::did_you_mean(name, known)));
          }

@@ -40,9 +40,18 @@ nlohmann::ordered_json logits_json(const float* logits, size_t count) {
 
 }  // namespace
 
-nlohmann::ordered_json classify(const float* logits, size_t count, const ClassifierOptions& options) {
-  const std::vector<float> probs =
-      options.probabilities ? std::vector<float>(logits, logits + count) : softmax(logits, count);
+nlohmann::ordered_json classify(const float* logits, size_t scores, const ClassifierOptions& options) {
+  std::vector<float> probs;
+  size_t count = scores;
+  if (scores == 1 && options.classes.size() == 2) {
+    // A binary classifier's one score: the second class's logit (sigmoid),
+    // or its probability.
+    const float p = options.probabilities ? logits[0] : float(1.0 / (1.0 + std::exp(-double(logits[0]))));
+    probs = {1.f - p, p};
+    count = 2;
+  } else {
+    probs = options.probabilities ? std::vector<float>(logits, logits + count) : softmax(logits, count);
+  }
   std::vector<size_t> order(count);
   std::iota(order.begin(), order.end(), 0);
   // Highest probability first; ties keep the lower index (as torch.topk on CPU).
@@ -54,7 +63,7 @@ nlohmann::ordered_json classify(const float* logits, size_t count, const Classif
     nlohmann::ordered_json label = {{"_cls", "Classification"},
                                     {"label", label_of(order[0], options.classes)},
                                     {"confidence", json_float(probs[order[0]])}};
-    if (options.store_logits) label["logits"] = logits_json(logits, count);
+    if (options.store_logits) label["logits"] = logits_json(logits, scores);
     return label;
   }
   auto classifications = nlohmann::ordered_json::array();
@@ -65,7 +74,27 @@ nlohmann::ordered_json classify(const float* logits, size_t count, const Classif
                                {"confidence", json_float(probs[order[i]])}});
   }
   nlohmann::ordered_json label = {{"_cls", "Classifications"}, {"classifications", classifications}};
-  if (options.store_logits) label["logits"] = logits_json(logits, count);
+  if (options.store_logits) label["logits"] = logits_json(logits, scores);
+  return label;
+}
+
+nlohmann::ordered_json regress(const float* outputs, size_t count, const ClassifierOptions& options) {
+  nlohmann::ordered_json label = {{"_cls", "Regression"}};
+  if (count == 1) {
+    label["value"] = json_float(outputs[0]);
+    label["confidence"] = nullptr;
+  } else {
+    const std::vector<float> probs =
+        options.probabilities ? std::vector<float>(outputs, outputs + count) : softmax(outputs, count);
+    double value = 0, total = 0;
+    for (size_t i = 0; i < count; ++i) {
+      value += double(i) * probs[i];
+      total += probs[i];
+    }
+    label["value"] = json_float(float(total > 0 ? value / total : 0.0));
+    label["confidence"] = json_float(*std::max_element(probs.begin(), probs.end()));
+  }
+  if (options.store_logits) label["logits"] = logits_json(outputs, count);
   return label;
 }
 

@@ -23,8 +23,17 @@ struct ClassifierOptions {
 std::vector<float> softmax(const float* logits, size_t count);
 
 // The label dict for one image's `count` logits (or probabilities), or null when the best
-// prediction is below the confidence threshold (FiftyOne stores None).
+// prediction is below the confidence threshold (FiftyOne stores None). One
+// score with two classes is a binary classifier: the score is the second
+// class's logit (its probability with `probabilities`), the first's is the
+// rest.
 nlohmann::ordered_json classify(const float* logits, size_t count, const ClassifierOptions& options);
+
+// FiftyOne's Regression for one image's `count` outputs: one output is the
+// value (confidence null); more are scores of the values 0, 1, ... (a
+// softmax of them, or probabilities with `options.probabilities`), the
+// value their expectation and the confidence the largest probability.
+nlohmann::ordered_json regress(const float* outputs, size_t count, const ClassifierOptions& options);
 
 // A float as the shortest decimal that reads back as the same float, held
 // in a JSON number ("0.81", not "0.8100000023841858").

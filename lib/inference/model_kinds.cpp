@@ -103,9 +103,10 @@ const std::vector<ModelKind>& model_kinds() {
        load_list_model, inspect_list_model, {}, no_entrypoints},
       {"torch",
        [](const config::ModelConfig&) { return true; },
-       {"classifier", "segmenter", "detector", "keypoints"},
+       {"classifier", "regression", "segmenter", "detector", "keypoints"},
        "{0}: output_processor \"{1}\" is not supported by zoo apply for an input: batch model (classifier, "
-       "segmenter, detector for an output [batch, detections, 6], keypoints for [batch, people, keypoints, 3]; "
+       "regression, segmenter, detector for an output [batch, detections, 6], keypoints for [batch, people, "
+       "keypoints, 3]; "
        "instance_segmenter takes torchvision-style dicts (boxes, labels, scores, masks) from an input: list model, "
        "a torchvision detection model scripted with torch.jit.script: set input: list)",
        "", "", load_batch_model, inspect_batch_model, {}, models::entrypoint_descriptions},

@@ -64,7 +64,9 @@ inference::RowsFromOutput batch_rows(const config::ModelConfig& config, std::opt
                   fmt::join(out.shape, ", "));
     }
     const size_t k = size_t(out.shape[1]);
-    if (classes > 0 && k != classes) {
+    // One score and two labels: a binary classifier (the score is the
+    // second label's).
+    if (classes > 0 && k != classes && !(k == 1 && classes == 2)) {
       throw Error(ErrorKind::config, "the model outputs {} scores per image but {} lists {} labels", k,
                   labels_source, classes);
     }
@@ -88,6 +90,10 @@ outputs::LabelOptions label_options(const inference::ModelKind& kind, const conf
   if ((!options.masks_dir.empty() || options.inline_masks) && !masks) {
     throw Error(ErrorKind::usage, "{}: {} is a {}, which writes no masks",
                 options.inline_masks ? "--inline-masks" : "--masks-dir", config.source, processor);
+  }
+  if (processor == "regression" && options.top_k > 0) {
+    throw Error(ErrorKind::usage, "--top-k: {} is a regression, which gives one value per image, not classes",
+                config.source);
   }
   if (!options.coco_truth.empty() && apply.format != "coco-results") {
     throw Error(ErrorKind::usage, "--coco-truth is for --format coco-results (the results' ids), not {}", apply.format);

@@ -29,6 +29,7 @@ bool Labeler::boxes() const { return m_spatial && *m_spatial != inference::Spati
 
 std::vector<std::pair<std::string, nlohmann::ordered_json>> Labeler::labels(const media::PipelineItem& item,
                                                                             const std::vector<float>& row) const {
+  if (m_config.output_processor == "regression") return {{"", inference::regress(row.data(), row.size(), m_classifier)}};
   if (!m_spatial) return {{"", inference::classify(row.data(), row.size(), m_classifier)}};
   return inference::spatial_labels(row, *m_spatial, geometry(item), m_spatial_options, m_masks,
                                    inference::mask_file_stem(item.path, item.frame_number));

@@ -11,6 +11,8 @@ fetches them), as a user runs them from configs/.
   nearest descriptor is a face of the same person.
 - Emotion on the patches (zoo apply --patches): one label per face, equal
   to the label of the same pixels cut out here and run as an image.
+- FaceRes's gender and age heads on the patches: Roxanne female, the diner
+  male, Messi male and an adult.
 - Patches resume, shard and merge to byte-identical outputs.
 - CenterNet against boxes drawn by hand on five of Debian's darknet photos
   (examples/darknet-truth.json: people, animals, vehicles; AP50 gate)."""
@@ -245,7 +247,38 @@ def check_face_patches(blazeface, out, frames, failures):
                             f"cut out: {alone['predictions']}")
     print("emotion on the faces:", [(os.path.basename(r["filepath"]) + "@" + str(r["detection"]),
                                      r["predictions"]["label"]) for r in records])
+    check_gender_age(faces, frames, who, out, failures)
     check_patch_runs(faceres, emotion, faces, frames, npy, labels, out, failures)
+
+
+def check_gender_age(faces, frames, who, out, failures):
+    """FaceRes's gender head (configs/faceres-gender.yaml: one sigmoid, two
+    classes) and age head (configs/faceres-age.yaml: a Regression): Roxanne's
+    faces female, the diner's male, Messi (messi5.jpg) male and an adult."""
+    patches = ["--patches-square", "--patches-alpha", "0.4", "-q"]
+    gender = user_config("faceres-gender", out)
+    records = jsonl_of(zoo("apply", gender, *frames, "--patches", faces, *patches).stdout)
+    said = {f"{r['filepath']}@{r['detection']}": r["predictions"]["label"] for r in records}
+    by_person = {}
+    for key, person in who.items():
+        by_person.setdefault(person, []).append(said[key])
+    print("faceres gender by person:", {p: sorted(g) for p, g in sorted(by_person.items())})
+    if set(by_person.get("roxanne", [])) != {"female"} or set(by_person.get("diner", [])) != {"male"}:
+        failures.append(f"faceres gender: Roxanne {by_person.get('roxanne')}, the diner {by_person.get('diner')}")
+    messi = os.path.join(ref.PHOTOS, "messi5.jpg")
+    messi_faces = os.path.join(out, "messi-faces.jsonl")
+    zoo("apply", user_config("blazeface", out), messi, "-q", "-o", messi_faces)
+    m_gender = jsonl_of(zoo("apply", gender, messi, "--patches", messi_faces, *patches).stdout)
+    m_age = jsonl_of(zoo("apply", user_config("faceres-age", out), messi, "--patches", messi_faces,
+                         *patches).stdout)
+    label, age = m_gender[0]["predictions"], m_age[0]["predictions"]
+    print(f"faceres on Messi's face: {label['label']} ({label['confidence']:.2f}), age {age['value']:.1f}")
+    if label["label"] != "male" or age["_cls"] != "Regression" or not 18 <= age["value"] <= 45:
+        failures.append(f"faceres on messi5.jpg: {label}, {age}")
+
+
+def jsonl_of(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def check_patch_runs(faceres, emotion, faces, frames, npy, labels, out, failures):
@@ -312,6 +345,8 @@ def check_centernet_truth(out, failures):
 def main():
     subprocess.run([os.path.join(SOURCE, "scripts", "setup-tfjs.sh"), tfjs_dir()], check=True,
                    stdout=subprocess.DEVNULL)
+    # A fresh folder: shards an earlier run finished would be taken as done.
+    shutil.rmtree(ref.tmp_dir("tfjs-faces"))
     out = ref.tmp_dir("tfjs-faces")
     failures = []
     frames = extract_frames(out)

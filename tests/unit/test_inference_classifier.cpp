@@ -81,6 +81,41 @@ TEST_SUITE("inference::classifier") {
     CHECK(zoo::config::to_yaml(config, ".").find("probabilities: true") != std::string::npos);
   }
 
+  TEST_CASE("one score with two classes is a binary classifier: the second class's logit or probability") {
+    ClassifierOptions options;
+    options.classes = {"female", "male"};
+    const float logit = 1.5f;
+    const auto label = classify(&logit, 1, options);
+    CHECK(label["label"] == "male");
+    CHECK(label["confidence"].get<double>() == doctest::Approx(1 / (1 + std::exp(-1.5))).epsilon(1e-6));
+    options.probabilities = true;
+    const float p = 0.25f;
+    const auto low = classify(&p, 1, options);
+    CHECK(low["label"] == "female");
+    CHECK(low["confidence"].get<double>() == doctest::Approx(0.75));
+    options.top_k = 2;
+    const auto both = classify(&p, 1, options);
+    REQUIRE(both["classifications"].size() == 2);
+    CHECK(both["classifications"][1]["label"] == "male");
+  }
+
+  TEST_CASE("a regression: one output is the value; scores of 0, 1, ... give their expectation") {
+    ClassifierOptions options;
+    const float one = 4.25f;
+    const auto value = regress(&one, 1, options);
+    CHECK(value["_cls"] == "Regression");
+    CHECK(value["value"].get<double>() == 4.25);
+    CHECK(value["confidence"].is_null());
+    options.probabilities = true;
+    const std::vector<float> ages = {0.1f, 0.2f, 0.7f};  // 0.2 + 1.4 = 1.6
+    const auto expected = regress(ages.data(), ages.size(), options);
+    CHECK(expected["value"].get<double>() == doctest::Approx(1.6));
+    CHECK(expected["confidence"].get<double>() == doctest::Approx(0.7));
+    options.probabilities = false;
+    const std::vector<float> logits = {0.f, 0.f};  // softmax: 0.5 each
+    CHECK(regress(logits.data(), 2, options)["value"].get<double>() == doctest::Approx(0.5));
+  }
+
   TEST_CASE("without classes the label is the index as a string") {
     const auto label = classify(k_logits.data(), k_logits.size(), ClassifierOptions{});
     INFO(label.dump());
