@@ -340,6 +340,24 @@ def check_centernet_truth(out, failures):
     if proc.returncode != 0:
         failures.append(f"zoo eval centernet --min ap50=0.8 on the darknet photos: exit {proc.returncode}: "
                         f"{proc.stderr.strip()}")
+    # The same detections as pycocotools' results with the truth's ids: one
+    # per JSON Lines detection of a class the truth has, in pixels.
+    truth_path = os.path.join(SOURCE, "examples", "darknet-truth.json")
+    truth = json.load(open(truth_path))
+    photos = [image["file_name"] for image in truth["images"]]
+    records = jsonl_of(zoo("apply", config, *photos, "-q").stdout)
+    results = json.loads(zoo("apply", config, *photos, "-q", "--format", "coco-results", "--coco-truth",
+                             truth_path).stdout)
+    category = {c["name"]: c["id"] for c in truth["categories"]}
+    want = []
+    for image, r in zip(truth["images"], records):
+        for d in r["predictions"]["detections"]:
+            if d["label"] in category:
+                x, y, w, h = d["bounding_box"]
+                want.append((image["id"], category[d["label"]], round(x * r["width"], 2), round(d["confidence"], 5)))
+    got = [(a["image_id"], a["category_id"], round(a["bbox"][0], 2), round(a["score"], 5)) for a in results]
+    if sorted(got) != sorted(want):
+        failures.append(f"centernet --format coco-results: {len(got)} results, the JSON Lines give {len(want)}")
 
 
 def main():
