@@ -80,7 +80,11 @@ void BatchArgs::finish(jobs::JobOptions& job) const {
   }
   job.loop.progress = quiet ? util::ProgressMode::none : util::parse_progress_mode(progress);
   job.model = resolve_model_arg(job.model, store);
-  if (!shard.empty()) job.shard = jobs::parse_shard(shard, [](const char* name) { return std::getenv(name); });
+  if (!shard.empty()) {
+    job.shard = jobs::parse_shard(shard, [](const char* name) { return std::getenv(name); }, shard_base);
+  } else if (shard_base != 0) {
+    throw Error(ErrorKind::usage, "--shard-base goes with --shard auto/N");
+  }
 }
 
 void add_batch_options(CLI::App& app, jobs::JobOptions& job, BatchArgs& args, const std::string& resume_help) {
@@ -135,8 +139,13 @@ void add_batch_options(CLI::App& app, jobs::JobOptions& job, BatchArgs& args, co
       ->needs(patches);
   app.add_option("--shard", args.shard,
                  "Do shard K of N (K from 0) of the sorted inputs, into -o FILE's part FILE.part-K-of-N "
-                 "(resumed if there; a done marker when finished); `zoo merge FILE` joins the parts. auto = from "
-                 "a Slurm job array, auto/N = from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)");
+                 "(resumed if there; a done marker when finished); `zoo merge FILE` joins the parts. auto/N = K "
+                 "from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or a Slurm array (SLURM_ARRAY_TASK_ID - "
+                 "--shard-base), safe to resubmit task by task; auto = K and N from a Slurm array submitted whole");
+  app.add_option("--shard-base", args.shard_base,
+                 "--shard auto/N in a Slurm array: its first index (K = SLURM_ARRAY_TASK_ID - B)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 }
 
 }  // namespace zoo::app

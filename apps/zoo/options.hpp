@@ -75,6 +75,7 @@ struct BatchArgs {
   std::string progress = "auto";  // auto | bar | json | none
   bool quiet = false;
   std::string shard;              // --shard K/N | auto | auto/N ("" = not sharded)
+  int shard_base = 0;             // --shard-base: a Slurm array's first index, for auto/N
   StoreArgs store;                // where a MODEL reference is resolved
 
   // Call before the run: applies --quiet, checks that there are inputs,

@@ -22,7 +22,7 @@ class BatchModel : public LoadedModel {
   BatchModel(const config::ModelConfig& config, const LoadRequest& request)
       : m_model(models::Model::load(config, {request.optimize, models::parse_precision(request.precision)},
                                     request.layer)),
-        m_predictor(*m_model, request.rows),
+        m_predictor(*m_model, request.rows, size_t(std::max(0, request.batch_size))),
         m_classes(config.classes) {}
   Predictor& predictor() override { return m_predictor; }
   const std::string& description() const override { return m_model->description(); }

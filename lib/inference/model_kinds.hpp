@@ -26,6 +26,7 @@ struct LoadRequest {
   std::string precision = "fp32";       // fp32 | bf16
   models::OutputLayer layer;            // batch models: what forward() returns ("" = the model's output)
   RowsFromOutput rows;                  // batch models: the output -> one row per image
+  int batch_size = 0;                   // batch models: every call padded to this many images (0 = not)
 };
 
 // A loaded model and the Predictor that runs it. Owns both.

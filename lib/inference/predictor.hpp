@@ -37,17 +37,24 @@ class Predictor {
 };
 
 // A Torch model: runs a group as one NCHW batch; `rows_from_output` makes
-// the rows. Holds a reference to `model`, which must outlive it.
+// the rows. A group smaller than `batch_size` is padded to it with copies
+// of its last image (their rows dropped): MKLDNN picks its kernels by the
+// batch size, and their results differ in the last digits, so every call
+// at one size makes each row a function of its image alone (the last
+// partial batch, a shard's or a resumed run's, gives the bytes a whole run
+// gives). 0: no padding. Holds a reference to `model`, which must outlive
+// it.
 class TorchPredictor : public Predictor {
  public:
-  TorchPredictor(models::Model& model, RowsFromOutput rows_from_output)
-      : m_model(model), m_rows_from_output(std::move(rows_from_output)) {}
+  TorchPredictor(models::Model& model, RowsFromOutput rows_from_output, size_t batch_size = 0)
+      : m_model(model), m_rows_from_output(std::move(rows_from_output)), m_batch_size(batch_size) {}
   void run(const std::vector<media::PipelineItem>& batch, size_t start, size_t end,
            std::vector<std::vector<float>>& rows) override;
 
  private:
   models::Model& m_model;
   RowsFromOutput m_rows_from_output;
+  size_t m_batch_size = 0;
   std::vector<float> m_buffer;
   std::vector<std::vector<float>> m_group;
 };

@@ -140,6 +140,7 @@ class ApplyJob : public Job {
 
   inference::Predictor& load_model() override {
     inference::LoadRequest request = m_options.job.load;
+    request.batch_size = m_options.job.loop.batch_size;
     request.rows = batch_rows(m_config, m_options.labels.confidence_thresh);
     m_model = m_kind.load(m_config, request);
     util::info(fmt::format("model: {}", m_model->description()));

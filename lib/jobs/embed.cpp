@@ -45,6 +45,7 @@ class EmbedJob : public Job {
 
   inference::Predictor& load_model() override {
     inference::LoadRequest request = m_options.job.load;
+    request.batch_size = m_options.job.loop.batch_size;
     request.layer = m_layer;
     request.rows = [pool = m_pool](const models::Output& output, size_t n, std::vector<std::vector<float>>& rows) {
       inference::pool_rows(output, n, pool, rows);

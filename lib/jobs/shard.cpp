@@ -69,10 +69,14 @@ void check_same_job(const std::string& marker, const outputs::ShardDone& earlier
 
 }  // namespace
 
-Shard parse_shard(const std::string& text, const EnvLookup& getenv) {
+Shard parse_shard(const std::string& text, const EnvLookup& getenv, int base) {
   const size_t slash = text.find('/');
   const std::string first = text.substr(0, slash);
   const std::string second = slash == std::string::npos ? "" : text.substr(slash + 1);
+  if (base != 0 && (first != "auto" || slash == std::string::npos)) {
+    throw Error(ErrorKind::usage, "--shard-base goes with --shard auto/N (K = SLURM_ARRAY_TASK_ID - base), not "
+                "--shard {}", text);
+  }
   if (first == "auto" && slash == std::string::npos) {
     const long long index = slurm_index(getenv);
     const long long count = env_count(getenv, "SLURM_ARRAY_TASK_COUNT");
@@ -89,11 +93,17 @@ Shard parse_shard(const std::string& text, const EnvLookup& getenv) {
   }
   if (first == "auto") {
     long long index = env_count(getenv, "JOB_COMPLETION_INDEX");
-    if (index < 0) index = slurm_index(getenv);
     if (index < 0) {
-      throw Error(ErrorKind::usage,
-                  "--shard {}: neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID is set",
-                  text);
+      const long long task = env_count(getenv, "SLURM_ARRAY_TASK_ID");
+      if (task < 0) {
+        throw Error(ErrorKind::usage, "--shard {}: neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor "
+                    "SLURM_ARRAY_TASK_ID is set", text);
+      }
+      index = task - base;
+      if (index < 0) {
+        throw Error(ErrorKind::usage, "--shard {}: SLURM_ARRAY_TASK_ID={} is below --shard-base {}, the array's "
+                    "first index", text, task, base);
+      }
     }
     return checked(index, count, text);
   }

@@ -24,12 +24,18 @@ using EnvLookup = std::function<const char*(const char*)>;
 
 // Parses --shard:
 //   "K/N"     shard K of N, K from 0;
-//   "auto"    a Slurm job array: K = SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN,
-//             N = SLURM_ARRAY_TASK_COUNT (so --array=1-8 and 0-7 both work);
-//   "auto/N"  N shards, K from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)
-//             or else from the Slurm array.
-// Throws zoo::Error(usage) naming the text or the variable at fault.
-Shard parse_shard(const std::string& text, const EnvLookup& getenv);
+//   "auto/N"  N shards, K = JOB_COMPLETION_INDEX (a Kubernetes Indexed Job),
+//             or else K = SLURM_ARRAY_TASK_ID - `base` (--shard-base: the
+//             array's first index, default 0). What stays true when tasks
+//             are resubmitted on their own (sbatch --array=2), so retries
+//             do the shard they failed;
+//   "auto"    a Slurm job array submitted whole: K = SLURM_ARRAY_TASK_ID -
+//             SLURM_ARRAY_TASK_MIN, N = SLURM_ARRAY_TASK_COUNT (so
+//             --array=1-8 and 0-7 both work; a resubmitted task would take
+//             the new array's MIN and COUNT: use auto/N for those).
+// `base` goes with auto/N only. Throws zoo::Error(usage) naming the text or
+// the variable at fault.
+Shard parse_shard(const std::string& text, const EnvLookup& getenv, int base = 0);
 
 // The inputs of `shard`: the slice [T*K/N, T*(K+1)/N) of `paths` (T of
 // them). The shards' slices, in order, are `paths`; their sizes differ by

@@ -34,6 +34,7 @@ struct Model::Impl {
   std::string weights_format;   // "" when no weights file was loaded
   int64_t parameters = 0;       // counted before freezing turns them into constants
   bool frozen = false;          // submodules inlined away (freeze / optimize_for_inference)
+  bool per_image = false;       // forward() runs the images of a batch one by one
 };
 
 Precision parse_precision(const std::string& text) {
@@ -138,6 +139,8 @@ void keep_mkldnn_unsafe_ops_dense(const std::shared_ptr<torch::jit::Graph>& grap
 Model::Model(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Model::~Model() = default;
 
+bool Model::per_image() const { return m_impl->per_image; }
+
 const std::string& Model::description() const { return m_impl->description; }
 const std::string& Model::weights_format() const { return m_impl->weights_format; }
 int64_t Model::parameter_count() const { return m_impl->parameters; }
@@ -167,6 +170,7 @@ struct LoadedModule {
   std::string description;
   std::string weights_format;  // "" = no weights file
   bool layer_taken = false;    // the module already returns the layer asked for
+  bool per_image = false;      // forward() runs the images of a batch one by one
 };
 
 LoadedModule load_module(const config::ModelConfig& config, const OutputLayer& output) {
@@ -204,6 +208,7 @@ LoadedModule load_module(const config::ModelConfig& config, const OutputLayer& o
     TfjsModel tfjs = load_tfjs(config.weights, config.entrypoint_args, output.layer, output.source);
     loaded.module = tfjs.module;
     loaded.layer_taken = !output.layer.empty();
+    loaded.per_image = tfjs.per_image;
     loaded.description = fmt::format("tfjs graph {}", config.weights);
     loaded.weights_format = "tfjs";
   } else {
@@ -231,6 +236,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
   impl->module = std::move(loaded.module);
   impl->description = std::move(loaded.description);
   impl->weights_format = std::move(loaded.weights_format);
+  impl->per_image = loaded.per_image;
   impl->module.eval();
   for (const auto& parameter : impl->module.parameters()) impl->parameters += parameter.numel();
   if (!output.layer.empty() && loaded.layer_taken) {

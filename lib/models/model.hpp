@@ -78,6 +78,11 @@ class Model {
   // One line for logs: entrypoint, weights file and format, optimisation.
   const std::string& description() const;
 
+  // True when forward() runs the images of a batch one at a time (a
+  // TensorFlow.js graph made for a batch of 1): then its results cannot
+  // depend on the batch size.
+  bool per_image() const;
+
   // The weights file's format: "torchscript", "state dict",
   // "checkpoint[\"<key>\"]", "safetensors"; "" when none was loaded.
   const std::string& weights_format() const;

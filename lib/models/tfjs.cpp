@@ -1163,6 +1163,7 @@ TfjsModel load_tfjs(const std::string& model_json, const json& args, const std::
       throw Error(ErrorKind::model, "{}: the converted graph does not compile: {}", model_json, e.what());
     }
     model.module = module;
+    model.per_image = !model.inputs[0].shape.empty() && model.inputs[0].shape[0] == 1;
   } catch (const json::exception& e) {
     throw Error(ErrorKind::model, "{}: malformed model.json: {}", model_json, e.what());
   }

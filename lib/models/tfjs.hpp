@@ -27,6 +27,7 @@ struct TfjsModel {
   std::vector<TfjsTensorSpec> outputs;    // what forward() returns, in order
   std::vector<std::string> nodes;         // every computed node, in execution order (layers)
   int64_t parameters = 0;                 // weight values
+  bool per_image = false;                 // the graph's batch is 1: forward() runs the images one by one
 };
 
 // Builds the module of `model_json`. `args` (entrypoint_args) may name

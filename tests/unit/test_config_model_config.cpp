@@ -303,7 +303,8 @@ TEST_SUITE("config::ModelConfig") {
          "model.yaml:2:18: key \"entrypoint_args\": expected a map of argument names to values"},
         {"output_processor: segmentor\n",
          "model.yaml:2:19: key \"output_processor\": unknown output processor \"segmentor\" "
-         "(known: classifier, detector, instance_segmenter, keypoints, segmenter); did you mean \"segmenter\"?"},
+         "(known: classifier, detector, instance_segmenter, keypoints, regression, segmenter); did you mean "
+         "\"segmenter\"?"},
         {"input: lists\n",
          "model.yaml:2:8: key \"input\": expected batch (one NCHW tensor) or list (a list of CHW images), got \"lists\""},
         {"input: list\nimage_size: 224\n",

@@ -77,6 +77,20 @@ TEST_CASE("parse_shard: K/N, and auto from a Slurm array or a Kubernetes Indexed
   CHECK(slurm.index == 2);
   CHECK(slurm.count == 4);
 
+  // auto/N in Slurm: K = SLURM_ARRAY_TASK_ID - base, whatever the array
+  // around it: task 2 resubmitted alone (--array=2) is still shard 2.
+  const Shard retried = parse_shard(
+      "auto/4", env({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_MIN", "2"}, {"SLURM_ARRAY_TASK_COUNT", "1"}}));
+  CHECK(retried.index == 2);
+  CHECK(retried.count == 4);
+  const Shard based = parse_shard("auto/4", env({{"SLURM_ARRAY_TASK_ID", "4"}, {"SLURM_ARRAY_TASK_MIN", "4"}}), 1);
+  CHECK(based.index == 3);
+  const auto below = catch_error([] { parse_shard("auto/4", env({{"SLURM_ARRAY_TASK_ID", "0"}}), 1); });
+  CHECK(contains(below.message, "SLURM_ARRAY_TASK_ID=0 is below --shard-base 1"));
+  const auto base_alone = catch_error([] { parse_shard("1/4", env({}), 1); });
+  CHECK(contains(base_alone.message, "--shard-base goes with --shard auto/N"));
+
+  // A Kubernetes pod: JOB_COMPLETION_INDEX and no Slurm variable.
   const Shard k8s = parse_shard("auto/5", env({{"JOB_COMPLETION_INDEX", "4"}}));
   CHECK(k8s.index == 4);
   CHECK(k8s.count == 5);
