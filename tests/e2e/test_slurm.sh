@@ -4,7 +4,8 @@
 # bytes of one unsharded run (JSON Lines with logits, CSV, NPY and its
 # index), for --array=0-3 and 1-4; a task that fails leaves no done marker,
 # zoo merge names the missing shard, and resubmitting that index alone
-# completes the job; two arrays on one output at once do not corrupt it.
+# completes the job; so does a task requeued while it runs (scontrol
+# requeue); two arrays on one output at once do not corrupt it.
 source "$(dirname "$0")/lib.sh"
 source "$ZOO_SOURCE_DIR/tests/slurm_cluster.sh"
 for tool in slurmctld slurmd sbatch munged; do
@@ -92,6 +93,40 @@ run f --array=2
 "$ZOO" merge f/labels.jsonl -q
 "$ZOO" merge f/emb.npy -q
 same_as_one f
+
+# scontrol requeue of a running task: Slurm kills it and runs it again; the
+# rerun resumes its part, and the job completes. Slurm holds a requeued
+# job about two minutes, long after the killed task has exited; here it
+# starts as soon as the killed zoo has let go of its part (its lock).
+mkdir -p q
+job=$(OUT=$WORK/q sbatch --chdir="$WORK/q" --parsable "$script")
+for _ in $(seq 1 300); do
+  [[ $(squeue -h -j "${job}_2" -o %T 2>/dev/null) == RUNNING ]] && break
+  sleep 0.1
+done
+scontrol requeue "${job}_2" || fail "scontrol requeue ${job}_2"
+for _ in $(seq 1 300); do  # the requeue is done once the task is pending again
+  [[ $(squeue -h -j "${job}_2" -o %T 2>/dev/null) == PENDING ]] && break
+  sleep 0.1
+done
+for _ in $(seq 1 300); do
+  free=1
+  for part in q/labels.part-2-of-4.jsonl q/emb.part-2-of-4.npy; do
+    [[ ! -e $part ]] || flock -n "$part" true || free=0
+  done
+  ((free)) && break
+  sleep 0.1
+done
+scontrol update "JobId=${job}_2" StartTime=now
+for _ in $(seq 1 600); do
+  [[ -z $(squeue -h) ]] && break
+  sleep 0.2
+done
+[[ -z $(squeue -h) ]] || fail "the requeued array did not finish in 120 s"
+"$ZOO" merge q/labels.jsonl -q || { cat q/*.out; fail "zoo merge after a requeued task"; }
+"$ZOO" merge q/emb.npy -q
+same_as_one q
+echo "requeued task: $(grep -c . q/zoo-label-*_2.out) lines of its log; merged outputs equal one run"
 
 # Two arrays on the same output at once, each running one task at a time
 # (%1), so that both work on shard 0, then 1, ... together: each shard is
