@@ -40,6 +40,15 @@ slurm_read_pid() {  # slurm_read_pid FILE NAME
   return 1
 }
 
+# Waits until no job is queued or running; false after SECONDS.
+slurm_wait_idle() {  # slurm_wait_idle SECONDS
+  for _ in $(seq 1 $(($1 * 5))); do
+    [[ -z $(squeue -h 2>/dev/null) ]] && return 0
+    sleep 0.2
+  done
+  [[ -z $(squeue -h 2>/dev/null) ]]
+}
+
 slurm_logs() {
   local log
   for log in "$SLURM_DIR"/*.log; do

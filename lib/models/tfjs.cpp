@@ -26,6 +26,10 @@ using nlohmann::json;
 namespace zoo::models {
 namespace {
 
+// A graph made for one image at a time (its input's batch is 1: its
+// reshapes hold the batch) runs once per image of a batch.
+bool runs_per_image(const TfjsTensorSpec& input) { return !input.shape.empty() && input.shape[0] == 1; }
+
 // What forward() returns for one entry of entrypoint_args.outputs: a node
 // (name or name:index), or {concat: [...], axis: N}, the entries joined
 // along a TensorFlow axis (SSD-style graphs split their scores and boxes
@@ -437,19 +441,16 @@ class Converter {
   }
 
   // Emits forward() computing `targets`; fills `module`'s attributes.
-  std::string emit(const std::vector<OutputExpr>& outputs, const TfjsTensorSpec& input, torch::jit::Module& module,
+  std::string emit(const std::vector<OutputExpr>& targets, const TfjsTensorSpec& input, torch::jit::Module& module,
                    std::vector<std::string>& computed, int64_t& parameters) {
     m_module = &module;
-    const std::vector<OutputExpr>& targets = outputs;
     std::vector<std::string> leaves;
-    for (const auto& o : outputs) o.leaves(leaves);
+    for (const auto& t : targets) t.leaves(leaves);
     std::ostringstream code;
     code << k_prelude << "\n";
     const std::string returns =
         targets.size() == 1 ? "Tensor" : "Tuple[" + repeat("Tensor", targets.size()) + "]";
-    // A graph made for one image at a time (its input's batch is 1: its
-    // reshapes hold the batch) runs once per image of the batch.
-    const bool one_by_one = !input.shape.empty() && input.shape[0] == 1;
+    const bool one_by_one = runs_per_image(input);
     if (one_by_one) {
       code << "def forward(self, x: Tensor) -> " << returns << ":\n";
       std::vector<std::string> cats;
@@ -533,12 +534,18 @@ class Converter {
     return "self." + attr;
   }
 
-  // A constant float scalar as a literal; otherwise the value.
-  std::string operand(const std::string& ref) {
+  // A constant float scalar as a literal.
+  std::optional<std::string> literal(const std::string& ref) const {
     const auto c = constant(ref);
     if (c && c->numel() == 1 && c->dim() == 0 && c->scalar_type() == torch::kFloat32) {
       return float_literal(c->item<float>());
     }
+    return std::nullopt;
+  }
+
+  // A constant float scalar as a literal; otherwise the value.
+  std::string operand(const std::string& ref) {
+    if (auto l = literal(ref)) return *l;
     return value(ref);
   }
 
@@ -961,10 +968,7 @@ class Converter {
       // constant made to broadcast as NCHW.
       auto operand_of = [&](size_t i, const std::optional<std::string>& f) -> std::optional<std::string> {
         if (f) return f;
-        const auto k = constant(in(i));
-        if (k && k->numel() == 1 && k->dim() == 0 && k->scalar_type() == torch::kFloat32) {
-          return float_literal(k->item<float>());
-        }
+        if (auto l = literal(in(i))) return l;
         return nchw_constant(in(i));
       };
       const auto a_op = operand_of(0, a), c_op = operand_of(1, c);
@@ -1163,7 +1167,7 @@ TfjsModel load_tfjs(const std::string& model_json, const json& args, const std::
       throw Error(ErrorKind::model, "{}: the converted graph does not compile: {}", model_json, e.what());
     }
     model.module = module;
-    model.per_image = !model.inputs[0].shape.empty() && model.inputs[0].shape[0] == 1;
+    model.per_image = runs_per_image(model.inputs[0]);
   } catch (const json::exception& e) {
     throw Error(ErrorKind::model, "{}: malformed model.json: {}", model_json, e.what());
   }

@@ -118,11 +118,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 scontrol update "JobId=${job}_2" StartTime=now
-for _ in $(seq 1 600); do
-  [[ -z $(squeue -h) ]] && break
-  sleep 0.2
-done
-[[ -z $(squeue -h) ]] || fail "the requeued array did not finish in 120 s"
+slurm_wait_idle 120 || fail "the requeued array did not finish in 120 s"
 "$ZOO" merge q/labels.jsonl -q || { cat q/*.out; fail "zoo merge after a requeued task"; }
 "$ZOO" merge q/emb.npy -q
 same_as_one q
@@ -135,11 +131,7 @@ echo "requeued task: $(grep -c . q/zoo-label-*_2.out) lines of its log; merged o
 mkdir -p t
 OUT=$WORK/t sbatch --chdir="$WORK/t" --array=0-3%1 --parsable "$script" > t/first.txt
 OUT=$WORK/t sbatch --chdir="$WORK/t" --array=0-3%1 --parsable "$script" > t/second.txt
-for _ in $(seq 1 600); do
-  [[ -z $(squeue -h) ]] && break
-  sleep 0.2
-done
-[[ -z $(squeue -h) ]] || fail "the two arrays did not finish in 120 s"
+slurm_wait_idle 120 || fail "the two arrays did not finish in 120 s"
 "$ZOO" merge t/labels.jsonl -q || { cat t/*.out; fail "zoo merge after two arrays at once"; }
 "$ZOO" merge t/emb.npy -q
 same_as_one t
