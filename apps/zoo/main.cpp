@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
       {"load", zoo::app::register_load, "Fetch a model version from a store into a runnable folder"},
       {"upload", zoo::app::register_upload, "Bring external model files into a store as a new version, with their contract"},
       {"ls", zoo::app::register_ls, "List the models and versions in a store"},
+      {"models", zoo::app::register_models, "Models by name: list, info, download, rm, path (torchvision and TF.js weights)"},
       {"bench", zoo::app::register_bench, "Measure a model's own throughput on pre-made input tensors"},
   };
   std::map<CLI::App*, zoo::app::Runner> runners;

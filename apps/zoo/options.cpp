@@ -24,10 +24,15 @@ void add_store_options(CLI::App& app, StoreArgs& args, const std::string& store_
   app.add_option("--store", args.store, store_help);
   app.add_option("--ca-file", args.ca_file, "PEM certificates to verify an oci:// registry with (default: the system's)");
   app.add_flag("--insecure", args.insecure, "Talk plain http to an oci:// registry on loopback (127.0.0.1, localhost)");
+  app.add_flag("--offline", args.offline,
+               "Never download: a zoo model name must be in the cache already (also ZOO_OFFLINE=1)");
 }
 
-std::string resolve_model_arg(const std::string& model, const StoreArgs& args) {
-  return packaging::resolve_model(model, args.store, args.remote());
+std::string resolve_model_arg(const std::string& model, const StoreArgs& args, util::ProgressMode progress) {
+  catalog::FetchOptions fetch = catalog::fetch_options_from_env();
+  fetch.offline = fetch.offline || args.offline;
+  fetch.progress = util::quiet() ? util::ProgressMode::none : progress;
+  return packaging::resolve_model(model, args.store, args.remote(), fetch);
 }
 
 CLI::Option* add_threads_option(CLI::App& app, int& threads, const std::string& help) {
@@ -79,7 +84,7 @@ void BatchArgs::finish(jobs::JobOptions& job) const {
     throw Error(ErrorKind::usage, "no inputs: give image or video files, folders or --files-from FILE");
   }
   job.loop.progress = quiet ? util::ProgressMode::none : util::parse_progress_mode(progress);
-  job.model = resolve_model_arg(job.model, store);
+  job.model = resolve_model_arg(job.model, store, job.loop.progress);
   if (!shard.empty()) {
     job.shard = jobs::parse_shard(shard, [](const char* name) { return std::getenv(name); }, shard_base);
   } else if (shard_base != 0) {

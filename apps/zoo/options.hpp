@@ -13,6 +13,7 @@
 #include "jobs/batch_job.hpp"
 #include "store/store.hpp"
 #include "util/log.hpp"
+#include "util/progress.hpp"
 
 namespace zoo::app {
 
@@ -20,21 +21,25 @@ namespace zoo::app {
 // which CLI11's range checks (PositiveNumber, Range) let through.
 extern const CLI::Validator k_finite;
 
-// --store, --ca-file, --insecure.
+// --store, --ca-file, --insecure, --offline.
 struct StoreArgs {
   std::string store;    // "" = $ZOO_STORE, else the XDG data folder
   std::string ca_file;
   bool insecure = false;
+  bool offline = false;  // never download a zoo model (also $ZOO_OFFLINE=1)
 
   store::RemoteOptions remote() const { return {ca_file, insecure}; }
 };
 
-// Adds --store (described by `store_help`), --ca-file and --insecure.
+// Adds --store (described by `store_help`), --ca-file, --insecure and
+// --offline.
 void add_store_options(CLI::App& app, StoreArgs& args, const std::string& store_help);
 
 // A MODEL argument as a path: itself when it is a file or folder, else the
-// unpacked store version it names (see packaging::resolve_model).
-std::string resolve_model_arg(const std::string& model, const StoreArgs& args);
+// unpacked store version or the downloaded zoo model it names (see
+// packaging::resolve_model); a download reports progress as `progress` says.
+std::string resolve_model_arg(const std::string& model, const StoreArgs& args,
+                              util::ProgressMode progress = util::ProgressMode::automatic);
 
 // What zoo save, upload and load share around their packaging call:
 // applies --quiet, points `request` at the store (its `store` and `remote`

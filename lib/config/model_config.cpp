@@ -58,6 +58,7 @@ const std::map<std::string, std::string>& key_aliases() {
       {"augment", "augment"},
       {"train", "train"},
       {"deskew", "deskew"},
+      {"interpolation", "interpolation"},
       {"device", "device"},
       {"use_half_precision", "use_half_precision"},
       {"cudnn_benchmark", "cudnn_benchmark"},
@@ -77,9 +78,11 @@ const std::set<std::string>& unsupported_fiftyone_keys() {
 
 class Reader {
  public:
-  Reader(std::string source, std::string base_dir) : m_source(std::move(source)), m_base(std::move(base_dir)) {}
+  Reader(std::string source, std::string base_dir, ParseOptions options = {})
+      : m_source(std::move(source)), m_base(std::move(base_dir)), m_options(options) {}
 
   const std::string& base_dir() const { return m_base; }
+  const ParseOptions& options() const { return m_options; }
 
   std::string where(const YAML::Node& node) const {
     auto mark = node.Mark();
@@ -149,11 +152,14 @@ class Reader {
     return out;
   }
 
-  // A path in the config, relative to the config's folder; must exist.
-  std::string existing_path(const YAML::Node& node, const std::string& key) const {
+  // A path in the config, relative to the config's folder; must exist
+  // unless `may_be_missing`.
+  std::string existing_path(const YAML::Node& node, const std::string& key, bool may_be_missing = false) const {
     std::string value = string(node, key);
+    if (value.empty()) fail(node, key, "expected a path, got an empty string");
     fs::path path(value);
     if (path.is_relative()) path = fs::path(m_base) / path;
+    if (may_be_missing) return path.lexically_normal().string();
     // Anything but a regular file (a FIFO would block the reader) is refused here.
     const std::string problem = util::regular_file_problem(path.string(), "a file");
     if (problem == "no such file") fail(node, key, fmt::format("file not found: {}", path.lexically_normal().string()));
@@ -195,6 +201,7 @@ class Reader {
  private:
   std::string m_source;
   std::string m_base;
+  ParseOptions m_options;
 };
 
 // A threshold between 0 and 1.
@@ -527,6 +534,7 @@ std::string to_yaml(const ModelConfig& config, const std::string& base_dir) {
   floats("image_std", pre.std);
   if (pre.channels != 3) out << YAML::Key << "image_channels" << YAML::Value << pre.channels;
   if (pre.deskew) out << YAML::Key << "deskew" << YAML::Value << true;
+  if (pre.bicubic) out << YAML::Key << "interpolation" << YAML::Value << "bicubic";
   if (!config.embeddings_layer.empty()) {
     out << YAML::Key << "embeddings_layer" << YAML::Value << YAML::DoubleQuoted << config.embeddings_layer;
   }
@@ -566,6 +574,13 @@ std::optional<std::pair<size_t, size_t>> repeated_class(const std::vector<std::s
 std::vector<std::string> read_labels_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(ErrorKind::config, "{}: cannot read labels file", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_labels(text.str(), path);
+}
+
+std::vector<std::string> parse_labels(const std::string& text, const std::string& path) {
+  std::istringstream in(text);
   std::vector<std::string> labels;
   std::string line;
   while (std::getline(in, line)) {
@@ -658,7 +673,10 @@ const std::map<std::string, KeyReader>& key_readers() {
          if (!v.IsMap() && !v.IsNull()) r.fail(v, k, "expected a map of argument names to values");
          if (v.IsMap()) s.config.entrypoint_args = r.to_json(v);
        }},
-      {"weights", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.weights = r.existing_path(v, k); }},
+      {"weights",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         s.config.weights = r.existing_path(v, k, !r.options().require_weights);
+       }},
       {"weights_key", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.weights_key = r.string(v, k); }},
       {"strict", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.strict = r.boolean(v, k); }},
       {"output_processor",
@@ -702,7 +720,15 @@ const std::map<std::string, KeyReader>& key_readers() {
                                   repeat->first));
          }
        }},
-      {"labels_path", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.labels_path = r.existing_path(v, k); }},
+      {"labels_path",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         const auto* named = r.options().named_labels;
+         if (named && v.IsScalar() && named->count(v.Scalar())) {
+           s.config.classes = parse_labels(named->at(v.Scalar()), v.Scalar());
+           return;
+         }
+         s.config.labels_path = r.existing_path(v, k);
+       }},
       {"labels_string",
        [](const Reader& r, const Node& v, const std::string& k, S& s) {
          std::stringstream in(r.string(v, k));
@@ -735,6 +761,14 @@ const std::map<std::string, KeyReader>& key_readers() {
          s.config.preprocess.channels = channels;
        }},
       {"deskew", [](const Reader& r, const Node& v, const std::string& k, S& s) { s.config.preprocess.deskew = r.boolean(v, k); }},
+      {"interpolation",
+       [](const Reader& r, const Node& v, const std::string& k, S& s) {
+         const std::string filter = r.string(v, k);
+         if (filter != "bilinear" && filter != "bicubic") {
+           r.fail(v, k, fmt::format("expected bilinear or bicubic, got \"{}\"", filter));
+         }
+         s.config.preprocess.bicubic = filter == "bicubic";
+       }},
       {"augment",
        [](const Reader& r, const Node& v, const std::string& k, S& s) {
          if (!v.IsMap()) {
@@ -845,8 +879,13 @@ ModelConfig parse_model_config(const std::string& yaml_text, const std::string& 
     throw Error(ErrorKind::config, "{}:{}:{}: invalid YAML: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg);
   }
   if (!root.IsMap()) throw Error(ErrorKind::config, "{}: expected a map of config keys at the top level", source);
+  return parse_model_config(root, source, base_dir, ParseOptions{});
+}
 
-  Reader read(source, base_dir);
+ModelConfig parse_model_config(const YAML::Node& root, const std::string& source, const std::string& base_dir,
+                               const ParseOptions& options) {
+  Reader read(source, base_dir, options);
+  if (!root.IsMap()) throw Error(ErrorKind::config, "{}: expected a map of config keys", read.where(root));
   ParseState state;
   state.config.source = source;
   std::map<std::string, YAML::Node> seen;  // canonical key -> value node

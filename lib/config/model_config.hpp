@@ -6,12 +6,17 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+namespace YAML {
+class Node;
+}
 
 namespace zoo::config {
 
@@ -37,6 +42,10 @@ struct Preprocess {
   std::array<float, 3> std{1.f, 1.f, 1.f};
   int channels = 3;                // 3 = RGB, 1 = grayscale
   bool deskew = false;             // straighten slanted strokes first (image moments), as OpenCV's digits sample
+  // The resize filter where an image shrinks by less than 2x or grows
+  // (area averaging shrinks by 2x or more, as PIL's antialiased filters
+  // do): bilinear, or bicubic as torchvision documents for some weights.
+  bool bicubic = false;
 };
 
 // Random training augmentation (zoo train only; zoo apply ignores it), in
@@ -159,6 +168,26 @@ ModelConfig load_model_config(const std::string& path);
 // resolves relative paths.
 ModelConfig parse_model_config(const std::string& yaml_text, const std::string& source,
                                const std::string& base_dir);
+
+// How a config inside another file (a zoo manifest entry) is read.
+struct ParseOptions {
+  // false: `weights` is resolved but need not exist yet (a named model
+  // before its download).
+  bool require_weights = true;
+  // Labels files known by name without being on disk (the built-in
+  // manifest's imagenet-labels.txt): name -> text. A labels_path equal to
+  // a name gets its classes from the text, and labels_path stays "".
+  const std::map<std::string, std::string>* named_labels = nullptr;
+};
+
+// Same, from a map node of a YAML document already parsed, so errors name
+// `source`'s own lines.
+ModelConfig parse_model_config(const YAML::Node& root, const std::string& source, const std::string& base_dir,
+                               const ParseOptions& options);
+
+// The labels of a labels file's text (one per line, trailing blank lines
+// ignored); `source` names it in errors and warnings.
+std::vector<std::string> parse_labels(const std::string& text, const std::string& source);
 
 // Every key a config may contain (zoo's and FiftyOne's spellings).
 const std::vector<std::string>& known_config_keys();

@@ -80,7 +80,8 @@ std::string preprocessing_text(const Json& p) {
   if (!p["image_size"].is_null()) {
     steps.push_back(fmt::format("resize to {}x{} (HxW)", p["image_size"][0].get<int>(), p["image_size"][1].get<int>()));
   } else if (!p["image_dim"].is_null()) {
-    steps.push_back(fmt::format("resize the shorter side to {}", p["image_dim"].get<int>()));
+    steps.push_back(fmt::format("resize the shorter side to {}{}", p["image_dim"].get<int>(),
+                                p.value("interpolation", "") == "bicubic" ? " (bicubic)" : ""));
   } else {
     if (!p["image_min_dim"].is_null()) steps.push_back(fmt::format("shorter side at least {}", p["image_min_dim"].get<int>()));
     if (!p["image_max_dim"].is_null()) steps.push_back(fmt::format("longer side at most {}", p["image_max_dim"].get<int>()));
@@ -105,6 +106,7 @@ Json preprocessing_json(const config::Preprocess& pre) {
   p["image_std"] = float_list(pre.std, pre.channels);
   p["channels"] = pre.channels;
   if (pre.deskew) p["deskew"] = true;
+  if (pre.bicubic) p["interpolation"] = "bicubic";
   return p;
 }
 

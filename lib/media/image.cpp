@@ -389,7 +389,8 @@ void resize_and_crop(cv::Mat& image, int width, int height, const config::Prepro
     // bilinear otherwise: after a DCT-reduced decode the rest of the shrink
     // is under 2x, where bilinear is close in quality and 5-10x faster.
     const bool area = target.width * 2 <= image.cols || target.height * 2 <= image.rows;
-    cv::resize(image, image, cv::Size(target.width, target.height), 0, 0, area ? cv::INTER_AREA : cv::INTER_LINEAR);
+    const int filter = area ? cv::INTER_AREA : pre.bicubic ? cv::INTER_CUBIC : cv::INTER_LINEAR;
+    cv::resize(image, image, cv::Size(target.width, target.height), 0, 0, filter);
   }
   if (pre.center_crop) {
     const int crop_w = pre.center_crop->width;

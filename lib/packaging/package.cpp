@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/model_config.hpp"
+#include "catalog/manifest.hpp"
 #include "inference/inspect.hpp"
 #include "inference/model_kinds.hpp"
 #include "models/version.hpp"
@@ -504,8 +505,23 @@ SaveResult save_model(const SaveOptions& options) {
   const bool is_path = fs::exists(options.model, ec) || looks_like_path(options.model);
   auto to = open_store(options.store, options.remote);
   if (!is_path) {
-    const Reference ref = parse_reference(options.model);
+    // A zoo model (zoo:NAME, or a NAME the source store lacks): its
+    // downloaded folder, saved under its own name unless --name says.
+    const std::string zoo_name = options.model.rfind("zoo:", 0) == 0 ? options.model.substr(4) : options.model;
+    const catalog::Entry* entry = catalog::find_entry(zoo_name);
     auto from = open_store(options.from_store, options.remote);
+    if (entry && (zoo_name != options.model || from->versions(zoo_name).empty())) {
+      const std::string dir = resolve_model("zoo:" + zoo_name, options.from_store, options.remote);
+      const std::string name = options.name.empty() ? zoo_name : options.name;
+      validate_name(name);
+      json metadata = collect_metadata(dir, options.meta, options.meta_file);
+      metadata["zoo_model"] = zoo_name;
+      metadata["licence"] = entry->licence;
+      util::TempFolder stage = temp_folder();
+      return publish_config(config::load_model_config(dir), name, metadata, fs::path(stage.path()), *to,
+                            options.threads);
+    }
+    const Reference ref = parse_reference(options.model);
     const Resolved source = from->resolve(ref);
     if (options.name.empty() || options.name == source.name) {
       if (!options.meta.empty() || !options.meta_file.empty()) {
@@ -671,22 +687,44 @@ LoadResult load_model(const LoadOptions& options) {
   return result;
 }
 
-std::string resolve_model(const std::string& model, const std::string& store_spec, const RemoteOptions& remote) {
+std::string resolve_model(const std::string& model, const std::string& store_spec, const RemoteOptions& remote,
+                          const catalog::FetchOptions& fetch) {
   std::error_code ec;
   if (fs::exists(model, ec) || looks_like_path(model)) return model;
+  // zoo:NAME is always the zoo's model.
+  if (model.rfind("zoo:", 0) == 0) {
+    const std::string name = model.substr(4);
+    const catalog::Entry* entry = catalog::find_entry(name);
+    if (!entry) {
+      std::vector<std::string> names;
+      for (const auto& e : catalog::manifest()) names.push_back(e.name);
+      throw Error(ErrorKind::usage, "no zoo model named \"{}\"{} (zoo models list shows them)", name,
+                  util::did_you_mean(name, names));
+    }
+    return catalog::ensure_downloaded(*entry, fetch);
+  }
   const auto ref = try_parse_reference(model);
-  if (!ref) return model;
-  auto store = open_store(store_spec, remote);
+  const catalog::Entry* entry = ref && ref->version == 0 && ref->digest.empty() ? catalog::find_entry(model) : nullptr;
+  if (!ref && !entry) return model;
   Resolved version;
+  std::unique_ptr<store::Store> store;
   try {
+    store = open_store(store_spec, remote);
     version = store->resolve(*ref);
   } catch (const Error& e) {
-    throw Error(e.kind(), "{} (and there is no file or folder \"{}\")", e.what(), model);
+    // Not in the store: a zoo name is the zoo's model.
+    if (entry) return catalog::ensure_downloaded(*entry, fetch);
+    std::vector<std::string> names;
+    for (const auto& e2 : catalog::manifest()) names.push_back(e2.name);
+    throw Error(e.kind(), "{} (and there is no file or folder \"{}\", nor a zoo model of that name{})", e.what(),
+                model, util::did_you_mean(model, names));
   }
-  std::string cache = env("ZOO_CACHE");
-  if (cache.empty()) cache = env("XDG_CACHE_HOME").empty() ? "" : env("XDG_CACHE_HOME") + "/zoo";
-  if (cache.empty()) cache = env("HOME").empty() ? "/tmp/zoo-cache" : env("HOME") + "/.cache/zoo";
-  const fs::path dir = fs::path(cache) / "models" / version.name / digest_hex(version.digest);
+  if (entry) {
+    throw Error(ErrorKind::usage, "\"{}\" names both a model in store {} (version {}) and a zoo model ({}): say "
+                "{}:{} for the store's, or zoo:{} for the zoo's", model, store->location(), version.version,
+                entry->where, model, version.version, model);
+  }
+  const fs::path dir = fs::path(catalog::cache_root()) / "models" / version.name / digest_hex(version.digest);
   if (fs::exists(dir / "card.json", ec)) {
     bool intact = true;
     for (const auto& layer : version.manifest.layers) {

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "catalog/cache.hpp"
 #include "store/store.hpp"
 
 namespace zoo::packaging {
@@ -83,12 +84,18 @@ struct LoadResult {
 // blob digest-checked; the folder appears complete or not at all.
 LoadResult load_model(const LoadOptions& options);
 
-// A MODEL argument: a path that exists is returned as is; otherwise, if it
-// reads as a reference, the version is unpacked (once, verified on every
-// use) under the cache ($ZOO_CACHE, else $XDG_CACHE_HOME/zoo, else
-// ~/.cache/zoo) and that folder is returned; otherwise `model` is returned
-// as is (and loading it reports the missing file).
-std::string resolve_model(const std::string& model, const std::string& store, const store::RemoteOptions& remote = {});
+// A MODEL argument, resolved in this order:
+// 1. a path that exists (or has a '/' or a .yaml ending) is returned as is;
+// 2. zoo:NAME is the zoo's model NAME (downloaded once, verified on every
+//    use; see catalog::ensure_downloaded) and its folder is returned;
+// 3. a store reference (NAME, NAME:VERSION, NAME@sha256:...) is unpacked
+//    (once, verified on every use) under the cache ($ZOO_CACHE_DIR, else
+//    $XDG_CACHE_HOME/zoo, else ~/.cache/zoo) and that folder is returned;
+// 4. a NAME the store does not have, but the zoo's manifest does, is the
+//    zoo's model. A NAME both have is refused (usage), naming both.
+// Anything else is returned as is (and loading it reports the missing file).
+std::string resolve_model(const std::string& model, const std::string& store, const store::RemoteOptions& remote = {},
+                          const catalog::FetchOptions& fetch = catalog::fetch_options_from_env());
 
 // The versions in a store for zoo ls, oldest first per name, with each
 // version's card and total size (`name` "" = every name).

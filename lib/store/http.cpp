@@ -39,13 +39,23 @@ size_t read_body(char* buffer, size_t size, size_t count, void* user) {
 struct Writer {
   const HttpRequest* request;
   HttpResponse* response;
+  CURL* curl = nullptr;
   bool too_big = false;
+  int to_sink = -1;  // -1 = not decided yet
 };
 
 size_t write_body(char* data, size_t size, size_t count, void* user) {
   auto* writer = static_cast<Writer*>(user);
   const size_t n = size * count;
-  if (writer->request->sink) return writer->request->sink(data, n) ? n : 0;
+  if (writer->to_sink < 0) {
+    writer->to_sink = writer->request->sink ? 1 : 0;
+    if (writer->to_sink && writer->request->sink_accepts) {
+      long status = 0;
+      curl_easy_getinfo(writer->curl, CURLINFO_RESPONSE_CODE, &status);
+      writer->to_sink = writer->request->sink_accepts(status) ? 1 : 0;
+    }
+  }
+  if (writer->to_sink) return writer->request->sink(data, n) ? n : 0;
   if (static_cast<int64_t>(writer->response->body.size() + n) > writer->request->max_body) {
     writer->too_big = true;
     return 0;
@@ -104,7 +114,7 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
   curl_easy_reset(curl);
   HttpResponse response;
   Reader reader{&request};
-  Writer writer{&request, &response};
+  Writer writer{&request, &response, curl};
   curl_slist* headers = nullptr;
   for (const auto& header : request.headers) headers = curl_slist_append(headers, header.c_str());
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip

@@ -41,6 +41,10 @@ struct HttpRequest {
   // Response bodies go to `sink` when set (return false to abort), else to
   // HttpResponse::body up to `max_body` bytes (more is an error).
   std::function<bool(const char* data, size_t size)> sink;
+  // With a sink: called once, before the first byte of the final response's
+  // body, with its status; false sends that body to HttpResponse::body
+  // instead (an error page is not written into a download).
+  std::function<bool(long status)> sink_accepts;
   int64_t max_body = 64 << 20;
 };
 

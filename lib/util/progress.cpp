@@ -49,9 +49,25 @@ void Progress::finish() {
   }
 }
 
+namespace {
+
+// A count for the bar: bytes ("B") in MB, anything else as it is.
+std::string amount(double count, const std::string& unit) {
+  return unit == "B" ? fmt::format("{:.1f}", count / 1e6) : fmt::format("{}", static_cast<long long>(count));
+}
+
+std::string rate_text(double rate, const std::string& unit) {
+  return fmt::format("{:.1f}", unit == "B" ? rate / 1e6 : rate);
+}
+
+std::string unit_text(const std::string& unit) { return unit == "B" ? "MB" : unit; }
+
+}  // namespace
+
 void Progress::draw(bool final) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
   double rate = seconds > 0 ? m_count / seconds : 0.0;
+  const std::string unit = unit_text(m_unit);
   if (m_mode == ProgressMode::json) {
     fmt::print(stderr, "{{\"status\":\"{}\",\"count\":{},\"total\":{},\"rate\":{:.2f}}}\n",
                final ? "done" : "running", m_count, m_total, rate);
@@ -61,12 +77,12 @@ void Progress::draw(bool final) {
       constexpr int width = 30;
       int filled = static_cast<int>(width * std::min<double>(1.0, double(m_count) / m_total));
       line = fmt::format("[{}{}] {}/{} {}", std::string(filled, '#'), std::string(width - filled, '.'),
-                         m_count, m_total, m_unit);
+                         amount(m_count, m_unit), amount(m_total, m_unit), unit);
       if (rate > 0 && m_count < m_total) {
-        line += fmt::format(" {:.1f} {}/s ETA {:.0f}s", rate, m_unit, (m_total - m_count) / rate);
+        line += fmt::format(" {} {}/s ETA {:.0f}s", rate_text(rate, m_unit), unit, (m_total - m_count) / rate);
       }
     } else {
-      line = fmt::format("{} {} {:.1f} {}/s", m_count, m_unit, rate, m_unit);
+      line = fmt::format("{} {} {} {}/s", amount(m_count, m_unit), unit, rate_text(rate, m_unit), unit);
     }
     fmt::print(stderr, "\r\033[K{}", line);
   }

@@ -25,6 +25,9 @@ std::string to_lower(std::string_view s);
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 bool ends_with(std::string_view s, std::string_view suffix);
 
+// `s` without leading and trailing whitespace.
+std::string trim(std::string_view s);
+
 // "1 epoch", "2 epochs": the count and the noun, plural (an added s) unless
 // the count is 1.
 std::string count_of(long long count, std::string_view noun);

@@ -2,7 +2,7 @@
 # the repository's configs and examples, with the demo model made here),
 # and exits 0.
 source "$(dirname "$0")/lib.sh"
-export ZOO_STORE="$WORK/store" ZOO_CACHE="$WORK/cache"  # never the user's own store
+export ZOO_STORE="$WORK/store" ZOO_CACHE_DIR="$WORK/cache"  # never the user's own store
 
 cp -r "$ZOO_SOURCE_DIR/configs" configs
 cp -r "$ZOO_SOURCE_DIR/examples" examples

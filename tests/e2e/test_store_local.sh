@@ -3,7 +3,7 @@
 # saves, kill -9 during a save, a tampered blob, bad names and references.
 source "$(dirname "$0")/lib.sh"
 
-export ZOO_STORE="$WORK/store" ZOO_CACHE="$WORK/cache"
+export ZOO_STORE="$WORK/store" ZOO_CACHE_DIR="$WORK/cache"
 digest_of() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["digest"])'; }
 
 # A real model with real weights: resnet18 (random, fixed seed) as a state dict.

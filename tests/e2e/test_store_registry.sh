@@ -8,7 +8,7 @@ source "$HERE/lib.sh"
 source "$HERE/registry.sh"
 start_registry
 
-export ZOO_STORE="$WORK/store" ZOO_CACHE="$WORK/cache"
+export ZOO_STORE="$WORK/store" ZOO_CACHE_DIR="$WORK/cache"
 R="oci://$REG_HOST/team"
 catalog() { curl -s --cacert "$REG_CA" -u "$REG_USER:$REG_PASSWORD" "https://$REG_HOST/v2/_catalog"; }
 

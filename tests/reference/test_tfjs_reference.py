@@ -126,8 +126,8 @@ def check_upload(models, out, failures):
     """zoo upload model.json shard.bin, without a config: the signature's
     input size, and a descriptor from the store equal to the file's; a .bin
     the model.json does not name is refused."""
-    env = dict(os.environ, ZOO_STORE=os.path.join(out, "upload-store"), ZOO_CACHE=os.path.join(out, "upload-cache"))
-    subprocess.run(["rm", "-rf", env["ZOO_STORE"], env["ZOO_CACHE"]], check=True)
+    env = dict(os.environ, ZOO_STORE=os.path.join(out, "upload-store"), ZOO_CACHE_DIR=os.path.join(out, "upload-cache"))
+    subprocess.run(["rm", "-rf", env["ZOO_STORE"], env["ZOO_CACHE_DIR"]], check=True)
     model = os.path.join(models, "faceres.json")
     zoo = ref.zoo_binary()
     up = subprocess.run([zoo, "upload", model, os.path.join(models, "faceres.bin"), "--name", "faceres"],
@@ -209,8 +209,8 @@ def check_centernet_config(models, out, failures):
         failures.append(f"centernet on messi5.jpg: the ball is not bottom right: {found['sports ball']}")
     # Saved in a store (model.json, its shard, the config, the labels) and
     # run from there: the same labels.
-    env = dict(os.environ, ZOO_STORE=os.path.join(out, "store"), ZOO_CACHE=os.path.join(out, "cache"))
-    subprocess.run(["rm", "-rf", env["ZOO_STORE"], env["ZOO_CACHE"]], check=True)
+    env = dict(os.environ, ZOO_STORE=os.path.join(out, "store"), ZOO_CACHE_DIR=os.path.join(out, "cache"))
+    subprocess.run(["rm", "-rf", env["ZOO_STORE"], env["ZOO_CACHE_DIR"]], check=True)
     saved = subprocess.run([ref.zoo_binary(), "save", config, "--name", "centernet", "-q"], capture_output=True,
                            text=True, env=env)
     stored = subprocess.run([ref.zoo_binary(), "apply", "centernet:1", *photos, "-q"], capture_output=True, text=True,
