@@ -5,9 +5,10 @@
 #     applied to the 2500 test digits, with a few labels and zoo eval's
 #     accuracy, per-class scores and mistakes;
 #  2. on the real photos of Debian's opencv-doc with a pretrained COCO
-#     detector (CenterNet, a TensorFlow.js graph from the npm package
-#     @vladmandic/human, which setup.sh fetches): the objects on each photo;
-#  3. faces on every 10th frame of opencv-doc's Megamind.avi (BlazeFace),
+#     detector named from the zoo's manifest (centernet-coco: CenterNet, a
+#     TensorFlow.js graph of the npm package @vladmandic/human, fetched with
+#     npm into the cache on first use): the objects on each photo;
+#  3. faces on every 10th frame of opencv-doc's Megamind.avi (blazeface),
 #     a FaceRes descriptor and an expression for each face (--patches),
 #     and the faces grouped by descriptor: who appears where.
 # It also writes models/resnet18-demo.pt (seeded random weights), which the
@@ -41,8 +42,10 @@ if [[ ! -f models/resnet18-demo.pt ]]; then
   /usr/bin/python3 scripts/make-demo-model.py models/resnet18-demo.pt
 fi
 photos=/usr/share/doc/opencv-doc/examples/data
-echo "== zoo apply configs/centernet.yaml $photos/*.jpg (a pretrained COCO detector)" >&2
-"$zoo" apply configs/centernet.yaml "$photos"/*.jpg -o demo-objects.jsonl
+echo "== zoo models list --task detection (models by name; zoo models list shows them all)" >&2
+"$zoo" models list --task detection
+echo "== zoo apply centernet-coco $photos/*.jpg (a pretrained COCO detector, by name)" >&2
+"$zoo" apply centernet-coco "$photos"/*.jpg -o demo-objects.jsonl
 /usr/bin/python3 - demo-objects.jsonl <<'PY'
 import collections, json, os, sys
 for line in open(sys.argv[1]):
@@ -58,11 +61,11 @@ print("... (every box, with confidence 0.2 and up, in demo-objects.jsonl)")
 PY
 
 clip=$photos/Megamind.avi
-echo "== zoo apply configs/blazeface.yaml $clip --frame-stride 10, then FaceRes and the expression on each face (--patches)" >&2
-"$zoo" apply configs/blazeface.yaml "$clip" --frame-stride 10 -o demo-faces.jsonl
-"$zoo" embed configs/faceres.yaml "$clip" --frame-stride 10 --patches demo-faces.jsonl --patches-square \
+echo "== zoo apply blazeface $clip --frame-stride 10, then faceres and emotion on each face (--patches)" >&2
+"$zoo" apply blazeface "$clip" --frame-stride 10 -o demo-faces.jsonl
+"$zoo" embed faceres "$clip" --frame-stride 10 --patches demo-faces.jsonl --patches-square \
   --patches-alpha 0.4 --normalize -o demo-faces.npy
-"$zoo" apply configs/emotion.yaml "$clip" --frame-stride 10 --patches demo-faces.jsonl -o demo-expressions.jsonl
+"$zoo" apply emotion "$clip" --frame-stride 10 --patches demo-faces.jsonl -o demo-expressions.jsonl
 /usr/bin/python3 - demo-faces.npy demo-faces.paths.txt demo-expressions.jsonl <<'PY'
 # Faces grouped by descriptor: a face joins the group it is most similar
 # to on average (cosine similarity), if that is at least 0.6, else starts

@@ -49,7 +49,7 @@ int run_apply(ApplyArgs& args) {
 Runner register_apply(CLI::App& app) {
   auto args = std::make_shared<ApplyArgs>();
   auto& o = args->options;
-  app.add_option("MODEL", o.job.model, "Model config (YAML) or a folder holding model.yaml");
+  app.add_option("MODEL", o.job.model, "Model config (YAML), a folder holding model.yaml, a store reference, or a zoo model name (zoo models list)");
   app.add_flag("--list-entrypoints", args->list_entrypoints,
                "List the entrypoints a config can name, with their entrypoint_args and defaults, and exit");
   add_batch_options(app, o.job, args->batch,
@@ -101,6 +101,7 @@ Exit codes: 0 all inputs labelled; 1 the run failed; 2 usage or config error;
 3 finished but some inputs failed; 130 interrupted (output valid, use --resume).
 
 Examples:
+  zoo apply centernet-coco photos/ -o objects.jsonl          # a model by name (zoo models list)
   zoo apply configs/resnet18.yaml photos/ > labels.jsonl
   zoo apply model.yaml photos/ -o labels.jsonl --top-k 5
   zoo apply model.yaml photos/ --format csv --top-k 3 -o labels.csv

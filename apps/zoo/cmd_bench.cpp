@@ -64,7 +64,7 @@ int run_bench(BenchArgs& args) {
 Runner register_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   auto& o = args->options;
-  app.add_option("MODEL", o.model, "Model config (YAML), a folder holding model.yaml, or a store reference")->required();
+  app.add_option("MODEL", o.model, "Model config (YAML), a folder holding model.yaml, a store reference, or a zoo model name")->required();
   add_batch_size_option(app, o.batch_size);
   app.add_option("-n,--batches", o.batches, "Timed batches (after one warm-up batch)")
       ->capture_default_str()
@@ -72,7 +72,7 @@ Runner register_bench(CLI::App& app) {
   app.add_option("--seconds", o.seconds, "Go on past --batches until this many seconds have passed")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--compare", o.compare,
-                 "A second model (config, folder or store reference) to run batch by batch in turn with MODEL");
+                 "A second model (config, folder, store reference or zoo name) to run batch by batch in turn with MODEL");
   add_threads_option(app, o.threads);
   add_size_option(app, o.width, o.height, "Input WIDTHxHEIGHT (default: the config's center_crop or image_size)");
   add_precision_option(app, o.precision);

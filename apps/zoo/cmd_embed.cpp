@@ -43,7 +43,7 @@ int run_embed(EmbedArgs& args) {
 Runner register_embed(CLI::App& app) {
   auto args = std::make_shared<EmbedArgs>();
   auto& o = args->options;
-  app.add_option("MODEL", o.job.model, "Model config (YAML) or a folder holding model.yaml")->required();
+  app.add_option("MODEL", o.job.model, "Model config (YAML), a folder holding model.yaml, a store reference, or a zoo model name (zoo models list)")->required();
   app.add_option("-o,--output", o.job.output, "Write the embeddings to FILE.npy (float32 [N, D])")->required();
   add_batch_options(app, o.job, args->batch,
                     "Keep the rows already in -o FILE (after a crash or Ctrl-C) and embed the inputs not yet done");

@@ -63,7 +63,7 @@ Runner register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   auto& r = o->request;
   app.add_option("LABELS|MODEL", r.labels,
-                 "Labels zoo apply wrote (a .jsonl, .json or .csv file), or a model (config, folder or store reference) to "
+                 "Labels zoo apply wrote (a .jsonl, .json or .csv file), or a model (config, folder, store reference or zoo name) to "
                  "run over the truth's files first")
       ->required();
   app.add_option("--truth", r.truth,

@@ -34,7 +34,7 @@ int run_inspect(InspectArgs& args) {
 Runner register_inspect(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   auto& o = args->options;
-  app.add_option("MODEL", o.model, "Model config (YAML), a folder holding model.yaml, or a store reference")->required();
+  app.add_option("MODEL", o.model, "Model config (YAML), a folder holding model.yaml, a store reference, or a zoo model name")->required();
   app.add_flag("--json", args->json, "Print the report as one JSON object");
   add_size_option(app, o.width, o.height, "Dry input WIDTHxHEIGHT (default: the config's center_crop or image_size, "
                                           "else its resize side, else 224x224)");

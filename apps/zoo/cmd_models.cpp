@@ -89,9 +89,9 @@ int run_list(const ModelsArgs& args) {
     fmt::print("{}\n", util::dump_json(out, 2));
     return 0;
   }
-  fmt::print("{:<34} {:<15} {:>10}  {:<13} {}\n", "NAME", "TASK", "SIZE", "LICENCE", "DOWNLOADED");
+  fmt::print("{:<36} {:<15} {:>10}  {:<13} {}\n", "NAME", "TASK", "SIZE", "LICENCE", "DOWNLOADED");
   for (const auto* entry : shown) {
-    fmt::print("{:<34} {:<15} {:>10}  {:<13} {}\n", entry->name, entry->task, size_text(*entry), entry->licence,
+    fmt::print("{:<36} {:<15} {:>10}  {:<13} {}\n", entry->name, entry->task, size_text(*entry), entry->licence,
                catalog::is_downloaded(*entry) ? "yes" : "no");
   }
   fmt::print(stderr, "zoo: {}; cache: {}\n", util::count_of(static_cast<long long>(shown.size()), "model"),

@@ -31,8 +31,8 @@ Runner register_save(CLI::App& app) {
   auto args = std::make_shared<SaveArgs>();
   auto& o = args->options;
   app.add_option("MODEL", o.model,
-                 "Model config (YAML), a folder holding model.yaml (zoo train's output), or a reference "
-                 "NAME[:VERSION|@sha256:...] in --from")
+                 "Model config (YAML), a folder holding model.yaml (zoo train's output), a reference "
+                 "NAME[:VERSION|@sha256:...] in --from, or a zoo model name (zoo:NAME)")
       ->required();
   app.add_option("-n,--name", o.name, "Name to save under ([a-z0-9][a-z0-9._-]*; default for a reference: its name)");
   add_store_options(app, args->store, "Store to save into: a folder or oci://HOST[:PORT]/NAMESPACE (default: $ZOO_STORE, "

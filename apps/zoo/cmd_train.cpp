@@ -88,7 +88,7 @@ int run_train(TrainArgs& args, const CLI::App& app) {
 Runner register_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   auto& o = args->options;
-  app.add_option("MODEL", o.model, "Model config with a built-in entrypoint (e.g. configs/digits-cnn.yaml), or a store reference");
+  app.add_option("MODEL", o.model, "Model config with a built-in entrypoint (e.g. configs/digits-cnn.yaml), a store reference, or a zoo model name (its weights to start from)");
   app.add_option("--data", o.data, "Training data: a class-per-folder tree, or a CSV/JSONL of filepath,label");
   app.add_option("--val", o.val, "Validation data (same forms; default: split off --val-split of --data)");
   app.add_option("--val-split", o.val_split, "Fraction of each class held out for validation when --val is not given")

@@ -85,7 +85,8 @@ def preprocess(path, pre):
     tw, th = resized_size(width, height, pre)
     if (tw, th) != (img.shape[1], img.shape[0]):
         area = tw * 2 <= img.shape[1] or th * 2 <= img.shape[0]
-        img = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
+        other = cv2.INTER_CUBIC if pre.get("interpolation") == "bicubic" else cv2.INTER_LINEAR
+        img = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA if area else other)
     if pre.get("center_crop"):
         ch, cw = pre["center_crop"]
         top = int(round((img.shape[0] - ch) / 2.0))
