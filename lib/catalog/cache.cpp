@@ -320,11 +320,16 @@ std::string ensure_downloaded(const Entry& entry, const FetchOptions& options) {
     }
   }
   if (!missing.empty()) {
-    if (options.offline) refuse_offline(entry, missing, dir, options);
-    if (!entry.npm.empty()) {
-      download_npm(entry, missing, dir);
-    } else {
-      for (const auto* file : missing) download_url(entry, *file, dir, options);
+    try {
+      if (options.offline) refuse_offline(entry, missing, dir, options);
+      if (!entry.npm.empty()) {
+        download_npm(entry, missing, dir);
+      } else {
+        for (const auto* file : missing) download_url(entry, *file, dir, options);
+      }
+    } catch (const Error&) {
+      fs::remove(dir, ec);  // only when empty: a partial download stays to be resumed
+      throw;
     }
   }
   for (const auto& file : entry.files) {

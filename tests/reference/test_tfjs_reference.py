@@ -136,7 +136,7 @@ def check_upload(models, out, failures):
                            capture_output=True, text=True, env=env)
     photo = os.path.join(ref.PHOTOS, "messi5.jpg")
     rows = []
-    for source in ("faceres", os.path.join(out, "faceres.yaml")):
+    for source in ("faceres:1", os.path.join(out, "faceres.yaml")):  # faceres alone is also a zoo name
         path = os.path.join(out, f"upload-{len(rows)}.npy")
         subprocess.run([zoo, "embed", source, photo, "--layer", "global_pooling/Mean", "-q", "-o", path], env=env,
                        check=True)

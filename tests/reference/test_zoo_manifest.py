@@ -78,6 +78,12 @@ def main():
         # A state dict of torchvision's architecture, random weights, under
         # the entry's config with the weights file swapped for it.
         if arch not in state_dicts:
+            # One architecture's file at a time (V1 and V2 entries are
+            # neighbours): ViT's alone is 346 MB.
+            for done, (path, _) in list(state_dicts.items()):
+                if os.path.exists(path):
+                    os.remove(path)
+                state_dicts[done] = (path, None)
             torch.manual_seed(0)
             model = getattr(torchvision.models, arch)().eval()
             # torchvision starts some heads at zero (ViT) or near it: give
