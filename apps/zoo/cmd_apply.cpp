@@ -6,6 +6,7 @@
 
 #include "batch_run.hpp"
 #include "commands.hpp"
+#include "draw/draw.hpp"
 #include "inference/model_kinds.hpp"
 #include "jobs/apply.hpp"
 #include "options.hpp"
@@ -22,6 +23,7 @@ struct ApplyArgs {
   bool list_entrypoints = false;
   double confidence_thresh = -1;  // < 0: the config's
   bool format_given = false;      // --format on the command line
+  std::string draw_dir;           // --draw: draw the labels once written
 };
 
 int run_apply(ApplyArgs& args) {
@@ -36,12 +38,23 @@ int run_apply(ApplyArgs& args) {
   // -o labels.csv means CSV: JSON Lines in a .csv file helps nobody.
   if (!args.format_given && util::ends_with(util::to_lower(o.job.output), ".csv")) o.format = "csv";
 
+  if (!args.draw_dir.empty() && (o.job.output == "-" || o.format != "jsonl")) {
+    throw Error(ErrorKind::usage, "--draw reads the labels back: it needs -o FILE in the jsonl format");
+  }
+
   jobs::ApplySummary summary;
   {
     InterruptGuard guard;
     summary = jobs::run_apply(o, guard.flag());
   }
-  return finish_run(summary, o.job.output != "-", o.job.loop.max_failures);
+  const int code = finish_run(summary, o.job.output != "-", o.job.loop.max_failures);
+  if (args.draw_dir.empty() || (code != 0 && code != 3)) return code;
+  draw::DrawOptions drawing;
+  drawing.labels = o.job.output;
+  drawing.out_dir = args.draw_dir;
+  drawing.progress = o.job.loop.progress;
+  const int drawn = report_drawing(draw::draw_labels(drawing), args.draw_dir);
+  return code != 0 ? code : drawn;
 }
 
 }  // namespace
@@ -50,6 +63,8 @@ Runner register_apply(CLI::App& app) {
   auto args = std::make_shared<ApplyArgs>();
   auto& o = args->options;
   app.add_option("MODEL", o.job.model, "Model config (YAML), a folder holding model.yaml, a store reference, or a zoo model name (zoo models list)");
+  app.add_option("--draw", args->draw_dir,
+                 "Also draw the labels on each image and video into DIR once they are written (as zoo draw; needs -o)");
   app.add_flag("--list-entrypoints", args->list_entrypoints,
                "List the entrypoints a config can name, with their entrypoint_args and defaults, and exit");
   add_batch_options(app, o.job, args->batch,

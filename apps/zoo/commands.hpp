@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace zoo::app {
@@ -13,6 +15,7 @@ using Runner = std::function<int()>;
 
 Runner register_apply(CLI::App& app);
 Runner register_bench(CLI::App& app);
+Runner register_draw(CLI::App& app);
 Runner register_embed(CLI::App& app);
 Runner register_eval(CLI::App& app);
 Runner register_inspect(CLI::App& app);
@@ -23,5 +26,17 @@ Runner register_models(CLI::App& app);
 Runner register_save(CLI::App& app);
 Runner register_train(CLI::App& app);
 Runner register_upload(CLI::App& app);
+
+}  // namespace zoo::app
+
+namespace zoo::draw {
+struct DrawSummary;
+}
+
+namespace zoo::app {
+
+// Prints what a drawing run drew, and each input it could not draw, on
+// stderr; returns 3 when an input could not be drawn, else 0.
+int report_drawing(const draw::DrawSummary& summary, const std::string& out_dir);
 
 }  // namespace zoo::app
