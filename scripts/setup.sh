@@ -18,6 +18,7 @@ packages=(
   opencv-doc opencv-data darknet
   docker-registry apache2-utils openssl skopeo
   slurmctld slurmd slurm-client munge
+  chromium
 )
 
 missing=()

@@ -23,6 +23,7 @@ Runner register_load(CLI::App& app);
 Runner register_ls(CLI::App& app);
 Runner register_merge(CLI::App& app);
 Runner register_models(CLI::App& app);
+Runner register_report(CLI::App& app);
 Runner register_save(CLI::App& app);
 Runner register_train(CLI::App& app);
 Runner register_upload(CLI::App& app);

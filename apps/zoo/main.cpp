@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       {"embed", zoo::app::register_embed, "Run a model over images and folders, write embeddings from any layer to .npy"},
       {"eval", zoo::app::register_eval, "Score a classifier's labels against ground truth, with CI gates"},
       {"draw", zoo::app::register_draw, "Draw the labels of zoo apply on the images and videos, into a folder"},
+      {"report", zoo::app::register_report, "Write an HTML page of a labelling run: classes, confidences, failures, gallery"},
       {"merge", zoo::app::register_merge, "Join the part files of a sharded zoo apply or zoo embed job"},
       {"inspect", zoo::app::register_inspect, "Show a model's weights, preprocessing, layers with shapes, and contract"},
       {"train", zoo::app::register_train, "Train or fine-tune a classifier on a folder of labelled images"},
