@@ -4,9 +4,12 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "batch_run.hpp"
 #include "options.hpp"
 #include "commands.hpp"
+#include "report/report.hpp"
 #include "eval/evaluate.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -18,6 +21,7 @@ namespace {
 struct EvalOptions {
   eval::EvalRequest request;
   std::string output;  // JSON report; "-" = stdout
+  std::string html;    // --html: the report as a page
   bool quiet = false;
   StoreArgs store;     // where a MODEL reference is resolved
 };
@@ -43,6 +47,10 @@ int run_eval(EvalOptions& o) {
     } else {
       util::write_file_atomic(o.output, report.json);
     }
+  }
+  if (!o.html.empty()) {
+    const size_t made = report::write_eval_report(report.json, o.html, "");
+    util::info(fmt::format("{}: the report as a page ({} thumbnails made)", o.html, made));
   }
   if (!o.quiet) std::fwrite(report.text.data(), 1, report.text.size(), o.output == "-" ? stderr : stdout);
   std::vector<std::string> failed;
@@ -84,6 +92,10 @@ Runner register_eval(CLI::App& app) {
       ->check(CLI::IsMember({"truth", "all"}))
       ->type_name("truth|all");
   app.add_option("-o,--output", o->output, "Also write the report as JSON to FILE ('-': stdout, the text to stderr)");
+  app.add_option("--html", o->html,
+                 "Also write the report as a page: metrics, gates, per-class scores, the confusion matrix (click a "
+                 "cell for its inputs), the mistakes and, with --baseline, fixed and broken inputs; thumbnails in "
+                 "PAGE_files/");
   app.add_option("--mistakes", r.mistakes, "How many mistakes (and broken inputs) the text report lists")
       ->capture_default_str();
   add_quiet_flag(app, o->quiet, "No text report: only errors and the failed gates");

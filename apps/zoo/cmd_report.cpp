@@ -1,4 +1,5 @@
 // zoo report LABELS -o report.html: a page to look at a labelling run.
+#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
@@ -20,6 +21,14 @@ struct ReportArgs {
 
 int run_report(ReportArgs& args) {
   util::set_quiet(args.quiet);
+  std::error_code ec;
+  if (std::filesystem::is_directory(args.options.labels, ec)) {
+    const auto s = report::write_train_report(args.options.labels, args.options.out, args.options.title);
+    util::info(fmt::format("{}: {} of the run in {} ({})", args.options.out,
+                           util::count_of(static_cast<long long>(s.epochs), "epoch"), args.options.labels,
+                           s.status.empty() ? "still running, or stopped without a last event" : s.status));
+    return 0;
+  }
   args.options.progress = args.quiet ? util::ProgressMode::none : util::parse_progress_mode(args.progress);
   const auto s = report::write_labels_report(args.options);
   util::info(fmt::format("{}: {}, {} failed, {} classes; thumbnails in {}: {} made, {} reused{}", args.options.out,
@@ -37,7 +46,9 @@ int run_report(ReportArgs& args) {
 Runner register_report(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   auto& o = args->options;
-  app.add_option("LABELS", o.labels, "Labels zoo apply wrote (JSON Lines)")->required();
+  app.add_option("LABELS|OUTDIR", o.labels,
+                 "Labels zoo apply wrote (JSON Lines), or a zoo train output folder (a training report)")
+      ->required();
   app.add_option("-o,--output", o.out, "The HTML page to write (its data and thumbnails go to PAGE_files/ beside it)")
       ->required();
   app.add_option("--title", o.title, "The page's title (default: zoo report: LABELS)");
@@ -55,7 +66,13 @@ shared. The page stays the same size whatever the run; the index
 (PAGE_files/data.js) holds one short row per record, and each thumbnail is
 made once: running the report again reuses those still valid.
 
+For a zoo train output folder (OUTDIR), one self-contained page: loss,
+accuracy and learning-rate curves per epoch (events.jsonl; the best epoch
+dashed), the final validation confusion matrix and per-class precision and
+recall (metrics.json), and the run's options (train.json).
+
 Examples:
+  zoo report models/digits-cnn -o digits-training.html
   zoo apply centernet-coco photos/ -o objects.jsonl
   zoo report objects.jsonl -o objects.html
   chromium objects.html#class=dog)");

@@ -7,4 +7,11 @@ namespace zoo::report {
 // REPORT_files folder, relative to the page.
 const char* labels_page_template();
 
+// The training report's page; {{DATA}} stands for the run's data as one
+// JSON object (a JavaScript expression).
+const char* train_page_template();
+
+// zoo eval --html's page; {{FILES}} as for the labels report.
+const char* eval_page_template();
+
 }  // namespace zoo::report

@@ -97,6 +97,23 @@ std::string now_text() {
   return text;
 }
 
+// A JSON text to place inside a <script>: "</" escaped so that no string in
+// it can close the script.
+std::string script_safe(std::string text) {
+  for (size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3)) text.replace(at, 2, "<\\/");
+  return text;
+}
+
+json read_json_file(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return json();
+  try {
+    return util::parse_json<json>(util::read_file(path.string()));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::data, "{}: not JSON: {}", path.string(), e.what());
+  }
+}
+
 }  // namespace
 
 ReportSummary write_labels_report(const ReportOptions& options) {
@@ -109,7 +126,11 @@ ReportSummary write_labels_report(const ReportOptions& options) {
   std::map<std::string, size_t> class_ids;
   std::vector<std::string> class_names;
   eval::for_each_label_line<json>(in, options.labels, [&](const eval::LabelLine<json>& line) {
-    Record r{line.where, line.record, line.filepath, line.frame};
+    Record r;
+    r.where = line.where;
+    r.record = line.record;
+    r.path = line.filepath;
+    r.frame = line.frame;
     if (line.error) {
       r.error = *line.error;
     } else {
@@ -235,11 +256,7 @@ ReportSummary write_labels_report(const ReportOptions& options) {
                      {"paths", paths},
                      {"errors", errors},
                      {"items", items}};
-  // A JSON text is a JavaScript expression; "</" is escaped so no string in
-  // it can close the script.
-  std::string text = util::dump_json(data);
-  for (size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3)) text.replace(at, 2, "<\\/");
-  util::write_file_atomic((files / "data.js").string(), "window.ZOO_REPORT = " + text + ";\n");
+  util::write_file_atomic((files / "data.js").string(), "window.ZOO_REPORT = " + script_safe(util::dump_json(data)) + ";\n");
 
   std::string page = labels_page_template();
   const std::string placeholder = "{{FILES}}";
@@ -247,6 +264,111 @@ ReportSummary write_labels_report(const ReportOptions& options) {
     page.replace(at, placeholder.size(), url_part(files_name));
   }
   util::write_file_atomic(out.string(), page);
+  return summary;
+}
+
+
+size_t write_eval_report(const std::string& report_json, const std::string& out_path, const std::string& title) {
+  // In the report's own order (support, predicted, correct, precision, ...).
+  const nlohmann::ordered_json report = util::parse_json<nlohmann::ordered_json>(report_json);
+  const fs::path out(out_path);
+  const std::string files_name = out.stem().string() + "_files";
+  const fs::path files = out.parent_path() / files_name;
+  std::error_code ec;
+  fs::create_directories(files / "thumbs", ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot create: {}", (files / "thumbs").string(), ec.message());
+  std::vector<std::string> paths;
+  for (const auto& m : report.value("mistakes", nlohmann::ordered_json::array())) {
+    if (m.contains("filepath") && m["filepath"].is_string()) paths.push_back(m["filepath"].get<std::string>());
+  }
+  if (report.contains("baseline") && report["baseline"].is_object()) {
+    for (const char* key : {"fixed", "broken"}) {
+      for (const auto& p : report["baseline"].value(key, nlohmann::ordered_json::array())) {
+        if (p.is_string()) paths.push_back(p.get<std::string>());
+      }
+    }
+  }
+  constexpr size_t k_max_thumbnails = 5000;
+  constexpr int k_size = 240;
+  json thumbs = json::object();
+  size_t made = 0;
+  for (const auto& path : paths) {
+    if (thumbs.contains(path) || thumbs.size() >= k_max_thumbnails) continue;
+    const std::string name = util::sha256_hex(fmt::format("{}\n{}", fs::absolute(path).string(), k_size)).substr(0, 24) + ".jpg";
+    const fs::path file = files / "thumbs" / name;
+    if (!fs::exists(file, ec)) {
+      cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
+      if (image.empty()) continue;  // listed without a picture
+      const double scale = double(k_size) / std::max(image.cols, image.rows);
+      if (scale < 1) cv::resize(image, image, cv::Size(), scale, scale, cv::INTER_AREA);
+      std::vector<uint8_t> bytes;
+      cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, 82});
+      util::write_file_atomic(file.string(), std::string(bytes.begin(), bytes.end()));
+      ++made;
+    }
+    thumbs[path] = name;
+  }
+  const nlohmann::ordered_json data = {{"title", title.empty() ? "zoo eval: " + report.value("labels", std::string("?")) : title},
+                     {"created", now_text()},
+                     {"files", url_part(files_name)},
+                     {"thumbs", thumbs},
+                     {"report", report}};
+  util::write_file_atomic((files / "data.js").string(), "window.ZOO_EVAL = " + script_safe(util::dump_json(data)) + ";\n");
+  std::string page = eval_page_template();
+  const std::string placeholder = "{{FILES}}";
+  for (size_t at = page.find(placeholder); at != std::string::npos; at = page.find(placeholder, at)) {
+    page.replace(at, placeholder.size(), url_part(files_name));
+  }
+  util::write_file_atomic(out.string(), page);
+  return made;
+}
+
+TrainReportSummary write_train_report(const std::string& run_dir, const std::string& out, const std::string& title) {
+  const fs::path dir(run_dir);
+  const fs::path events_path = dir / "events.jsonl";
+  std::ifstream in(events_path);
+  if (!in) {
+    throw Error(ErrorKind::io, "{}: cannot read {} (zoo report OUTDIR takes a zoo train output folder)", run_dir,
+                events_path.string());
+  }
+  TrainReportSummary summary;
+  json epochs = json::array();
+  std::string line;
+  for (size_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json event;
+    try {
+      event = util::parse_json<json>(line);
+    } catch (const json::exception&) {
+      // A line torn by a crash is the last one; anything else is damage.
+      if (in.peek() == EOF) break;
+      throw Error(ErrorKind::data, "{}:{}: not a JSON object", events_path.string(), number);
+    }
+    if (!event.is_object()) throw Error(ErrorKind::data, "{}:{}: not a JSON object", events_path.string(), number);
+    const std::string status = event.value("status", std::string());
+    if (status == "epoch" && event.contains("epoch") && event.contains("data") && event["data"].is_object()) {
+      json row = event["data"];
+      row["epoch"] = event["epoch"];
+      // A resumed run repeats no epoch; if one is, the later row wins.
+      if (!epochs.empty() && epochs.back()["epoch"] == row["epoch"]) epochs.erase(epochs.size() - 1);
+      epochs.push_back(row);
+    } else if (!status.empty() && status != "start" && status != "epoch" && status != "running") {
+      summary.status = status;
+    }
+  }
+  summary.epochs = epochs.size();
+  const json data = {{"title", title.empty() ? "zoo training report: " + fs::path(run_dir).lexically_normal().filename().string()
+                                             : title},
+                     {"dir", run_dir},
+                     {"created", now_text()},
+                     {"status", summary.status.empty() ? "running or stopped" : summary.status},
+                     {"epochs", epochs},
+                     {"metrics", read_json_file(dir / "metrics.json")},
+                     {"train", read_json_file(dir / "train.json")}};
+  std::string page = train_page_template();
+  const std::string placeholder = "{{DATA}}";
+  page.replace(page.find(placeholder), placeholder.size(), script_safe(util::dump_json(data)));
+  util::write_file_atomic(out, page);
   return summary;
 }
 

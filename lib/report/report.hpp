@@ -36,6 +36,24 @@ struct ReportSummary {
   std::string files_dir;  // REPORT_files
 };
 
+struct TrainReportSummary {
+  size_t epochs = 0;
+  std::string status;  // the run's last status: success, interrupted, failed, ... ("" = still running or killed)
+};
+
+// zoo report OUTDIR -o PAGE: a training run's page, one self-contained
+// file: loss, accuracy and learning-rate curves per epoch (events.jsonl),
+// the final validation confusion matrix and per-class scores
+// (metrics.json), and the run's options (train.json). Throws
+// zoo::Error(data) naming the file and line it cannot read.
+TrainReportSummary write_train_report(const std::string& run_dir, const std::string& out, const std::string& title);
+
+// zoo eval --html PAGE: the page of an eval report (`report_json`, the
+// JSON zoo eval writes), its data and the thumbnails of the inputs it lists
+// (mistakes, fixed, broken; at most 5000) in PAGE_files/ beside it.
+// Returns the thumbnails made.
+size_t write_eval_report(const std::string& report_json, const std::string& out, const std::string& title);
+
 // Writes the report (the page last, so an existing page is replaced only
 // once its data is complete). Throws zoo::Error(data) naming the line of a
 // malformed record, zoo::Error(io) for a file it cannot write.

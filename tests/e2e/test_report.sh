@@ -2,8 +2,11 @@
 # zoo report LABELS: the page in a real browser (Debian's chromium,
 # headless): no console errors, the counts in the DOM, the filters (from the
 # page's #hash) giving the records that match, a screenshot that is not
-# blank, thumbnails made once, and a 20,000-record report that opens in
-# seconds and stays within its size bounds.
+# blank, a click on a class (through Chromium's DevTools protocol,
+# tests/e2e/cdp.py) filtering the gallery, thumbnails made once, and a
+# 20,000-record report that opens in seconds and stays within its size
+# bounds. Then zoo report OUTDIR (a training run) and zoo eval --html, whose
+# confusion-matrix cells are clicked.
 source "$(dirname "$0")/lib.sh"
 export ZOO_CACHE_DIR="$WORK/cache"
 command -v chromium > /dev/null || fail "chromium is not installed (./scripts/setup.sh installs it)"
@@ -75,6 +78,17 @@ browse "objects.html#min=0.5" strong.dom
 dom_check strong.dom "attr('gallery-count', 'data-count') == '$n_strong'"
 echo "records $n_records, failed $n_errors, classes $n_classes; person in $n_person, confidence >= 0.5 in $n_strong"
 
+echo "== a click on a class row filters the gallery"
+/usr/bin/python3 "$ZOO_SOURCE_DIR/tests/e2e/cdp.py" "file://$WORK/objects.html" \
+  'const row = [...document.querySelectorAll("tr.pick")].find((r) => r.dataset["class"] === "person"); row.click(); 1' \
+  'document.getElementById("gallery-count").dataset.count' 'location.hash' 'document.querySelectorAll(".card").length' > click.json
+/usr/bin/python3 - "$n_person" <<'PY' || fail "click on a class"
+import json, sys
+r = json.load(open("click.json"))
+assert r["console"] == [], r["console"]
+assert r["values"][1:] == [sys.argv[1], "#class=person", int(sys.argv[1])], r["values"]
+PY
+
 echo "== a screenshot that is not blank"
 chromium --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$WORK/chromium-profile" \
   --window-size=1280,1400 --virtual-time-budget=5000 --screenshot="$WORK/shot.png" "file://$WORK/objects.html" 2> /dev/null
@@ -130,4 +144,65 @@ echo "report ${report_s}s; browser ${open_s}s; page $html_bytes bytes; index $da
 (( html_bytes - $(stat -c %s objects.html) == 2 * (${#big_name} - ${#objects_name}) )) || fail "the page's size depends on the run"
 (( data_bytes < 100 * 20000 )) || fail "index over 100 bytes per record: $data_bytes"
 /usr/bin/python3 -c "import sys; sys.exit(float(sys.argv[1]) >= 10)" "$open_s" || fail "the page took ${open_s}s to open"
+echo "== a training run's report"
+mkdir -p data/cat data/dog
+cp "$PHOTOS"/baboon.jpg "$PHOTOS"/fruits.jpg "$PHOTOS"/apple.jpg "$PHOTOS"/butterfly.jpg data/cat/
+cp "$PHOTOS"/messi5.jpg "$PHOTOS"/home.jpg "$PHOTOS"/building.jpg "$PHOTOS"/board.jpg data/dog/
+"$ZOO" train model.yaml --data data -o run --epochs 3 --batch-size 4 --val-split 0.5 -q
+"$ZOO" report run -o train.html 2> err.txt || { cat err.txt; fail "zoo report OUTDIR"; }
+grep -q "3 epochs of the run in run (success)" err.txt || { cat err.txt; fail "training report summary"; }
+/usr/bin/python3 "$ZOO_SOURCE_DIR/tests/e2e/cdp.py" "file://$WORK/train.html" \
+  'document.getElementById("n-epochs").textContent' \
+  '[...document.querySelectorAll("polyline.series")].map((p) => p.dataset.name + ":" + p.dataset.points)' \
+  'document.querySelectorAll("#confusion-table td.cell").length' 'document.querySelectorAll("tr.class-row").length' \
+  'document.querySelectorAll("tr.option-row").length' > train.json
+/usr/bin/python3 - <<'PY' || fail "training report"
+import json
+r = json.load(open("train.json"))
+assert r["console"] == [], r["console"]
+epochs, series, cells, classes, options = r["values"]
+assert epochs == "3 epochs", epochs
+assert series == ["training:3", "validation:3", "training:3", "validation:3", "learning rate:3"], series
+assert cells == 4 and classes == 2 and options >= 10, (cells, classes, options)
+PY
+
+echo "== zoo eval --html: click a confusion-matrix cell, see its inputs"
+"$ZOO" apply model.yaml data -o first.jsonl -q
+"$ZOO" apply run data -o second.jsonl -q
+"$ZOO" eval second.jsonl --truth data --baseline first.jsonl --html eval.html -o eval.json -q ||
+  fail "zoo eval --html"
+[[ -f eval.html && -f eval_files/data.js ]] || fail "no eval page"
+/usr/bin/python3 - <<'PY' > cell.txt
+import json
+r = json.load(open("eval.json"))
+cells = {}
+for m in r["mistakes"]:
+    key = (m["truth"], m.get("predicted", "(none)"))
+    cells[key] = cells.get(key, 0) + 1
+(truth, predicted), n = max(cells.items(), key=lambda kv: kv[1]) if cells else (("", ""), 0)
+print(truth, predicted, n, len(r["mistakes"]), len(r["baseline"]["fixed"]), len(r["baseline"]["broken"]))
+PY
+read -r c_truth c_predicted c_count n_mistakes n_fixed n_broken < cell.txt
+echo "mistakes $n_mistakes; the largest cell: $c_truth -> $c_predicted ($c_count); fixed $n_fixed, broken $n_broken"
+(( n_mistakes > 0 )) || fail "no mistakes to click"
+/usr/bin/python3 "$ZOO_SOURCE_DIR/tests/e2e/cdp.py" "file://$WORK/eval.html" \
+  'document.querySelectorAll("#confusion-table td.cell").length' \
+  'document.getElementById("cell-box").hidden' \
+  'const td = [...document.querySelectorAll("td.click")].find((t) => t.dataset.truth === "'"$c_truth"'" && t.dataset.predicted === "'"$c_predicted"'"); td.click(); new Promise((r) => setTimeout(r, 100)).then(() => 1)' \
+  'document.getElementById("cell-box").hidden' 'document.getElementById("cell-title").dataset.count' \
+  'document.querySelectorAll("#cell-gallery .card").length' 'document.querySelectorAll("#cell-gallery img").length' \
+  'document.getElementById("mistakes-count").dataset.count' 'document.getElementById("fixed-count").dataset.count' \
+  'document.getElementById("broken-count").dataset.count' 'document.querySelectorAll("tr.metric").length' > eval-click.json
+/usr/bin/python3 - "$c_count" "$n_mistakes" "$n_fixed" "$n_broken" <<'PY' || fail "eval report click"
+import json, sys
+r = json.load(open("eval-click.json"))
+assert r["console"] == [], r["console"]
+cells, hidden_before, _, hidden_after, count, cards, images, mistakes, fixed, broken, metrics = r["values"]
+c_count, n_mistakes, n_fixed, n_broken = sys.argv[1:]
+assert cells == 2 * 3, cells  # 2 classes x (2 classes + no label)
+assert hidden_before is True and hidden_after is False, (hidden_before, hidden_after)
+assert count == c_count and cards == int(c_count) and images == int(c_count), (count, cards, images)
+assert (mistakes, fixed, broken) == (n_mistakes, n_fixed, n_broken), (mistakes, fixed, broken)
+assert metrics >= 8, metrics
+PY
 echo PASS
