@@ -114,6 +114,23 @@ json read_json_file(const fs::path& path) {
   }
 }
 
+// Writes a page with a PAGE_files folder: `data` as `variable` in
+// PAGE_files/data.js, then the page (last, so a page always finds its
+// data), its {{FILES}} replaced by the folder's URL.
+template <class Json>
+void write_page_with_data(const fs::path& out, const std::string& files_name, const char* page_template,
+                          const std::string& variable, const Json& data) {
+  const fs::path files = out.parent_path() / files_name;
+  util::write_file_atomic((files / "data.js").string(),
+                          "window." + variable + " = " + script_safe(util::dump_json(data)) + ";\n");
+  std::string page = page_template;
+  const std::string placeholder = "{{FILES}}";
+  for (size_t at = page.find(placeholder); at != std::string::npos; at = page.find(placeholder, at)) {
+    page.replace(at, placeholder.size(), url_part(files_name));
+  }
+  util::write_file_atomic(out.string(), page);
+}
+
 }  // namespace
 
 ReportSummary write_labels_report(const ReportOptions& options) {
@@ -256,14 +273,7 @@ ReportSummary write_labels_report(const ReportOptions& options) {
                      {"paths", paths},
                      {"errors", errors},
                      {"items", items}};
-  util::write_file_atomic((files / "data.js").string(), "window.ZOO_REPORT = " + script_safe(util::dump_json(data)) + ";\n");
-
-  std::string page = labels_page_template();
-  const std::string placeholder = "{{FILES}}";
-  for (size_t at = page.find(placeholder); at != std::string::npos; at = page.find(placeholder, at)) {
-    page.replace(at, placeholder.size(), url_part(files_name));
-  }
-  util::write_file_atomic(out.string(), page);
+  write_page_with_data(out, files_name, labels_page_template(), "ZOO_REPORT", data);
   return summary;
 }
 
@@ -313,13 +323,7 @@ size_t write_eval_report(const std::string& report_json, const std::string& out_
                      {"files", url_part(files_name)},
                      {"thumbs", thumbs},
                      {"report", report}};
-  util::write_file_atomic((files / "data.js").string(), "window.ZOO_EVAL = " + script_safe(util::dump_json(data)) + ";\n");
-  std::string page = eval_page_template();
-  const std::string placeholder = "{{FILES}}";
-  for (size_t at = page.find(placeholder); at != std::string::npos; at = page.find(placeholder, at)) {
-    page.replace(at, placeholder.size(), url_part(files_name));
-  }
-  util::write_file_atomic(out.string(), page);
+  write_page_with_data(out, files_name, eval_page_template(), "ZOO_EVAL", data);
   return made;
 }
 
