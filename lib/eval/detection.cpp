@@ -446,9 +446,11 @@ ClassMatches match_class(int c, const DetectionTruth& truth, const std::vector<c
 
 // The average precision at one threshold from its matches, the detections
 // in `order` (best score first), as COCOeval's accumulate computes it: the
-// interpolated precision at each recall point, averaged.
+// interpolated precision at each recall point, averaged. `curve`, when
+// given, receives the precision at each recall point.
 double average_precision(const std::vector<size_t>& order, const std::vector<char>& matched,
-                         const std::vector<char>& ignored, int64_t objects, const std::vector<double>& recall_points) {
+                         const std::vector<char>& ignored, int64_t objects, const std::vector<double>& recall_points,
+                         std::vector<double>* curve = nullptr) {
   const size_t n = order.size();
   std::vector<double> recall(n), precision(n);
   double tp = 0, fp = 0;
@@ -462,9 +464,12 @@ double average_precision(const std::vector<size_t>& order, const std::vector<cha
   }
   for (size_t i = n; i-- > 1;) precision[i - 1] = std::max(precision[i - 1], precision[i]);
   double sum = 0;
+  if (curve) curve->clear();
   for (double r : recall_points) {
     const size_t at = size_t(std::lower_bound(recall.begin(), recall.end(), r) - recall.begin());
-    sum += at < n ? precision[at] : 0.0;
+    const double p = at < n ? precision[at] : 0.0;
+    sum += p;
+    if (curve) curve->push_back(p);
   }
   return sum / double(k_recall_points);
 }
@@ -514,7 +519,8 @@ DetectionScore score_detections(const DetectionTruth& truth, const DetectionLabe
     }
     std::vector<double> ap(k_thresholds, 0.0);
     for (int t = 0; t < k_thresholds; ++t) {
-      ap[size_t(t)] = average_precision(order, m.matched[size_t(t)], m.ignored[size_t(t)], cs.objects, recall_points);
+      ap[size_t(t)] = average_precision(order, m.matched[size_t(t)], m.ignored[size_t(t)], cs.objects, recall_points,
+                                        t == 0 ? &cs.pr50 : nullptr);
     }
     cs.ap = std::accumulate(ap.begin(), ap.end(), 0.0) / k_thresholds;
     cs.ap50 = ap[0];
@@ -605,6 +611,11 @@ std::string detection_report_json(const DetectionTruth& truth, const DetectionSc
                          {"ap75", rounded(c.ap75)},
                          {"precision", rounded(c.precision)},
                          {"recall", rounded(c.recall)}});
+    if (!c.pr50.empty()) {
+      auto curve = nlohmann::ordered_json::array();
+      for (double p : c.pr50) curve.push_back(rounded(p));
+      per_class.back()["pr50"] = curve;
+    }
   }
   report["per_class"] = per_class;
   if (!gates.empty()) {

@@ -75,6 +75,10 @@ struct DetectionClassScore {
   double ap = -1;              // over IoU 0.50:0.95; -1 when the truth has no box of this class
   double ap50 = -1, ap75 = -1;
   double precision = 0, recall = 0;  // at IoU 0.5
+  // The precision-recall curve at IoU 0.5: the interpolated precision at
+  // recall 0, 0.01, ..., 1 (COCOeval's precision[0, :, class, 0, 2]);
+  // empty when the truth has no box of this class.
+  std::vector<double> pr50;
 };
 
 struct DetectionScore {

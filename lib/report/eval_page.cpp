@@ -40,6 +40,7 @@ table.cm th { font-weight: normal; font-size: 12px; }
   <div id="gates-box"><h2>Gates</h2><table id="gates"><thead><tr><th>gate</th><th>actual</th><th></th></tr></thead><tbody></tbody></table></div>
   <div><h2>Per class</h2><table id="per-class"><thead></thead><tbody></tbody></table></div>
 </div>
+<div id="pr-box" hidden><h2>Precision–recall <span class="muted">(IoU 0.5, COCOeval's interpolated precision at 101 recall points)</span></h2><div id="pr"></div></div>
 <div id="confusion-box"><h2>Confusion matrix <span class="muted">(rows: truth, columns: predicted; click a cell for its inputs)</span></h2><div id="confusion"></div></div>
 <div id="cell-box" hidden><h2 id="cell-title"></h2><div class="gallery" id="cell-gallery"></div></div>
 <div id="mistakes-box"><h2>Mistakes <span class="muted" id="mistakes-count"></span></h2><div class="pager" id="pager"></div><div class="gallery" id="mistakes"></div></div>
@@ -73,7 +74,7 @@ table.cm th { font-weight: normal; font-size: 12px; }
   // Per class: whatever scores the report has (precision, recall, f1; or ap, ap50, ...), with bars.
   const pc = R.per_class || [];
   if (pc.length) {
-    const keys = Object.keys(pc[0]).filter((k) => k !== "label");
+    const keys = Object.keys(pc[0]).filter((k) => k !== "label" && !Array.isArray(pc[0][k]));
     const head = el("tr"); head.appendChild(el("th", {}, "class")); keys.forEach((k) => head.appendChild(el("th", {}, k))); $("per-class").tHead.appendChild(head);
     for (const c of pc) {
       const tr = el("tr", {"class": "class-row"}); tr.appendChild(el("td", {}, c.label));
@@ -84,6 +85,30 @@ table.cm th { font-weight: normal; font-size: 12px; }
       }
       $("per-class").tBodies[0].appendChild(tr);
     }
+  }
+
+  // Detectors: one precision-recall curve per class.
+  const curves = pc.filter((c) => Array.isArray(c.pr50));
+  if (curves.length) {
+    const NS = "http://www.w3.org/2000/svg", W = 420, H = 260, L = 36, B = 24, T = 8;
+    const svgEl = (tag, attrs) => { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
+    const svg = svgEl("svg", {width: W, height: H, id: "pr-svg"});
+    const X = (r) => L + (W - L - 8) * r, Y = (p) => T + (H - T - B) * (1 - p);
+    svg.appendChild(svgEl("line", {x1: L, y1: H - B, x2: W - 8, y2: H - B, stroke: "#999"}));
+    svg.appendChild(svgEl("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#999"}));
+    for (const v of [0, 0.5, 1]) {
+      const a = svgEl("text", {x: X(v) - 6, y: H - 6}); a.textContent = v; svg.appendChild(a);
+      const b = svgEl("text", {x: 4, y: Y(v) + 4}); b.textContent = v; svg.appendChild(b);
+    }
+    const legend = el("div", {"class": "legend"});
+    curves.forEach((c, i) => {
+      const color = "hsl(" + Math.round(i * 360 / curves.length) + ",65%,45%)";
+      const pts = c.pr50.map((p, k) => X(k / (c.pr50.length - 1)) + "," + Y(p)).join(" ");
+      const line = svgEl("polyline", {points: pts, fill: "none", stroke: color, "stroke-width": 2, "class": "pr-series", "data-class": c.label});
+      const t = svgEl("title", {}); t.textContent = c.label + ": AP50 " + fmt(c.ap50); line.appendChild(t); svg.appendChild(line);
+      const sp = el("span", {style: "color:" + color + "; margin-right: 12px"}, "■ "); sp.appendChild(document.createTextNode(c.label + " " + fmt(c.ap50))); legend.appendChild(sp);
+    });
+    $("pr").appendChild(svg); $("pr").appendChild(legend); $("pr-box").hidden = false;
   }
 
   function card(path, caption) {

@@ -205,4 +205,23 @@ assert count == c_count and cards == int(c_count) and images == int(c_count), (c
 assert (mistakes, fixed, broken) == (n_mistakes, n_fixed, n_broken), (mistakes, fixed, broken)
 assert metrics >= 8, metrics
 PY
+echo "== zoo eval --html of a detector: precision-recall curves"
+cp "$ZOO_SOURCE_DIR/examples/darknet-truth.json" .
+"$ZOO" eval centernet-coco --truth darknet-truth.json --html detect.html -o detect.json -q || fail "detector eval --html"
+/usr/bin/python3 "$ZOO_SOURCE_DIR/tests/e2e/cdp.py" "file://$WORK/detect.html" \
+  '[...document.querySelectorAll("polyline.pr-series")].map((p) => p.dataset["class"])' \
+  'document.getElementById("confusion-box").hidden' 'document.querySelectorAll("tr.class-row").length' > detect-page.json
+/usr/bin/python3 - <<'PY' || fail "detector eval page"
+import json
+page, report = json.load(open("detect-page.json")), json.load(open("detect.json"))
+assert page["console"] == [], page["console"]
+curves, no_matrix, rows = page["values"]
+with_boxes = [c["label"] for c in report["per_class"] if c["objects"] > 0]
+assert curves == with_boxes and no_matrix is True and rows == len(report["per_class"]), (curves, with_boxes, rows)
+# Each curve is COCOeval's: 101 points whose mean is the class's AP50.
+for c in report["per_class"]:
+    if c["objects"]:
+        assert len(c["pr50"]) == 101 and abs(sum(c["pr50"]) / 101 - c["ap50"]) < 1e-5, c["label"]
+print(f"{len(curves)} precision-recall curves: {', '.join(curves)}")
+PY
 echo PASS
