@@ -27,15 +27,6 @@ struct ModelsArgs {
   std::string task;  // list: only this task
 };
 
-const catalog::Entry& entry_named(const std::string& name) {
-  const std::string bare = name.rfind("zoo:", 0) == 0 ? name.substr(4) : name;
-  if (const auto* entry = catalog::find_entry(bare)) return *entry;
-  std::vector<std::string> names;
-  for (const auto& e : catalog::manifest()) names.push_back(e.name);
-  throw Error(ErrorKind::usage, "no zoo model named \"{}\"{} (zoo models list shows them)", bare,
-              util::did_you_mean(bare, names));
-}
-
 // "44.7 MB", or "~44.7 MB" from the parameter count (fp32) when the file
 // sizes are not published.
 std::string size_text(const catalog::Entry& entry) {
@@ -100,7 +91,7 @@ int run_list(const ModelsArgs& args) {
 }
 
 int run_info(const ModelsArgs& args) {
-  const auto& entry = entry_named(args.names.at(0));
+  const auto& entry = catalog::require_entry(args.names.at(0));
   if (args.json) {
     fmt::print("{}\n", util::dump_json(entry_json(entry), 2));
     return 0;
@@ -136,14 +127,14 @@ int run_download(const ModelsArgs& args) {
   options.offline = options.offline || args.offline;
   options.progress = args.quiet ? util::ProgressMode::none : util::parse_progress_mode(args.progress);
   std::vector<const catalog::Entry*> entries;
-  for (const auto& name : args.names) entries.push_back(&entry_named(name));
+  for (const auto& name : args.names) entries.push_back(&catalog::require_entry(name));
   for (const auto* entry : entries) fmt::print("{}\n", catalog::ensure_downloaded(*entry, options));
   return 0;
 }
 
 int run_rm(const ModelsArgs& args) {
   std::vector<const catalog::Entry*> entries;
-  for (const auto& name : args.names) entries.push_back(&entry_named(name));
+  for (const auto& name : args.names) entries.push_back(&catalog::require_entry(name));
   for (const auto* entry : entries) {
     if (catalog::remove_download(*entry)) {
       util::info(fmt::format("{}: deleted {}", entry->name, catalog::model_dir(*entry)));
@@ -155,7 +146,7 @@ int run_rm(const ModelsArgs& args) {
 }
 
 int run_path(const ModelsArgs& args) {
-  const auto& entry = entry_named(args.names.at(0));
+  const auto& entry = catalog::require_entry(args.names.at(0));
   fmt::print("{}\n", catalog::model_dir(entry));
   return catalog::is_downloaded(entry) ? 0 : 1;
 }

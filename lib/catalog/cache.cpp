@@ -8,11 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "store/http.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/file_lock.hpp"
 #include "util/files.hpp"
@@ -27,10 +29,6 @@ using nlohmann::json;
 namespace zoo::catalog {
 namespace {
 
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? value : "";
-}
 
 std::string expected_text(const SourceFile& file) {
   return file.sha256.empty() ? fmt::format("a sha256 starting {} (the prefix in its published name, as torch.hub "
@@ -170,7 +168,8 @@ bool transfer(store::HttpClient& client, const std::string& url, const SourceFil
   return true;
 }
 
-void download_url(const Entry& entry, const SourceFile& file, const fs::path& dir, const FetchOptions& options) {
+// Returns the downloaded file's sha256.
+std::string download_url(const Entry& entry, const SourceFile& file, const fs::path& dir, const FetchOptions& options) {
   const std::string url = mirrored_url(file.url);
   const fs::path part = dir / (file.name + ".part");
   store::HttpOptions http;
@@ -199,14 +198,17 @@ void download_url(const Entry& entry, const SourceFile& file, const fs::path& di
     util::warn(fmt::format("{}: {}; resuming at byte {}", url, problem, have));
   }
   progress.finish();
-  verify_or_discard(entry, file, part);
+  const std::string digest = verify_or_discard(entry, file, part);
   fs::rename(part, dir / file.name, ec);
   if (ec) throw Error(ErrorKind::io, "{}: cannot move into place: {}", (dir / file.name).string(), ec.message());
+  return digest;
 }
 
 // Fetches the package's tarball with the npm client (so the user's npm
-// settings - registry mirror, proxy, cache - apply) and takes the files out.
-void download_npm(const Entry& entry, const std::vector<const SourceFile*>& files, const fs::path& dir) {
+// settings - registry mirror, proxy, cache - apply) and takes the files out;
+// each file's sha256 goes to `digests`.
+void download_npm(const Entry& entry, const std::vector<const SourceFile*>& files, const fs::path& dir,
+                  std::map<std::string, std::string>& digests) {
   util::TempFolder scratch(".npm-" + entry.name, dir.parent_path().string());
   util::info(fmt::format("{}: fetching {} with npm pack", entry.name, entry.npm));
   const auto pack = util::run_process({"npm", "pack", "--silent", "--pack-destination", scratch.path(), entry.npm},
@@ -226,7 +228,7 @@ void download_npm(const Entry& entry, const std::vector<const SourceFile*>& file
   }
   for (const auto* file : files) {
     const fs::path from = fs::path(scratch.path()) / file->package_path;
-    verify_or_discard(entry, *file, from);
+    digests[file->name] = verify_or_discard(entry, *file, from);
     std::error_code ec;
     fs::rename(from, dir / file->name, ec);
     if (ec) throw Error(ErrorKind::io, "{}: cannot move into place: {}", (dir / file->name).string(), ec.message());
@@ -242,16 +244,25 @@ void download_npm(const Entry& entry, const std::vector<const SourceFile*>& file
   throw Error(ErrorKind::store,
               "model {} is not downloaded and downloads are off ({}). Fetch each file on a connected machine and "
               "place it at the path shown (it is checked before use):\n{}",
-              entry.name, options.offline && env("ZOO_OFFLINE").empty() ? "--offline" : "ZOO_OFFLINE=1",
+              entry.name, options.offline && util::env("ZOO_OFFLINE").empty() ? "--offline" : "ZOO_OFFLINE=1",
               util::join(lines, "\n"));
+}
+
+// Waits for, and holds, the lock on one entry's cache folder.
+util::FileLock lock_entry(const Entry& entry) {
+  const fs::path locks = fs::path(cache_root()) / "zoo" / ".locks";
+  std::error_code ec;
+  fs::create_directories(locks, ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot create the model cache: {}", locks.string(), ec.message());
+  return util::FileLock((locks / (entry.name + ".lock")).string());
 }
 
 }  // namespace
 
 std::string cache_root() {
-  if (const std::string dir = env("ZOO_CACHE_DIR"); !dir.empty()) return dir;
-  if (const std::string xdg = env("XDG_CACHE_HOME"); !xdg.empty()) return xdg + "/zoo";
-  if (const std::string home = env("HOME"); !home.empty()) return home + "/.cache/zoo";
+  if (const std::string dir = util::env("ZOO_CACHE_DIR"); !dir.empty()) return dir;
+  if (const std::string xdg = util::env("XDG_CACHE_HOME"); !xdg.empty()) return xdg + "/zoo";
+  if (const std::string home = util::env("HOME"); !home.empty()) return home + "/.cache/zoo";
   return "/tmp/zoo-cache";
 }
 
@@ -263,7 +274,7 @@ bool is_downloaded(const Entry& entry) {
 }
 
 std::string mirrored_url(const std::string& url) {
-  std::string mirror = env("ZOO_MODELS_MIRROR");
+  std::string mirror = util::env("ZOO_MODELS_MIRROR");
   if (mirror.empty()) return url;
   while (!mirror.empty() && mirror.back() == '/') mirror.pop_back();
   const auto scheme = url.find("://");
@@ -273,9 +284,9 @@ std::string mirrored_url(const std::string& url) {
 
 FetchOptions fetch_options_from_env() {
   FetchOptions options;
-  const std::string offline = env("ZOO_OFFLINE");
+  const std::string offline = util::env("ZOO_OFFLINE");
   options.offline = !offline.empty() && offline != "0" && offline != "false" && offline != "no";
-  if (const std::string stall = env("ZOO_DOWNLOAD_STALL_SECONDS"); !stall.empty()) {
+  if (const std::string stall = util::env("ZOO_DOWNLOAD_STALL_SECONDS"); !stall.empty()) {
     try {
       options.stall_seconds = std::max(1L, std::stol(stall));
     } catch (const std::exception&) {
@@ -289,12 +300,9 @@ std::string ensure_downloaded(const Entry& entry, const FetchOptions& options) {
   const fs::path dir = model_dir(entry);
   if (intact(entry, dir)) return dir.string();
   std::error_code ec;
-  const fs::path locks = fs::path(cache_root()) / "zoo" / ".locks";
-  fs::create_directories(locks, ec);
-  if (ec) throw Error(ErrorKind::io, "{}: cannot create the model cache: {}", locks.string(), ec.message());
   // Another process fetching the same model holds this; once it is done, the
   // folder is complete and is used as it is.
-  util::FileLock lock((locks / (entry.name + ".lock")).string());
+  util::FileLock lock = lock_entry(entry);
   if (intact(entry, dir)) return dir.string();
   if (fs::exists(dir / "model.yaml", ec)) {
     util::warn(fmt::format("{}: the cached copy is incomplete or was modified; checking each file", dir.string()));
@@ -306,6 +314,7 @@ std::string ensure_downloaded(const Entry& entry, const FetchOptions& options) {
   json record = {{"name", entry.name}, {"manifest", entry.manifest}, {"files", json::array()}};
   if (!entry.npm.empty()) record["npm"] = entry.npm;
   std::vector<const SourceFile*> missing;
+  std::map<std::string, std::string> digests;  // file name -> sha256, each file hashed once
   for (const auto& file : entry.files) {
     const fs::path path = dir / file.name;
     if (!fs::exists(path, ec)) {
@@ -317,15 +326,17 @@ std::string ensure_downloaded(const Entry& entry, const FetchOptions& options) {
       util::warn(fmt::format("{}: does not match the manifest (sha256 {}); fetching it again", path.string(), digest));
       fs::remove(path, ec);
       missing.push_back(&file);
+    } else {
+      digests[file.name] = digest;
     }
   }
   if (!missing.empty()) {
     try {
       if (options.offline) refuse_offline(entry, missing, dir, options);
       if (!entry.npm.empty()) {
-        download_npm(entry, missing, dir);
+        download_npm(entry, missing, dir, digests);
       } else {
-        for (const auto* file : missing) download_url(entry, *file, dir, options);
+        for (const auto* file : missing) digests[file->name] = download_url(entry, *file, dir, options);
       }
     } catch (const Error&) {
       fs::remove(dir, ec);  // only when empty: a partial download stays to be resumed
@@ -336,7 +347,7 @@ std::string ensure_downloaded(const Entry& entry, const FetchOptions& options) {
     const fs::path path = dir / file.name;
     record["files"].push_back({{"name", file.name},
                                {"from", origin(entry, file)},
-                               {"sha256", util::sha256_file(path.string())},
+                               {"sha256", digests.at(file.name)},
                                {"size", fs::file_size(path)}});
   }
 
@@ -359,9 +370,7 @@ bool remove_download(const Entry& entry) {
   const fs::path dir = model_dir(entry);
   std::error_code ec;
   if (!fs::exists(dir, ec)) return false;
-  const fs::path locks = fs::path(cache_root()) / "zoo" / ".locks";
-  fs::create_directories(locks, ec);
-  util::FileLock lock((locks / (entry.name + ".lock")).string());
+  util::FileLock lock = lock_entry(entry);
   fs::remove_all(dir, ec);
   if (ec) throw Error(ErrorKind::io, "{}: cannot delete: {}", dir.string(), ec.message());
   return true;

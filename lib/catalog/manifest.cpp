@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -245,9 +246,14 @@ Entry parse_entry(const YAML::Node& node, const std::string& source, const std::
   return entry;
 }
 
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? value : "";
+
+// Throws when `entries` already define `entry`'s name, naming both places.
+void check_new_name(const std::vector<Entry>& entries, const Entry& entry) {
+  for (const auto& other : entries) {
+    if (other.name == entry.name) {
+      throw Error(ErrorKind::config, "{}: model \"{}\" is already defined at {}", entry.where, entry.name, other.where);
+    }
+  }
 }
 
 }  // namespace
@@ -282,11 +288,7 @@ std::vector<Entry> parse_manifest(const std::string& text, const std::string& so
   std::vector<Entry> entries;
   for (const auto& item : root["models"]) {
     Entry entry = parse_entry(item, source, base_dir, named_labels);
-    for (const auto& other : entries) {
-      if (other.name == entry.name) {
-        throw Error(ErrorKind::config, "{}: model \"{}\" is already defined at {}", entry.where, entry.name, other.where);
-      }
-    }
+    check_new_name(entries, entry);
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -294,7 +296,7 @@ std::vector<Entry> parse_manifest(const std::string& text, const std::string& so
 
 std::vector<std::string> user_manifest_paths() {
   std::vector<std::string> paths;
-  if (const std::string list = env("ZOO_MANIFEST"); !list.empty()) {
+  if (const std::string list = util::env("ZOO_MANIFEST"); !list.empty()) {
     std::stringstream in(list);
     std::string path;
     while (std::getline(in, path, ':')) {
@@ -302,8 +304,8 @@ std::vector<std::string> user_manifest_paths() {
     }
     return paths;
   }
-  std::string config_home = env("XDG_CONFIG_HOME");
-  if (config_home.empty() && !env("HOME").empty()) config_home = env("HOME") + "/.config";
+  std::string config_home = util::env("XDG_CONFIG_HOME");
+  if (config_home.empty() && !util::env("HOME").empty()) config_home = util::env("HOME") + "/.config";
   if (config_home.empty()) return paths;
   const std::string path = config_home + "/zoo/models.yaml";
   std::error_code ec;
@@ -325,12 +327,7 @@ const std::vector<Entry>& manifest() {
     std::vector<Entry> all;
     auto add = [&](std::vector<Entry> more) {
       for (auto& entry : more) {
-        for (const auto& other : all) {
-          if (other.name == entry.name) {
-            throw Error(ErrorKind::config, "{}: model \"{}\" is already defined at {}", entry.where, entry.name,
-                        other.where);
-          }
-        }
+        check_new_name(all, entry);
         all.push_back(std::move(entry));
       }
     };
@@ -339,7 +336,7 @@ const std::vector<Entry>& manifest() {
       std::ifstream in(path);
       if (!in) {
         throw Error(ErrorKind::config, "{}: cannot read the model manifest{}", path,
-                    env("ZOO_MANIFEST").empty() ? "" : " (named by ZOO_MANIFEST)");
+                    util::env("ZOO_MANIFEST").empty() ? "" : " (named by ZOO_MANIFEST)");
       }
       std::stringstream text;
       text << in.rdbuf();
@@ -356,6 +353,19 @@ const Entry* find_entry(const std::string& name) {
     if (entry.name == name) return &entry;
   }
   return nullptr;
+}
+
+std::string closest_entries(const std::string& name) {
+  std::vector<std::string> names;
+  for (const auto& entry : manifest()) names.push_back(entry.name);
+  return util::did_you_mean(name, names);
+}
+
+const Entry& require_entry(const std::string& name) {
+  const std::string bare = name.rfind("zoo:", 0) == 0 ? name.substr(4) : name;
+  if (const Entry* entry = find_entry(bare)) return *entry;
+  throw Error(ErrorKind::usage, "no zoo model named \"{}\"{} (zoo models list shows them)", bare,
+              closest_entries(bare));
 }
 
 }  // namespace zoo::catalog

@@ -64,6 +64,13 @@ const std::vector<Entry>& manifest();
 // The entry called `name`, or nullptr.
 const Entry* find_entry(const std::string& name);
 
+// "; did you mean ..." for the entry names closest to `name`, or "".
+std::string closest_entries(const std::string& name);
+
+// The entry called `name` (a leading "zoo:" allowed). Throws
+// zoo::Error(usage) naming the closest names when there is none.
+const Entry& require_entry(const std::string& name);
+
 // The built-in files compiled into the binary (manifests and labels), by
 // file name (generated from configs/ by cmake/embed.cmake).
 const std::map<std::string, std::string>& embedded_files();

@@ -233,8 +233,8 @@ void draw_record(cv::Mat& image, const json& record, const std::string& labels_d
     std::string label = "?";
     for (const auto& [key, value] : record.items()) {
       if (key == "patch" || !value.is_object() || !value.contains("_cls")) continue;
-      if (caption_of(value).size()) {
-        caption = caption_of(value);
+      if (std::string text = caption_of(value); !text.empty()) {
+        caption = std::move(text);
         label = caption_label(value);
       }
     }

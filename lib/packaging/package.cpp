@@ -21,6 +21,7 @@
 #include "inference/inspect.hpp"
 #include "inference/model_kinds.hpp"
 #include "models/version.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/json_text.hpp"
@@ -81,10 +82,6 @@ void check_depth(const json& value, const std::string& what, int depth = 0) {
   }
 }
 
-std::string env(const char* key) {
-  const char* value = std::getenv(key);
-  return value ? value : "";
-}
 
 // A temporary folder beside `parent` ("" = the system's), removed with
 // everything in it unless released.
@@ -139,7 +136,7 @@ json yaml_to_json(const YAML::Node& node, YamlBudget& budget, int depth = 0) {
 std::string created_now() {
   std::time_t t = std::time(nullptr);
   // Reproducible builds' convention: a fixed clock gives identical digests.
-  if (const std::string epoch = env("SOURCE_DATE_EPOCH"); !epoch.empty()) t = std::strtoll(epoch.c_str(), nullptr, 10);
+  if (const std::string epoch = util::env("SOURCE_DATE_EPOCH"); !epoch.empty()) t = std::strtoll(epoch.c_str(), nullptr, 10);
   std::tm tm{};
   ::gmtime_r(&t, &tm);
   char buffer[32];
@@ -692,20 +689,10 @@ std::string resolve_model(const std::string& model, const std::string& store_spe
   std::error_code ec;
   if (fs::exists(model, ec) || looks_like_path(model)) return model;
   // zoo:NAME is always the zoo's model.
-  if (model.rfind("zoo:", 0) == 0) {
-    const std::string name = model.substr(4);
-    const catalog::Entry* entry = catalog::find_entry(name);
-    if (!entry) {
-      std::vector<std::string> names;
-      for (const auto& e : catalog::manifest()) names.push_back(e.name);
-      throw Error(ErrorKind::usage, "no zoo model named \"{}\"{} (zoo models list shows them)", name,
-                  util::did_you_mean(name, names));
-    }
-    return catalog::ensure_downloaded(*entry, fetch);
-  }
+  if (model.rfind("zoo:", 0) == 0) return catalog::ensure_downloaded(catalog::require_entry(model), fetch);
   const auto ref = try_parse_reference(model);
-  const catalog::Entry* entry = ref && ref->version == 0 && ref->digest.empty() ? catalog::find_entry(model) : nullptr;
-  if (!ref && !entry) return model;
+  if (!ref) return model;
+  const catalog::Entry* entry = ref->version == 0 && ref->digest.empty() ? catalog::find_entry(model) : nullptr;
   Resolved version;
   std::unique_ptr<store::Store> store;
   try {
@@ -714,10 +701,8 @@ std::string resolve_model(const std::string& model, const std::string& store_spe
   } catch (const Error& e) {
     // Not in the store: a zoo name is the zoo's model.
     if (entry) return catalog::ensure_downloaded(*entry, fetch);
-    std::vector<std::string> names;
-    for (const auto& e2 : catalog::manifest()) names.push_back(e2.name);
     throw Error(e.kind(), "{} (and there is no file or folder \"{}\", nor a zoo model of that name{})", e.what(),
-                model, util::did_you_mean(model, names));
+                model, catalog::closest_entries(model));
   }
   if (entry) {
     throw Error(ErrorKind::usage, "\"{}\" names both a model in store {} (version {}) and a zoo model ({}): say "

@@ -79,15 +79,19 @@ std::string url_part(const std::string& text) {
   return out;
 }
 
-// The thumbnail of one record: the image (or frame) with its labels drawn,
-// its longer side `size`.
-void write_thumbnail(cv::Mat image, const Record& r, const std::string& labels_dir, int size, const fs::path& file) {
-  draw::draw_record(image, r.record, labels_dir, r.where);
+// `image` shrunk to a longer side of `size` (never grown), as a JPEG file.
+void save_thumbnail(cv::Mat image, int size, const fs::path& file) {
   const double scale = double(size) / std::max(image.cols, image.rows);
   if (scale < 1) cv::resize(image, image, cv::Size(), scale, scale, cv::INTER_AREA);
   std::vector<uint8_t> bytes;
   cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, 82});
   util::write_file_atomic(file.string(), std::string(bytes.begin(), bytes.end()));
+}
+
+// The thumbnail of one record: the image (or frame) with its labels drawn.
+void write_thumbnail(cv::Mat image, const Record& r, const std::string& labels_dir, int size, const fs::path& file) {
+  draw::draw_record(image, r.record, labels_dir, r.where);
+  save_thumbnail(image, size, file);
 }
 
 std::string now_text() {
@@ -307,13 +311,9 @@ size_t write_eval_report(const std::string& report_json, const std::string& out_
     const std::string name = util::sha256_hex(fmt::format("{}\n{}", fs::absolute(path).string(), k_size)).substr(0, 24) + ".jpg";
     const fs::path file = files / "thumbs" / name;
     if (!fs::exists(file, ec)) {
-      cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
+      const cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
       if (image.empty()) continue;  // listed without a picture
-      const double scale = double(k_size) / std::max(image.cols, image.rows);
-      if (scale < 1) cv::resize(image, image, cv::Size(), scale, scale, cv::INTER_AREA);
-      std::vector<uint8_t> bytes;
-      cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, 82});
-      util::write_file_atomic(file.string(), std::string(bytes.begin(), bytes.end()));
+      save_thumbnail(image, k_size, file);
       ++made;
     }
     thumbs[path] = name;

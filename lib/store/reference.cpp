@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 
 namespace zoo::store {
@@ -23,10 +24,6 @@ bool name_shaped(const std::string& name) {
   return name.find("..") == std::string::npos;
 }
 
-std::string env(const char* key) {
-  const char* value = std::getenv(key);
-  return value ? value : "";
-}
 
 }  // namespace
 
@@ -134,11 +131,11 @@ Location parse_location(const std::string& spec) {
   }
   if (!spec.empty()) {
     loc.path = spec;
-  } else if (const std::string store = env("ZOO_STORE"); !store.empty()) {
+  } else if (const std::string store = util::env("ZOO_STORE"); !store.empty()) {
     loc.path = store;
-  } else if (const std::string data = env("XDG_DATA_HOME"); !data.empty()) {
+  } else if (const std::string data = util::env("XDG_DATA_HOME"); !data.empty()) {
     loc.path = data + "/zoo/store";
-  } else if (const std::string home = env("HOME"); !home.empty()) {
+  } else if (const std::string home = util::env("HOME"); !home.empty()) {
     loc.path = home + "/.local/share/zoo/store";
   } else {
     throw Error(ErrorKind::usage, "no model store: set --store, ZOO_STORE or HOME");

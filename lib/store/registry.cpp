@@ -23,6 +23,7 @@
 #include "store/http.hpp"
 #include "store/store.hpp"
 #include "util/base64.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -39,10 +40,6 @@ using nlohmann::json;
 namespace zoo::store {
 namespace {
 
-std::string env(const char* key) {
-  const char* value = std::getenv(key);
-  return value ? value : "";
-}
 
 struct Credentials {
   std::string user;
@@ -53,14 +50,14 @@ struct Credentials {
 
 Credentials find_credentials(const Location& location) {
   Credentials c;
-  if (!env("ZOO_REGISTRY_USER").empty()) {
-    c.user = env("ZOO_REGISTRY_USER");
-    c.password = env("ZOO_REGISTRY_PASSWORD");
+  if (!util::env("ZOO_REGISTRY_USER").empty()) {
+    c.user = util::env("ZOO_REGISTRY_USER");
+    c.password = util::env("ZOO_REGISTRY_PASSWORD");
     c.source = "ZOO_REGISTRY_USER";
     return c;
   }
-  std::string dir = env("DOCKER_CONFIG");
-  if (dir.empty() && !env("HOME").empty()) dir = env("HOME") + "/.docker";
+  std::string dir = util::env("DOCKER_CONFIG");
+  if (dir.empty() && !util::env("HOME").empty()) dir = util::env("HOME") + "/.docker";
   const fs::path path = fs::path(dir) / "config.json";
   std::error_code ec;
   if (dir.empty() || !fs::exists(path, ec)) return c;
@@ -136,7 +133,7 @@ std::string registry_reason(const HttpResponse& response) {
 }
 
 int64_t chunk_bytes() {
-  const std::string value = env("ZOO_REGISTRY_CHUNK_BYTES");
+  const std::string value = util::env("ZOO_REGISTRY_CHUNK_BYTES");
   const int64_t n = value.empty() ? 0 : std::strtoll(value.c_str(), nullptr, 10);
   return n > 0 ? n : int64_t{100} << 20;
 }
