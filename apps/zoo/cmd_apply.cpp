@@ -1,6 +1,8 @@
 // zoo apply MODEL INPUT...: options, signal handling and the summary; the
 // job itself is jobs::run_apply.
+#include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -14,6 +16,8 @@
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
+namespace fs = std::filesystem;
+
 namespace zoo::app {
 namespace {
 
@@ -23,7 +27,7 @@ struct ApplyArgs {
   bool list_entrypoints = false;
   double confidence_thresh = -1;  // < 0: the config's
   bool format_given = false;      // --format on the command line
-  std::string draw_dir;           // --draw: draw the labels once written
+  std::string draw_dir;           // --draw: draw each batch's labels as they are written
 };
 
 int run_apply(ApplyArgs& args) {
@@ -38,8 +42,14 @@ int run_apply(ApplyArgs& args) {
   // -o labels.csv means CSV: JSON Lines in a .csv file helps nobody.
   if (!args.format_given && util::ends_with(util::to_lower(o.job.output), ".csv")) o.format = "csv";
 
-  if (!args.draw_dir.empty() && (o.job.output == "-" || o.format != "jsonl")) {
-    throw Error(ErrorKind::usage, "--draw reads the labels back: it needs -o FILE in the jsonl format");
+  std::optional<draw::Drawer> drawer;
+  if (!args.draw_dir.empty()) {
+    draw::DrawTarget target;
+    target.out_dir = args.draw_dir;
+    target.root = draw::input_root(o.job.inputs, !o.job.files_from.empty());
+    target.labels_dir = fs::path(o.job.output).parent_path().string();
+    if (target.labels_dir.empty()) target.labels_dir = ".";
+    o.drawer = &drawer.emplace(target);
   }
 
   jobs::ApplySummary summary;
@@ -48,12 +58,15 @@ int run_apply(ApplyArgs& args) {
     summary = jobs::run_apply(o, guard.flag());
   }
   const int code = finish_run(summary, o.job.output != "-", o.job.loop.max_failures);
-  if (args.draw_dir.empty() || (code != 0 && code != 3)) return code;
-  draw::DrawOptions drawing;
-  drawing.labels = o.job.output;
-  drawing.out_dir = args.draw_dir;
-  drawing.progress = o.job.loop.progress;
-  const int drawn = report_drawing(draw::draw_labels(drawing), args.draw_dir);
+  if (!drawer) return code;
+  // A run that stopped early may have written only some records of its
+  // last file: that one is drawn by the --resume that finishes it.
+  if (summary.interrupted || summary.too_many_failures) {
+    drawer->abandon();
+  } else {
+    drawer->end_file();
+  }
+  const int drawn = report_drawing(drawer->summary(), args.draw_dir);
   return code != 0 ? code : drawn;
 }
 
@@ -64,7 +77,7 @@ Runner register_apply(CLI::App& app) {
   auto& o = args->options;
   app.add_option("MODEL", o.job.model, "Model config (YAML), a folder holding model.yaml, a store reference, or a zoo model name (zoo models list)");
   app.add_option("--draw", args->draw_dir,
-                 "Also draw the labels on each image and video into DIR once they are written (as zoo draw; needs -o)");
+                 "Also draw each batch's labels on its images and video frames into DIR as they are written, as zoo draw does (needs -o FILE in jsonl)");
   app.add_flag("--list-entrypoints", args->list_entrypoints,
                "List the entrypoints a config can name, with their entrypoint_args and defaults, and exit");
   add_batch_options(app, o.job, args->batch,

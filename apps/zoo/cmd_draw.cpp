@@ -55,12 +55,12 @@ Runner register_draw(CLI::App& app) {
       ->check(CLI::IsMember({"keep", "png", "jpg"}));
   app.add_option("--progress", args->progress, "auto | bar | json | none")->capture_default_str();
   add_quiet_flag(app, args->quiet);
-  app.footer(R"(Each image is written again under DIR, at its path relative to the folder
-all the inputs share, with its labels drawn: boxes with class and
-confidence, instance masks as translucent fills, keypoints (with COCO's
-skeleton for 17 points), semantic masks as a colour overlay with a legend,
-classifications and regressions as captions, and a --patches run's answer
-beside each patch. A class has the same colour in every image and run.
+  app.footer(R"(Each image is written again under DIR, at its path relative to the INPUT
+folders (else to the folder all the labelled files share), with its labels
+drawn: boxes with class and confidence, instance masks as translucent
+fills, keypoints (with COCO's skeleton for 17 points), semantic masks as a
+colour overlay with a legend, classifications and regressions as captions,
+and a --patches run's answer beside each patch. A class has the same colour in every image and run.
 Videos become Motion-JPEG .avi files: every frame copied, the labelled ones
 drawn. Error records are counted, not drawn.
 
@@ -70,7 +70,7 @@ be drawn (each named on stderr).
 Examples:
   zoo apply centernet-coco photos/ -o objects.jsonl && zoo draw objects.jsonl -o drawn/
   zoo draw faces.jsonl clip.avi -o drawn/          # only the clip
-  zoo apply blazeface photos/ -o faces.jsonl --draw drawn/)");
+  zoo apply blazeface photos/ -o faces.jsonl --draw drawn/   # drawn as labelled (the same files))");
   return [args] { return run_draw(*args); };
 }
 

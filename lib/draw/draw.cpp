@@ -298,11 +298,11 @@ bool selected(const std::string& path, const std::vector<std::string>& inputs) {
   return false;
 }
 
-// The folder every path is in (absolute, normalised).
-fs::path common_folder(const std::vector<Item>& items) {
+// The folder every one of `folders` is in (absolute, normalised).
+fs::path common_folder(const std::vector<fs::path>& folders) {
   std::optional<fs::path> common;
-  for (const auto& item : items) {
-    const fs::path folder = fs::absolute(item.path).lexically_normal().parent_path();
+  for (const auto& path : folders) {
+    const fs::path folder = fs::absolute(path).lexically_normal();
     if (!common) {
       common = folder;
       continue;
@@ -312,7 +312,7 @@ fs::path common_folder(const std::vector<Item>& items) {
     for (; a != common->end() && b != folder.end() && *a == *b; ++a, ++b) shared /= *a;
     common = shared;
   }
-  return common.value_or(fs::path("/"));
+  return common.value_or(fs::current_path());
 }
 
 std::string image_extension(const std::string& path, const std::string& format) {
@@ -323,65 +323,208 @@ std::string image_extension(const std::string& path, const std::string& format) 
   return writable.count(ext) ? ext : ".png";
 }
 
-void draw_image(const Item& item, const fs::path& out, const std::string& labels_dir) {
-  cv::Mat image = cv::imread(item.path, cv::IMREAD_COLOR);  // EXIF orientation applied
-  if (image.empty()) throw Error(ErrorKind::data, "cannot read or decode the image");
-  for (const auto& [where, record] : item.records) draw_record(image, record, labels_dir, where);
-  std::vector<uint8_t> bytes;
-  const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, 92};
-  if (!cv::imencode(out.extension().string(), image, bytes, params)) {
-    throw Error(ErrorKind::io, "{}: cannot encode the image", out.string());
-  }
-  util::write_file_atomic(out.string(), std::string(bytes.begin(), bytes.end()));
+// The drawing of `path` under target.out_dir: at its path relative to the
+// root, or, for a file outside the root, at its whole absolute path.
+fs::path output_path(const DrawTarget& target, const std::string& path, bool video) {
+  const fs::path absolute = fs::absolute(path).lexically_normal();
+  fs::path rel = absolute.lexically_relative(target.root);
+  if (rel.empty() || *rel.begin() == "..") rel = absolute.relative_path();
+  fs::path out = fs::path(target.out_dir) / rel;
+  out.replace_extension(video ? ".avi" : image_extension(path, target.image_format));
+  return out;
 }
 
-size_t draw_video(const Item& item, const fs::path& out, const std::string& labels_dir) {
-  cv::VideoCapture in(item.path);
-  if (!in.isOpened()) throw Error(ErrorKind::data, "cannot open the video");
-  double fps = in.get(cv::CAP_PROP_FPS);
-  if (!(fps > 0 && fps < 1000)) fps = 25;
-  const fs::path temp = out.parent_path() / ("." + out.stem().string() + ".part.avi");
-  cv::VideoWriter writer;
-  size_t frames = 0;
-  cv::Mat frame;
-  for (int64_t number = 1; in.read(frame); ++number) {
-    if (!writer.isOpened()) {
-      if (!writer.open(temp.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, frame.size())) {
-        throw Error(ErrorKind::io, "{}: OpenCV cannot write a Motion-JPEG video", temp.string());
-      }
-    }
-    if (const auto it = item.frames.find(number); it != item.frames.end()) {
-      for (const auto& [where, record] : it->second) draw_record(frame, record, labels_dir, where);
-    }
-    writer.write(frame);
-    ++frames;
-  }
-  writer.release();
-  if (frames == 0) throw Error(ErrorKind::data, "no frame could be decoded");
+void make_parent(const fs::path& out) {
   std::error_code ec;
-  fs::rename(temp, out, ec);
-  if (ec) throw Error(ErrorKind::io, "{}: cannot move into place: {}", out.string(), ec.message());
-  return frames;
+  fs::create_directories(out.parent_path(), ec);
+  if (ec) throw Error(ErrorKind::io, "{}: cannot create the folder: {}", out.parent_path().string(), ec.message());
 }
 
 }  // namespace
 
+std::string input_root(const std::vector<std::string>& inputs, bool listed) {
+  std::vector<fs::path> folders;
+  for (const auto& input : inputs) {
+    std::error_code ec;
+    folders.push_back(fs::is_directory(input, ec) ? fs::path(input) : fs::absolute(input).parent_path());
+  }
+  if (listed || folders.empty()) folders.push_back(fs::current_path());
+  return common_folder(folders).string();
+}
+
+// A video being written: frames are read from the input up to the one to
+// draw, and written to the part file.
+struct Drawer::Video {
+  cv::VideoCapture in;
+  cv::VideoWriter writer;
+  fs::path part;
+  int64_t read = 0;  // frames read so far
+  double fps = 25;
+  cv::Mat frame;
+
+  // Reads the next frame into `frame`: false at the end.
+  bool next() {
+    if (!in.read(frame)) return false;
+    ++read;
+    return true;
+  }
+
+  void write() {
+    if (!writer.isOpened()) {
+      make_parent(part);
+      if (!writer.open(part.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, frame.size())) {
+        throw Error(ErrorKind::io, "{}: OpenCV cannot write a Motion-JPEG video", part.string());
+      }
+    }
+    writer.write(frame);
+  }
+
+  ~Video() {
+    if (!writer.isOpened()) return;
+    writer.release();  // abandoned: the part goes
+    std::error_code ec;
+    fs::remove(part, ec);
+  }
+};
+
+Drawer::Drawer(DrawTarget target) : m_target(std::move(target)) {}
+
+Drawer::~Drawer() { abandon(); }
+
+void Drawer::start(const std::string& path, bool video) {
+  m_path = path;
+  m_video = video;
+  m_out = output_path(m_target, path, video).string();
+  std::error_code ec;
+  m_pass = m_keep_drawn && fs::exists(m_out, ec);
+  m_frame = 0;
+  m_records.clear();
+}
+
+void Drawer::fail(const std::string& reason) {
+  m_summary.failed.push_back(fmt::format("{}: {}", m_path, reason));
+  m_pass = true;
+  m_records.clear();
+  m_frame = 0;
+  m_writing.reset();
+}
+
+void Drawer::add(const eval::LabelLine<json>& line) {
+  if (line.error) {
+    ++m_summary.error_records;
+    return;
+  }
+  if (line.filepath != m_path) {
+    end_file();
+    start(line.filepath, line.frame > 0);
+  }
+  if (m_pass) return;
+  try {
+    if (m_video != (line.frame > 0)) {
+      throw Error(ErrorKind::data, "{}: a record {} \"frame_number\" among the records {} one", line.where,
+                  m_video ? "without" : "with", m_video ? "with" : "without");
+    }
+    if (m_video && line.frame != m_frame) {
+      if (line.frame < m_frame) {
+        throw Error(ErrorKind::data, "{}: frame {} after frame {}: a video's records are drawn in frame order",
+                    line.where, line.frame, m_frame);
+      }
+      write_pending_frame();
+      m_frame = line.frame;
+    }
+    m_records.emplace_back(line.where, line.record);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::io) throw;
+    fail(e.what());
+  }
+}
+
+void Drawer::write_pending_frame() {
+  if (m_frame == 0) return;
+  if (!m_writing) {
+    m_writing = std::make_unique<Video>();
+    Video& v = *m_writing;
+    if (!v.in.open(m_path)) throw Error(ErrorKind::data, "cannot open the video");
+    const double fps = v.in.get(cv::CAP_PROP_FPS);
+    if (fps > 0 && fps < 1000) v.fps = fps;
+    const fs::path out = m_out;
+    v.part = out.parent_path() / ("." + out.stem().string() + ".part.avi");
+  }
+  Video& v = *m_writing;
+  while (v.read < m_frame) {
+    if (!v.next()) {
+      throw Error(ErrorKind::data, "the labels have frame {}, but only {} frames could be decoded", m_frame, v.read);
+    }
+    if (v.read == m_frame) {
+      for (const auto& [where, record] : m_records) draw_record(v.frame, record, m_target.labels_dir, where);
+    }
+    v.write();
+  }
+  m_records.clear();
+}
+
+void Drawer::end_file() {
+  if (m_path.empty()) return;
+  try {
+    if (!m_pass && m_video) {
+      write_pending_frame();
+      Video& v = *m_writing;
+      while (v.next()) v.write();
+      v.writer.release();
+      std::error_code ec;
+      fs::rename(v.part, m_out, ec);
+      if (ec) throw Error(ErrorKind::io, "{}: cannot move into place: {}", m_out, ec.message());
+      ++m_summary.videos;
+      m_summary.frames += size_t(v.read);
+    } else if (!m_pass) {
+      cv::Mat image = cv::imread(m_path, cv::IMREAD_COLOR);  // EXIF orientation applied
+      if (image.empty()) throw Error(ErrorKind::data, "cannot read or decode the image");
+      for (const auto& [where, record] : m_records) draw_record(image, record, m_target.labels_dir, where);
+      std::vector<uint8_t> bytes;
+      const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, 92};
+      if (!cv::imencode(fs::path(m_out).extension().string(), image, bytes, params)) {
+        throw Error(ErrorKind::io, "{}: cannot encode the image", m_out);
+      }
+      make_parent(m_out);
+      util::write_file_atomic(m_out, std::string(bytes.begin(), bytes.end()));
+      ++m_summary.images;
+    }
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::io) {
+      abandon();
+      throw;
+    }
+    fail(e.what());
+  }
+  abandon();  // nothing is left in progress
+}
+
+void Drawer::abandon() {
+  m_writing.reset();
+  m_path.clear();
+  m_records.clear();
+  m_frame = 0;
+}
+
 DrawSummary draw_labels(const DrawOptions& options) {
   std::ifstream in(options.labels);
   if (!in) throw Error(ErrorKind::io, "{}: cannot read the labels", options.labels);
-  std::string labels_dir = fs::path(options.labels).parent_path().string();
-  if (labels_dir.empty()) labels_dir = ".";
-  DrawSummary summary;
+  DrawTarget target;
+  target.out_dir = options.out_dir;
+  target.image_format = options.image_format;
+  target.labels_dir = fs::path(options.labels).parent_path().string();
+  if (target.labels_dir.empty()) target.labels_dir = ".";
+  size_t error_records = 0;
   std::vector<Item> items;
   std::map<std::string, size_t> index;
   eval::for_each_label_line<json>(in, options.labels, [&](const eval::LabelLine<json>& line) {
     if (line.error) {
-      ++summary.error_records;
+      ++error_records;
       return;
     }
     if (!selected(line.filepath, options.inputs)) return;
     auto [it, added] = index.emplace(line.filepath, items.size());
-    if (added) items.push_back(Item{line.filepath});
+    if (added) items.push_back(Item{line.filepath, false, {}, {}});
     Item& item = items[it->second];
     if (line.frame > 0) {
       item.video = true;
@@ -394,31 +537,27 @@ DrawSummary draw_labels(const DrawOptions& options) {
     throw Error(ErrorKind::data, "{}: no record{} to draw", options.labels,
                 options.inputs.empty() ? "" : " of the inputs given");
   }
-  const fs::path root = common_folder(items);
+  if (options.inputs.empty()) {
+    std::vector<fs::path> folders;
+    for (const auto& item : items) folders.push_back(fs::absolute(item.path).parent_path());
+    target.root = common_folder(folders).string();
+  } else {
+    target.root = input_root(options.inputs);
+  }
+  Drawer drawer(target);
   util::Progress progress(options.progress, items.size(), "file");
   size_t done = 0;
   for (const auto& item : items) {
-    fs::path rel = fs::absolute(item.path).lexically_normal().lexically_relative(root);
-    fs::path out = fs::path(options.out_dir) / rel;
-    out.replace_extension(item.video ? ".avi" : image_extension(item.path, options.image_format));
-    try {
-      std::error_code ec;
-      fs::create_directories(out.parent_path(), ec);
-      if (ec) throw Error(ErrorKind::io, "{}: cannot create the folder: {}", out.parent_path().string(), ec.message());
-      if (item.video) {
-        summary.frames += draw_video(item, out, labels_dir);
-        ++summary.videos;
-      } else {
-        draw_image(item, out, labels_dir);
-        ++summary.images;
-      }
-    } catch (const Error& e) {
-      if (e.kind() == ErrorKind::io) throw;  // the output: nothing else would succeed
-      summary.failed.push_back(fmt::format("{}: {}", item.path, e.what()));
+    for (const auto& [where, record] : item.records) drawer.add({record, where, 0, item.path, 0, std::nullopt});
+    for (const auto& [frame, records] : item.frames) {
+      for (const auto& [where, record] : records) drawer.add({record, where, 0, item.path, frame, std::nullopt});
     }
+    drawer.end_file();
     progress.update(++done);
   }
   progress.finish();
+  DrawSummary summary = drawer.summary();
+  summary.error_records = error_records;
   return summary;
 }
 

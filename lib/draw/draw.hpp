@@ -11,11 +11,13 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "eval/label_lines.hpp"
 #include "util/progress.hpp"
 
 namespace cv {
@@ -52,11 +54,81 @@ struct DrawSummary {
   std::vector<std::string> failed;  // "PATH: reason" for inputs that could not be drawn
 };
 
+// The folder a drawing's path is taken relative to: the one `inputs`
+// share (a folder stands for itself, a file for its parent), absolute;
+// the current directory joins them when the inputs are also listed in a
+// file (`listed`, zoo apply --files-from), and stands alone when there
+// are none.
+std::string input_root(const std::vector<std::string>& inputs, bool listed = false);
+
+// Where and how a Drawer writes.
+struct DrawTarget {
+  std::string out_dir;
+  std::string root;                   // each drawing at its input's path relative to this (input_root)
+  std::string labels_dir = ".";       // the folder mask_path values are relative to
+  std::string image_format = "keep";  // as DrawOptions
+};
+
+// Draws records as they come, in the labels' order: the records of one
+// file next to each other, a video's frames in increasing order (what zoo
+// apply writes). A file is drawn when a record of another file arrives,
+// or at end_file(); a video is written frame by frame as its labelled
+// frames arrive, the frames between them copied through. Every file
+// appears whole or not at all: images are written atomically, a video in
+// progress is a hidden ".NAME.part.avi" moved into place when it ends.
+// Inputs that cannot be drawn (unreadable, a bad label) are counted in
+// summary().failed and their other records passed over; a file that
+// cannot be written throws zoo::Error(io). Not thread-safe.
+class Drawer {
+ public:
+  explicit Drawer(DrawTarget target);
+  ~Drawer();  // abandon()
+  Drawer(const Drawer&) = delete;
+  Drawer& operator=(const Drawer&) = delete;
+
+  // One record; an error record is only counted.
+  void add(const eval::LabelLine<nlohmann::json>& line);
+
+  // Draws the file in progress whole: the image, or the rest of the video
+  // (its remaining frames copied through).
+  void end_file();
+
+  // Drops the file in progress undrawn (a run stopped before all its
+  // records were written): a video's part file is removed.
+  void abandon();
+
+  // While set, a file whose drawing already exists is left as it is and
+  // its records passed over (the records an earlier run wrote, read back
+  // on resume).
+  void keep_drawn(bool keep) { m_keep_drawn = keep; }
+
+  const DrawSummary& summary() const { return m_summary; }
+
+ private:
+  struct Video;
+  void start(const std::string& path, bool video);
+  void write_pending_frame();
+  void fail(const std::string& reason);
+
+  DrawTarget m_target;
+  DrawSummary m_summary;
+  bool m_keep_drawn = false;
+  std::string m_path;  // the file in progress ("" = none)
+  bool m_video = false;
+  bool m_pass = false;  // its records are passed over: drawn before, or failed
+  std::string m_out;
+  int64_t m_frame = 0;  // a video's pending frame (0 = none)
+  std::vector<std::pair<std::string, nlohmann::json>> m_records;  // where, record: the image's or the pending frame's
+  std::unique_ptr<Video> m_writing;
+};
+
 // Draws every image and video of the labels into out_dir, each at its path
-// relative to the inputs' common folder (images keep their format unless
+// relative to input_root(inputs) when inputs are given, else to the folder
+// all the labelled files share (images keep their format unless
 // image_format says; videos become Motion-JPEG .avi files, every frame
-// copied through and the labelled ones drawn). Each file is written whole
-// or not at all.
+// copied through and the labelled ones drawn). The records of a file are
+// drawn together wherever they are in the labels. Each file is written
+// whole or not at all.
 DrawSummary draw_labels(const DrawOptions& options);
 
 }  // namespace zoo::draw

@@ -26,13 +26,15 @@ struct LabelLine {
   std::optional<std::string> error;  // set for an error record: its message
 };
 
-// Calls visit(const LabelLine<Json>&) for each non-blank line of `in`.
-// Throws zoo::Error(data) naming `file` and the line for a line that is not
-// a JSON object with a string "filepath", or a bad "frame_number".
+// Calls visit(const LabelLine<Json>&) for each non-blank line of `in`, and
+// returns the number of the last line read. `in` may start after
+// `lines_before` lines of the file, which the numbers count. Throws
+// zoo::Error(data) naming `file` and the line for a line that is not a JSON
+// object with a string "filepath", or a bad "frame_number".
 template <class Json, class Visit>
-void for_each_label_line(std::istream& in, const std::string& file, Visit&& visit) {
+size_t for_each_label_line(std::istream& in, const std::string& file, Visit&& visit, size_t lines_before = 0) {
   std::string line;
-  size_t number = 0;
+  size_t number = lines_before;
   while (std::getline(in, line)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -60,6 +62,7 @@ void for_each_label_line(std::istream& in, const std::string& file, Visit&& visi
     visit(LabelLine<Json>{record, where, number, record["filepath"].template get<std::string>(), frame,
                           std::move(error)});
   }
+  return number;
 }
 
 }  // namespace zoo::eval

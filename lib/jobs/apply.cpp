@@ -1,9 +1,12 @@
 #include "jobs/apply.hpp"
 
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
+#include "draw/draw.hpp"
+#include "eval/label_lines.hpp"
 #include "inference/model_kinds.hpp"
 #include "inference/spatial_labels.hpp"
 #include "util/error.hpp"
@@ -109,6 +112,56 @@ outputs::LabelOptions label_options(const inference::ModelKind& kind, const conf
   return options;
 }
 
+// --draw: a JSON Lines writer whose every batch, once written and flushed,
+// is read back from the file and drawn. Reading the file back draws exactly
+// what it holds, mask files included, whichever way the records were made.
+class DrawingWriter : public outputs::Writer {
+ public:
+  DrawingWriter(std::unique_ptr<outputs::Writer> labels, draw::Drawer& drawer)
+      : m_labels(std::move(labels)), m_path(m_labels->files().front()), m_drawer(drawer) {}
+
+  std::vector<std::string> files() const override { return m_labels->files(); }
+
+  outputs::Resumed open(bool resume) override {
+    outputs::Resumed resumed = m_labels->open(resume);
+    // An earlier run's records: those it drew stay as they are.
+    m_drawer.keep_drawn(true);
+    follow();
+    m_drawer.keep_drawn(false);
+    return resumed;
+  }
+
+  void write(const std::vector<media::PipelineItem>& batch, const std::vector<std::vector<float>>& rows,
+             std::vector<std::string>& errors) override {
+    m_labels->write(batch, rows, errors);
+    follow();
+  }
+
+  void finish() override { m_labels->finish(); }
+
+ private:
+  // Hands the lines written since the last call to the drawer. The writer
+  // flushes whole lines, so the file ends at a line's end.
+  void follow() {
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(m_path, ec);
+    if (ec) throw Error(ErrorKind::io, "{}: cannot read back for --draw: {}", m_path, ec.message());
+    if (size <= m_read) return;
+    std::ifstream in(m_path, std::ios::binary);
+    in.seekg(std::streamoff(m_read));
+    if (!in) throw Error(ErrorKind::io, "{}: cannot read back for --draw", m_path);
+    m_lines = eval::for_each_label_line<nlohmann::json>(
+        in, m_path, [this](const eval::LabelLine<nlohmann::json>& line) { m_drawer.add(line); }, m_lines);
+    m_read = size;
+  }
+
+  std::unique_ptr<outputs::Writer> m_labels;
+  std::string m_path;
+  draw::Drawer& m_drawer;
+  uintmax_t m_read = 0;  // bytes of the file handed over
+  size_t m_lines = 0;    // lines of the file handed over
+};
+
 class ApplyJob : public Job {
  public:
   explicit ApplyJob(const ApplyOptions& options)
@@ -135,6 +188,12 @@ class ApplyJob : public Job {
 
   outputs::Writer& make_writer(const std::string& output) override {
     m_writer = m_format.open_labels(output, m_labeler);
+    if (m_options.drawer) {
+      if (m_format.name != "jsonl" || output == "-") {
+        throw Error(ErrorKind::usage, "--draw reads the labels back: it needs -o FILE in the jsonl format");
+      }
+      m_writer = std::make_unique<DrawingWriter>(std::move(m_writer), *m_options.drawer);
+    }
     return *m_writer;
   }
 

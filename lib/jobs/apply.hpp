@@ -10,12 +10,21 @@
 #include "jobs/batch_job.hpp"
 #include "outputs/labels.hpp"
 
+namespace zoo::draw {
+class Drawer;
+}
+
 namespace zoo::jobs {
 
 struct ApplyOptions {
   JobOptions job;                 // model, inputs, output ("-" = stdout), resume, loop, shard
   outputs::LabelOptions labels;   // top-k, threshold, logits, label field, masks folder
   std::string format = "jsonl";   // an output format that writes labels: jsonl | csv | coco-results | coco-dataset
+  // --draw: set, each batch's records are read back from the output once
+  // written and handed to the drawer (on --resume, the earlier run's first,
+  // its drawings kept); the caller ends or abandons its last file. Needs
+  // the jsonl format and an output file.
+  draw::Drawer* drawer = nullptr;
 };
 
 // Counts and times of a run (see inference/batch_loop.hpp).

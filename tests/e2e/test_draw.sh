@@ -208,6 +208,57 @@ assert n == 270 and len(labelled) >= 5 and drawn >= len(labelled) - 1, f"{n} fra
 print(f"{n} frames; {drawn} of {len(labelled)} labelled frames show the face box")
 PY
 
+echo "== zoo apply --draw draws batch by batch: a crash keeps what was drawn, --resume finishes"
+mkdir -p many
+for copy in 1 2 3 4 5; do
+  mkdir -p many/$copy
+  cp "$PHOTOS"/{messi5,home,fruits,leuvenB,baboon,squirrel_cls,building}.jpg many/$copy/
+done
+# wait_records FILE N PID: until FILE holds N lines; fails if PID ends first.
+wait_records() {
+  for _ in $(seq 1 3000); do
+    [[ -f $1 && $(count_lines "$1") -ge $2 ]] && return 0
+    kill -0 "$3" 2> /dev/null || fail "the run ended before $1 held $2 records"
+    sleep 0.02
+  done
+  fail "$1: no $2 records after 60 s"
+}
+"$ZOO" apply centernet-coco many -o live.jsonl --draw live-drawn --batch-size 2 -q &
+pid=$!
+wait_records live.jsonl 8 $pid
+kill -9 $pid
+wait $pid 2> /dev/null || true
+records=$(count_lines live.jsonl)
+drawn=$(find live-drawn -name '*.jpg' | wc -l)
+echo "killed with $records records written and $drawn images drawn"
+# Drawn as written: all but the last image (drawn when the next file's
+# record arrives) and, at most, a batch being drawn at the kill.
+(( records < 35 && drawn >= records - 3 && drawn <= records )) || fail "--draw after a kill: $drawn drawn of $records"
+first=$(find live-drawn -name '*.jpg' | sort | head -1)
+before=$(stat -c %y "$first")
+"$ZOO" apply centernet-coco many -o live.jsonl --draw live-drawn --batch-size 2 --resume -q 2> err.txt ||
+  { cat err.txt; fail "--resume --draw"; }
+[[ $(stat -c %y "$first") == "$before" ]] || fail "--resume drew $first again"
+"$ZOO" draw live.jsonl many -o live-reference -q
+diff -r -x '.*' live-drawn live-reference > /dev/null || fail "--draw and --resume differ from zoo draw of the same labels"
+[[ $(find live-drawn -name '*.jpg' | wc -l) == 35 ]] || fail "--resume --draw: $(find live-drawn -name '*.jpg' | wc -l) of 35 drawn"
+
+echo "== zoo apply --draw on a video: frames written as they are labelled; Ctrl-C leaves no video"
+"$ZOO" apply centernet-coco "$PHOTOS/Megamind.avi" --frame-stride 5 -o vlive.jsonl --draw vlive --batch-size 1 -q &
+pid=$!
+wait_records vlive.jsonl 4 $pid
+[[ -f vlive/.Megamind.part.avi ]] || fail "--draw: no video part file while the video is labelled"
+kill -INT $pid
+code=0
+wait $pid || code=$?
+[[ $code == 130 ]] || fail "--draw interrupted: exit $code, expected 130"
+[[ -z $(ls -A vlive) ]] || fail "--draw interrupted: left $(ls -A vlive)"
+"$ZOO" apply centernet-coco "$PHOTOS/Megamind.avi" --frame-stride 5 -o vlive.jsonl --draw vlive --batch-size 1 \
+  --resume 2> err.txt || { cat err.txt; fail "--resume --draw of a video"; }
+grep -q "drew 0 images, 1 video (270 frames) into vlive" err.txt || { cat err.txt; fail "video --draw summary"; }
+"$ZOO" draw vlive.jsonl -o vlive-reference -q
+cmp vlive/Megamind.avi vlive-reference/Megamind.avi || fail "--draw's video differs from zoo draw's"
+
 echo "== only the inputs given; an input that cannot be read"
 "$ZOO" draw objects.jsonl "$PHOTOS/home.jpg" -o only -q
 [[ $(ls only) == home.jpg ]] || fail "INPUT: drew $(ls only)"
