@@ -15,21 +15,14 @@ const char* eval_page_template() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>zoo eval report</title>
 <style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 0 24px 40px; color: #222; background: #fafafa; }
-h1 { font-size: 20px; margin: 18px 0 4px; } h2 { font-size: 16px; margin: 22px 0 8px; }
-.muted { color: #666; } .row { display: flex; gap: 32px; flex-wrap: wrap; align-items: flex-start; }
-table { border-collapse: collapse; background: #fff; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
-th { background: #f0f0f0; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+{{STYLE}}
 .pass { color: #17803d; font-weight: 600; } .fail { color: #c62828; font-weight: 600; }
 .bar { display: inline-block; height: 8px; background: #4a7fd4; vertical-align: middle; margin-left: 6px; }
 table.cm td { min-width: 30px; height: 26px; text-align: center; padding: 0 2px; border: 1px solid #fff; font-size: 12px; }
 table.cm td.click { cursor: pointer; } table.cm td.click:hover { outline: 2px solid #222; } table.cm td.on { outline: 3px solid #000; }
-table.cm th { font-weight: normal; font-size: 12px; }
 .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px; margin-top: 8px; }
-.card { background: #fff; border: 1px solid #ddd; border-radius: 4px; overflow: hidden; }
-.card img { width: 100%; height: 120px; object-fit: contain; background: #222; display: block; }
-.card .cap { padding: 3px 5px; font-size: 12px; word-break: break-all; }
-.pager { margin: 8px 0; display: flex; gap: 10px; align-items: center; }
+.card img { height: 120px; } .card .cap { padding: 3px 5px; }
+.pager { margin: 8px 0; }
 </style>
 </head>
 <body>

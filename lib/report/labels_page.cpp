@@ -14,23 +14,15 @@ const char* labels_page_template() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>zoo report</title>
 <style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 0 24px 40px; color: #222; background: #fafafa; }
-h1 { font-size: 20px; margin: 18px 0 4px; } h2 { font-size: 16px; margin: 22px 0 8px; }
-.muted { color: #666; } .summary span { margin-right: 18px; }
-table { border-collapse: collapse; background: #fff; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
-th { background: #f0f0f0; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+{{STYLE}}
 tr.pick { cursor: pointer; } tr.pick:hover { background: #eef5ff; } tr.on { background: #dbeaff; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 2px; }
-.row { display: flex; gap: 32px; flex-wrap: wrap; align-items: flex-start; }
 .filters { background: #fff; padding: 8px 12px; border: 1px solid #ddd; display: flex; gap: 16px; align-items: center; flex-wrap: wrap; }
 .filters input[type=number] { width: 64px; }
 #gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 10px; margin-top: 10px; }
-.card { background: #fff; border: 1px solid #ddd; border-radius: 4px; overflow: hidden; }
-.card img { width: 100%; height: 170px; object-fit: contain; background: #222; display: block; }
-.card .cap { padding: 4px 6px; font-size: 12px; word-break: break-all; }
+.card img { height: 170px; } .card .cap { padding: 4px 6px; }
 .card.error { border-color: #d33; } .card.error .cap { color: #a00; }
-.pager { margin: 12px 0; display: flex; gap: 10px; align-items: center; }
-svg text { font: 11px system-ui, sans-serif; fill: #444; }
+.pager { margin: 12px 0; }
 </style>
 </head>
 <body>

@@ -3,6 +3,9 @@
 
 namespace zoo::report {
 
+// The CSS rules every page shares: each template's {{STYLE}}.
+const char* page_style();
+
 // The labels report's page; {{FILES}} stands for the URL of its
 // REPORT_files folder, relative to the page.
 const char* labels_page_template();

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -118,6 +120,20 @@ json read_json_file(const fs::path& path) {
   }
 }
 
+// `page_template` with each {{NAME}} of `values` replaced, and {{STYLE}}
+// by the shared style.
+std::string fill_page(const char* page_template, std::vector<std::pair<std::string, std::string>> values) {
+  std::string page = page_template;
+  values.insert(values.begin(), {"STYLE", page_style()});  // first: no value is searched again
+  for (const auto& [name, value] : values) {
+    const std::string placeholder = "{{" + name + "}}";
+    for (size_t at = page.find(placeholder); at != std::string::npos; at = page.find(placeholder, at + value.size())) {
+      page.replace(at, placeholder.size(), value);
+    }
+  }
+  return page;
+}
+
 // Writes a page with a PAGE_files folder: `data` as `variable` in
 // PAGE_files/data.js, then the page (last, so a page always finds its
 // data), its {{FILES}} replaced by the folder's URL.
@@ -127,12 +143,7 @@ void write_page_with_data(const fs::path& out, const std::string& files_name, co
   const fs::path files = out.parent_path() / files_name;
   util::write_file_atomic((files / "data.js").string(),
                           "window." + variable + " = " + script_safe(util::dump_json(data)) + ";\n");
-  std::string page = page_template;
-  const std::string placeholder = "{{FILES}}";
-  for (size_t at = page.find(placeholder); at != std::string::npos; at = page.find(placeholder, at)) {
-    page.replace(at, placeholder.size(), url_part(files_name));
-  }
-  util::write_file_atomic(out.string(), page);
+  util::write_file_atomic(out.string(), fill_page(page_template, {{"FILES", url_part(files_name)}}));
 }
 
 }  // namespace
@@ -369,10 +380,7 @@ TrainReportSummary write_train_report(const std::string& run_dir, const std::str
                      {"epochs", epochs},
                      {"metrics", read_json_file(dir / "metrics.json")},
                      {"train", read_json_file(dir / "train.json")}};
-  std::string page = train_page_template();
-  const std::string placeholder = "{{DATA}}";
-  page.replace(page.find(placeholder), placeholder.size(), script_safe(util::dump_json(data)));
-  util::write_file_atomic(out, page);
+  util::write_file_atomic(out, fill_page(train_page_template(), {{"DATA", script_safe(util::dump_json(data))}}));
   return summary;
 }
 

@@ -14,15 +14,9 @@ const char* train_page_template() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>zoo training report</title>
 <style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 0 24px 40px; color: #222; background: #fafafa; }
-h1 { font-size: 20px; margin: 18px 0 4px; } h2 { font-size: 16px; margin: 22px 0 8px; }
-.muted { color: #666; } .summary span { margin-right: 18px; }
-.row { display: flex; gap: 32px; flex-wrap: wrap; align-items: flex-start; }
-table { border-collapse: collapse; background: #fff; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
-th { background: #f0f0f0; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+{{STYLE}}
 table.cm td { width: 34px; height: 26px; text-align: center; padding: 0; border: 1px solid #fff; font-size: 12px; }
-table.cm th { font-weight: normal; font-size: 12px; }
-svg text { font: 11px system-ui, sans-serif; fill: #444; } .legend span { margin-right: 12px; }
+.legend span { margin-right: 12px; }
 </style>
 </head>
 <body>
