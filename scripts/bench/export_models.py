@@ -7,8 +7,11 @@ loads) and OUT/NAME.pt (torch.jit.script of the model, what `entrypoint:
 torchscript` loads). torchvision builds every architecture but small_cnn,
 which is baseline_train.py's SmallCNN (lib/models/arch_small_cnn.cpp's
 network, with its default entrypoint_args).
+With --onnx, also OUT/NAME.onnx (torch.onnx.export, opset 13, the batch
+dimension dynamic), what scripts/bench/ort.sh gives ONNX Runtime and
+OpenCV's DNN module; it needs Debian's python3-onnx.
 Files already there are kept.
-Usage: export_models.py OUT NAME..."""
+Usage: export_models.py [--onnx] OUT NAME..."""
 
 import os
 import sys
@@ -41,20 +44,32 @@ def set_batch_norm_statistics(model, shape):
 
 
 def main():
-    out, names = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    onnx = "--onnx" in args
+    if onnx:
+        args.remove("--onnx")
+    out, names = args[0], args[1:]
     os.makedirs(out, exist_ok=True)
     for name in names:
-        pth, pt = os.path.join(out, f"{name}.pth"), os.path.join(out, f"{name}.pt")
-        if os.path.exists(pth) and os.path.exists(pt):
+        pth, pt, ox = (os.path.join(out, f"{name}.{ext}") for ext in ("pth", "pt", "onnx"))
+        if os.path.exists(pth) and os.path.exists(pt) and (os.path.exists(ox) or not onnx):
             continue
         torch.manual_seed(0)
         model, shape = build(name)
         set_batch_norm_statistics(model, shape)
         model.eval()
-        torch.save(dict(model.state_dict()), pth + ".tmp")
-        torch.jit.script(model).save(pt + ".tmp")
-        os.replace(pth + ".tmp", pth)
-        os.replace(pt + ".tmp", pt)
+        if not (os.path.exists(pth) and os.path.exists(pt)):
+            torch.save(dict(model.state_dict()), pth + ".tmp")
+            torch.jit.script(model).save(pt + ".tmp")
+            os.replace(pth + ".tmp", pth)
+            os.replace(pt + ".tmp", pt)
+        else:  # the same weights as the files there
+            model.load_state_dict(torch.load(pth))
+        if onnx and not os.path.exists(ox):
+            with torch.no_grad():
+                torch.onnx.export(model, torch.randn(shape), ox + ".tmp", opset_version=13, input_names=["input"],
+                                  output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+            os.replace(ox + ".tmp", ox)
         print(f"exported {name}", file=sys.stderr, flush=True)
 
 
