@@ -8,8 +8,11 @@ torchscript` loads). torchvision builds every architecture but small_cnn,
 which is baseline_train.py's SmallCNN (lib/models/arch_small_cnn.cpp's
 network, with its default entrypoint_args).
 With --onnx, also OUT/NAME.onnx (torch.onnx.export, opset 13, the batch
-dimension dynamic), what scripts/bench/ort.sh gives ONNX Runtime and
-OpenCV's DNN module; it needs Debian's python3-onnx.
+dimension dynamic), what scripts/bench/ort.sh gives ONNX Runtime, and
+OUT/NAME.opencv.onnx for OpenCV 4.6's DNN module, which reads neither
+opset 11's Clip (ReLU6's bounds as inputs) nor an Identity of a weight (the
+exporter's for two equal weights): opset 10, each such Identity replaced by
+a copy of the weight. Both need Debian's python3-onnx.
 Files already there are kept.
 Usage: export_models.py [--onnx] OUT NAME..."""
 
@@ -43,6 +46,32 @@ def set_batch_norm_statistics(model, shape):
         m.momentum = 0.1
 
 
+def export_onnx(model, shape, path, opset):
+    with torch.no_grad():
+        torch.onnx.export(model, torch.randn(shape), path + ".tmp", opset_version=opset, input_names=["input"],
+                          output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    os.replace(path + ".tmp", path)
+
+
+def inline_weight_identities(path):
+    import onnx
+    graph_model = onnx.load(path)
+    graph = graph_model.graph
+    weights = {w.name: w for w in graph.initializer}
+    kept = []
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input[0] in weights:
+            copy = onnx.TensorProto()
+            copy.CopyFrom(weights[node.input[0]])
+            copy.name = node.output[0]
+            graph.initializer.append(copy)
+        else:
+            kept.append(node)
+    del graph.node[:]
+    graph.node.extend(kept)
+    onnx.save(graph_model, path)
+
+
 def main():
     args = sys.argv[1:]
     onnx = "--onnx" in args
@@ -51,8 +80,8 @@ def main():
     out, names = args[0], args[1:]
     os.makedirs(out, exist_ok=True)
     for name in names:
-        pth, pt, ox = (os.path.join(out, f"{name}.{ext}") for ext in ("pth", "pt", "onnx"))
-        if os.path.exists(pth) and os.path.exists(pt) and (os.path.exists(ox) or not onnx):
+        pth, pt, ox, cv = (os.path.join(out, f"{name}.{ext}") for ext in ("pth", "pt", "onnx", "opencv.onnx"))
+        if os.path.exists(pth) and os.path.exists(pt) and (not onnx or (os.path.exists(ox) and os.path.exists(cv))):
             continue
         torch.manual_seed(0)
         model, shape = build(name)
@@ -66,10 +95,11 @@ def main():
         else:  # the same weights as the files there
             model.load_state_dict(torch.load(pth))
         if onnx and not os.path.exists(ox):
-            with torch.no_grad():
-                torch.onnx.export(model, torch.randn(shape), ox + ".tmp", opset_version=13, input_names=["input"],
-                                  output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
-            os.replace(ox + ".tmp", ox)
+            export_onnx(model, shape, ox, 13)
+        if onnx and not os.path.exists(cv):
+            export_onnx(model, shape, cv + ".part", 10)
+            inline_weight_identities(cv + ".part")
+            os.replace(cv + ".part", cv)
         print(f"exported {name}", file=sys.stderr, flush=True)
 
 

@@ -9,7 +9,7 @@ reference output, OpenCV's DNN module as a peer, and the parity check.
       DIR/NAME.torch.bin: torchvision's NAME with MODELS/NAME.pth's weights
       on DIR/input.bin (float32 logits).
   onnx_peers.py opencv-run DIR MODELS NAME THREADS
-      DIR/NAME.opencv.bin: OpenCV's DNN module on MODELS/NAME.onnx.
+      DIR/NAME.opencv.bin: OpenCV's DNN module on MODELS/NAME.opencv.onnx.
   onnx_peers.py opencv-bench MODEL.onnx BATCH SECONDS THREADS
       images/s of OpenCV's DNN module, as ort_bench.js measures ORT.
   onnx_peers.py compare DIR NAME ZOO_JSONL
@@ -60,23 +60,35 @@ def run_torch(out, models, name):
 def opencv_net(model, threads):
     import cv2
     cv2.setNumThreads(threads)
-    net = cv2.dnn.readNetFromONNX(model)
+    try:
+        net = cv2.dnn.readNetFromONNX(model)
+    except cv2.error as e:
+        sys.exit(f"OpenCV cannot read {model}: {str(e).strip().splitlines()[-1]}")
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     return net
 
 
 def opencv_run(out, models, name, threads):
-    net = opencv_net(os.path.join(models, f"{name}.onnx"), threads)
+    net = opencv_net(os.path.join(models, f"{name}.opencv.onnx"), threads)
+    import cv2
     net.setInput(load_input(out))
-    net.forward().astype(np.float32).tofile(os.path.join(out, f"{name}.opencv.bin"))
+    try:
+        y = net.forward()
+    except cv2.error as e:
+        sys.exit(f"OpenCV cannot run {name}: {str(e).strip().splitlines()[-1]}")
+    y.astype(np.float32).tofile(os.path.join(out, f"{name}.opencv.bin"))
 
 
 def opencv_bench(model, batch, seconds, threads):
+    import cv2
     net = opencv_net(model, threads)
     x = np.random.default_rng(12345).uniform(-2, 2, (batch, 3, 224, 224)).astype(np.float32)
     net.setInput(x)
-    net.forward()  # warm-up
+    try:
+        net.forward()  # warm-up
+    except cv2.error as e:
+        sys.exit(f"OpenCV cannot run {model}: {str(e).strip().splitlines()[-1]}")
     spent, runs = 0.0, 0
     while spent < seconds or runs < 3:
         net.setInput(x)

@@ -71,7 +71,8 @@ for m in "${models[@]}"; do
   [[ " ${peers[*]} " == *" ort "* ]] &&
     { node scripts/bench/ort_bench.js "$work/$m.onnx" run "$parity/input.bin" "$parity/$m.ort.bin" 1,3,224,224 "$threads" || true; }
   [[ " ${peers[*]} " == *" opencv "* ]] &&
-    { /usr/bin/python3 scripts/bench/onnx_peers.py opencv-run "$parity" "$work" "$m" "$threads" || true; }
+    { /usr/bin/python3 scripts/bench/onnx_peers.py opencv-run "$parity" "$work" "$m" "$threads" 2>&1 |
+        grep -v -E '^\[ERROR' | sed 's/^/  /' || true; }
   printf '%-18s %s\n' "$m" "$(/usr/bin/python3 scripts/bench/onnx_peers.py compare "$parity" "$m" "$parity/$m.zoo.jsonl")"
 done
 
@@ -94,7 +95,7 @@ for m in "${models[@]}"; do
       [[ " ${peers[*]} " == *" ort "* ]] &&
         os+=("$(node scripts/bench/ort_bench.js "$work/$m.onnx" bench "$b" "$seconds" "$threads" | cut -d' ' -f1 || echo failed)")
       [[ " ${peers[*]} " == *" opencv "* ]] &&
-        cs+=("$(/usr/bin/python3 scripts/bench/onnx_peers.py opencv-bench "$work/$m.onnx" "$b" "$seconds" "$threads" \
+        cs+=("$(/usr/bin/python3 scripts/bench/onnx_peers.py opencv-bench "$work/$m.opencv.onnx" "$b" "$seconds" "$threads" \
                  2> /dev/null | cut -d' ' -f1 || echo failed)")
     done
     z=$(median "${zs[@]}")
