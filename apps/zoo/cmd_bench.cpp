@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "inference/bench.hpp"
+#include "models/model.hpp"
 
 namespace zoo::app {
 namespace {
@@ -44,14 +45,15 @@ int run_bench(BenchArgs& args) {
   };
   if (o.compare.empty()) {
     const auto r = inference::run_bench(o);
-    fmt::print(stderr, "zoo: model: {}\n", r.description);
+    fmt::print(stderr, "zoo: model: {}\nzoo: compute: {}\n", r.description, models::compute_description());
     print(r, "");
     if (o.profile) print_profile(r);
     return 0;
   }
   o.compare = resolve_model_arg(o.compare, args.store);
   const auto c = inference::run_compare(o);
-  fmt::print(stderr, "zoo: model: {}\nzoo: --compare model: {}\n", c.model.description, c.other.description);
+  fmt::print(stderr, "zoo: model: {}\nzoo: --compare model: {}\nzoo: compute: {}\n", c.model.description,
+             c.other.description, models::compute_description());
   print(c.model, ": " + o.model);
   print(c.other, ": " + o.compare);
   fmt::print("{:.3f} ratio: {}'s speed over {}'s (median of {} pairs of batches run in turn)\n", c.ratio, o.model,

@@ -3,6 +3,8 @@
 #include "models/model.hpp"
 #include "models/tfjs.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -149,6 +151,22 @@ int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()
 
 void set_threads(int n) {
   at::set_num_threads(n > 0 ? n : hardware_threads());
+}
+
+std::string compute_description() {
+  std::string blas = "BLAS: the system's libblas.so.3 (not OpenBLAS)";
+  using Config = char* (*)();
+  using Parallel = int (*)();
+  if (const auto config = reinterpret_cast<Config>(::dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+    const auto parallel = reinterpret_cast<Parallel>(::dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    const int mode = parallel ? parallel() : -1;
+    blas = fmt::format("BLAS: {} ({})", util::trim(config()),
+                       mode == 2   ? "on the OpenMP threads Torch uses"
+                       : mode == 1 ? "on threads of its own, which take the cores from Torch's: install "
+                                     "libopenblas0-openmp and build zoo again"
+                                   : "one thread");
+  }
+  return fmt::format("{} Torch threads; {}", at::get_num_threads(), blas);
 }
 
 std::vector<std::string> entrypoint_names() {

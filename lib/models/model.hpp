@@ -112,6 +112,12 @@ class Model {
 void set_threads(int n);
 int hardware_threads();
 
+// The threads and the BLAS library a run computes with, for benchmark
+// logs: "2 Torch threads; BLAS: OpenBLAS 0.3.21 ... (on the OpenMP threads
+// Torch uses)". OpenBLAS's pthread build competes with Torch's threads
+// for the cores (see CMakeLists.txt) and is named as such.
+std::string compute_description();
+
 // Names of the built-in entrypoints, with "torchscript" first.
 std::vector<std::string> entrypoint_names();
 
