@@ -1,6 +1,5 @@
 // zoo apply MODEL INPUT...: options, signal handling and the summary; the
 // job itself is jobs::run_apply.
-#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -15,8 +14,6 @@
 #include "outputs/format.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
-
-namespace fs = std::filesystem;
 
 namespace zoo::app {
 namespace {
@@ -47,8 +44,7 @@ int run_apply(ApplyArgs& args) {
     draw::DrawTarget target;
     target.out_dir = args.draw_dir;
     target.root = draw::input_root(o.job.inputs, !o.job.files_from.empty());
-    target.labels_dir = fs::path(o.job.output).parent_path().string();
-    if (target.labels_dir.empty()) target.labels_dir = ".";
+    target.labels_dir = draw::labels_folder(o.job.output);
     o.drawer = &drawer.emplace(target);
   }
 

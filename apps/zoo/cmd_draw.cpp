@@ -60,9 +60,9 @@ folders (else to the folder all the labelled files share), with its labels
 drawn: boxes with class and confidence, instance masks as translucent
 fills, keypoints (with COCO's skeleton for 17 points), semantic masks as a
 colour overlay with a legend, classifications and regressions as captions,
-and a --patches run's answer beside each patch. A class has the same colour in every image and run.
-Videos become Motion-JPEG .avi files: every frame copied, the labelled ones
-drawn. Error records are counted, not drawn.
+and a --patches run's answer beside each patch. A class has the same
+colour in every image and run. Videos become Motion-JPEG .avi files: every
+frame copied, the labelled ones drawn. Error records are counted, not drawn.
 
 Exit codes: 0 done; 1 the run failed; 2 usage error; 3 some inputs could not
 be drawn (each named on stderr).

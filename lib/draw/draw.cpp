@@ -342,6 +342,11 @@ void make_parent(const fs::path& out) {
 
 }  // namespace
 
+std::string labels_folder(const std::string& labels) {
+  const std::string folder = fs::path(labels).parent_path().string();
+  return folder.empty() ? "." : folder;
+}
+
 std::string input_root(const std::vector<std::string>& inputs, bool listed) {
   std::vector<fs::path> folders;
   for (const auto& input : inputs) {
@@ -512,8 +517,7 @@ DrawSummary draw_labels(const DrawOptions& options) {
   DrawTarget target;
   target.out_dir = options.out_dir;
   target.image_format = options.image_format;
-  target.labels_dir = fs::path(options.labels).parent_path().string();
-  if (target.labels_dir.empty()) target.labels_dir = ".";
+  target.labels_dir = labels_folder(options.labels);
   size_t error_records = 0;
   std::vector<Item> items;
   std::map<std::string, size_t> index;

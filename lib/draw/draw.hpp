@@ -30,6 +30,10 @@ namespace zoo::draw {
 // saturation, bright; the same name always gives the same colour.
 std::array<uint8_t, 3> class_color(const std::string& label);
 
+// The folder a labels file's relative mask_path values are read from: the
+// file's own folder ("." for a file in the current one).
+std::string labels_folder(const std::string& labels);
+
 // Draws every label of `record` (each field holding an object with "_cls":
 // predictions, predictions_detections, ...; a patch record's prediction
 // beside its patch) on `image` (BGR, the oriented image the record's

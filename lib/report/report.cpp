@@ -151,8 +151,7 @@ void write_page_with_data(const fs::path& out, const std::string& files_name, co
 ReportSummary write_labels_report(const ReportOptions& options) {
   std::ifstream in(options.labels);
   if (!in) throw Error(ErrorKind::io, "{}: cannot read the labels", options.labels);
-  std::string labels_dir = fs::path(options.labels).parent_path().string();
-  if (labels_dir.empty()) labels_dir = ".";
+  const std::string labels_dir = draw::labels_folder(options.labels);
 
   std::vector<Record> records;
   std::map<std::string, size_t> class_ids;
