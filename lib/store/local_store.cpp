@@ -242,7 +242,7 @@ class LocalStore final : public Store {
     manifests.push_back(std::move(latest));
   }
 
-  // Removes the temporary files (NAME.tmp.PID.N) of saves killed mid-write:
+  // Removes the temporary files (.NAME.tmp.PID.N) of saves killed mid-write:
   // those untouched for 10 minutes. A save writing one touches it as it
   // writes and renames it at once, so an old one is dead, whatever host
   // (on a shared folder) made it.

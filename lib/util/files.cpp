@@ -30,7 +30,10 @@ std::string read_file(const std::string& path) {
 
 std::string temp_path_beside(const std::string& path) {
   static std::atomic<unsigned> counter{0};
-  return fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
+  // Hidden (a leading dot), so that the file a crash leaves behind is not
+  // taken for an output by whoever lists the folder.
+  const std::filesystem::path p(path);
+  return (p.parent_path() / fmt::format(".{}.tmp.{}.{}", p.filename().string(), ::getpid(), counter++)).string();
 }
 
 void fsync_path(const std::string& path) {

@@ -17,8 +17,8 @@ std::string read_file(const std::string& path);
 void write_file_atomic(const std::string& path, const std::string& data);
 
 // A file written piece by piece that replaces `path` whole: the pieces go to
-// PATH.tmp.<pid>.<n>; commit() fsyncs it, renames it over `path` and fsyncs
-// the folder. Destroyed without commit(), it removes the temporary file and
+// a hidden .NAME.tmp.<pid>.<n> beside it; commit() fsyncs it, renames it
+// over `path` and fsyncs the folder. Destroyed without commit(), it removes the temporary file and
 // leaves `path` as it was. Errors throw zoo::Error(io) naming `path`.
 class AtomicFile {
  public:
@@ -59,8 +59,8 @@ uint64_t drop_tail(const std::string& path, uint64_t keep, const std::string& wh
 // fsync a file or folder by path (errors ignored: best effort durability).
 void fsync_path(const std::string& path);
 
-// A temporary name in the same folder as `path`, unique within this machine
-// (pid and a counter), for write-then-rename.
+// A temporary name in the same folder as `path`, hidden and unique within
+// this machine (.NAME.tmp.<pid>.<n>), for write-then-rename.
 std::string temp_path_beside(const std::string& path);
 
 // A private folder (mode 0700, a name mkdtemp picks: PREFIX-XXXXXX) in

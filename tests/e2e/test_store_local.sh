@@ -173,12 +173,12 @@ for delay in 0.05 0.2 0.4 0.7 1.0; do
 done
 # The temporary files killed saves left are removed by the next save once
 # untouched for 10 minutes; a fresh one (a save in progress) stays.
-touch store/blobs/sha256/0123.tmp.99999999.0 store/index.json.tmp.99999999.1 store/blobs/sha256/4567.tmp.99999999.2
-touch -d '11 minutes ago' store/blobs/sha256/0123.tmp.99999999.0 store/index.json.tmp.99999999.1
+touch store/blobs/sha256/.0123.tmp.99999999.0 store/.index.json.tmp.99999999.1 store/blobs/sha256/.4567.tmp.99999999.2
+touch -d '11 minutes ago' store/blobs/sha256/.0123.tmp.99999999.0 store/.index.json.tmp.99999999.1
 "$ZOO" save model.yaml --name killed > /dev/null 2> save.err || fail "save after kill -9: $(cat save.err)"
 stale=$(find store -name '*.tmp.*' -mmin +10 | wc -l)
 [[ $stale == 0 ]] || fail "stale temporary files remain: $(find store -name '*.tmp.*')"
-[[ -e store/blobs/sha256/4567.tmp.99999999.2 ]] || fail "a fresh temporary file was removed"
+[[ -e store/blobs/sha256/.4567.tmp.99999999.2 ]] || fail "a fresh temporary file was removed"
 grep -q 'removed [0-9]* temporary files\? left by interrupted saves' save.err || fail "$(cat save.err)"
 
 # Metadata past the limits is refused before anything is written: too large,
