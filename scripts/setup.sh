@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libopenblas0-pthread libopenblas0-openmp
+  libtorch-dev libdnnl-dev libopenblas0-pthread libopenblas0-openmp
   libopencv-dev libyaml-cpp-dev libfmt-dev libcli11-dev doctest-dev
   nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libexpected-dev
   python3-torch python3-torchvision python3-numpy python3-pil python3-opencv

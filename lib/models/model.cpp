@@ -17,6 +17,7 @@
 
 #include "models/builtin.hpp"
 #include "models/capture.hpp"
+#include "models/fused_conv.hpp"
 #include "models/per_sample.hpp"
 #include "models/pickle_reader.hpp"
 #include "util/error.hpp"
@@ -289,6 +290,10 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
     try {
       impl->unoptimized = impl->module.clone();
       torch::jit::Module frozen = torch::jit::freeze(impl->module);
+      // Convolutions, their activations, residual adds and pools go to
+      // oneDNN directly (fused_conv.hpp); optimize_for_inference finds
+      // none of them left and works on the rest.
+      const int fused = fuse_convolutions(frozen.get_method("forward").graph());
       keep_mkldnn_unsafe_ops_dense(frozen.get_method("forward").graph());
       // A frozen module has no "training" attribute left, so this does not
       // freeze it again: it fuses, moves ops into MKLDNN and so on.
@@ -296,6 +301,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       run_weights_per_sample(impl->module.get_method("forward").graph());
       impl->frozen = true;
       impl->description += ", optimized for inference";
+      if (fused > 0) impl->description += fmt::format(" ({} convolutions on oneDNN, activations fused)", fused);
     } catch (const c10::Error& e) {
       // Some scripted models cannot be frozen (e.g. they mutate attributes
       // in forward); they still run, only slower.

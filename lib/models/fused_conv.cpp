@@ -1,0 +1,592 @@
+#include "models/fused_conv.hpp"
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <torch/custom_class.h>
+#include <torch/script.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+namespace zoo::models {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+// An op that follows a convolution and is computed inside it.
+struct PostOp {
+  enum Kind { relu, clamp, silu, sigmoid, hardswish, hardsigmoid, add } kind;
+  float low = 0, high = 0;  // clamp's bounds
+};
+
+struct Settings {
+  std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  int64_t groups = 1;
+};
+
+const dnnl::engine& cpu() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(cpu());
+  return s;
+}
+
+// The same op as ATen computes it, for the post-ops that cannot be fused
+// (a residual of another shape than the convolution's output).
+at::Tensor apply_in_aten(const PostOp& op, const at::Tensor& x, const at::Tensor& other) {
+  switch (op.kind) {
+    case PostOp::relu: return at::relu(x);
+    case PostOp::clamp: return at::clamp(x, op.low, op.high);
+    case PostOp::silu: return at::silu(x);
+    case PostOp::sigmoid: return at::sigmoid(x);
+    case PostOp::hardswish: return at::hardswish(x);
+    case PostOp::hardsigmoid: return at::hardsigmoid(x);
+    case PostOp::add: return at::add(x, other);
+  }
+  return x;
+}
+
+// One convolution with its post-ops. Its oneDNN primitives depend on the
+// input's batch size and spatial size, so they are made on first use of
+// each and kept; the weights are reordered once into each layout the
+// primitives ask for.
+class Convolution : public torch::CustomClassHolder {
+ public:
+  Convolution(at::Tensor weight, at::Tensor bias, Settings settings, std::vector<PostOp> post)
+      : m_weight(std::move(weight)), m_bias(std::move(bias)), m_settings(settings), m_post(std::move(post)) {}
+
+  at::Tensor run(const at::Tensor& x) { return run(x, nullptr); }
+
+  // The convolution with the residual added where its post-ops add it. A
+  // residual that is this op's alone (its last use, nothing else viewing
+  // its memory: the interpreter passes it with one reference) is the
+  // output: oneDNN adds into it (a "sum" post-op), which spares a buffer
+  // and suits its fastest kernels, which take no other operand.
+  at::Tensor run(const at::Tensor& x, const at::Tensor* residual) {
+    const int64_t in_channels = m_weight.size(1) * m_settings.groups;
+    TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.layout() == at::kStrided &&
+                    x.size(1) == in_channels,
+                "zoo::conv: expected a float tensor of shape [N, ", in_channels, ", H, W], got ", x.sizes());
+    const at::Tensor input = x.contiguous(at::MemoryFormat::ChannelsLast);
+    const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
+    size_t fused = m_post.size();
+    Residual kind = Residual::none;
+    at::Tensor out;
+    if (residual) {
+      const at::Tensor& r = *residual;
+      if (r.sizes() != at::IntArrayRef(shape) || r.scalar_type() != at::kFloat || r.layout() != at::kStrided) {
+        fused = add_index();
+      } else if (r.is_contiguous(at::MemoryFormat::ChannelsLast) && r.use_count() == 1 &&
+                 r.storage().use_count() == 1 && !r.is_same(x) && r.storage().data() != x.storage().data()) {
+        kind = Residual::in_place;
+        out = r;
+      } else {
+        kind = Residual::operand;
+      }
+    }
+    at::Tensor operand;
+    if (kind == Residual::operand) operand = residual->contiguous(at::MemoryFormat::ChannelsLast);
+    if (!out.defined()) out = at::empty(shape, input.options().memory_format(at::MemoryFormat::ChannelsLast));
+    {
+      // The primitive's arguments are made once and pointed at this call's
+      // tensors; one call at a time (oneDNN runs each on all the threads).
+      std::lock_guard lock(m_mutex);
+      Compiled& c = compiled(input.size(0), input.size(2), input.size(3), fused, kind);
+      c.args.at(DNNL_ARG_SRC).set_data_handle(input.data_ptr());
+      c.args.at(DNNL_ARG_DST).set_data_handle(out.data_ptr());
+      if (operand.defined()) {
+        c.args.at(DNNL_ARG_ATTR_MULTIPLE_POST_OP(c.residual_index) | DNNL_ARG_SRC_1)
+            .set_data_handle(operand.data_ptr());
+      }
+      c.primitive.execute(stream(), c.args);
+      stream().wait();
+    }
+    for (size_t i = fused; i < m_post.size(); ++i) out = apply_in_aten(m_post[i], out, *residual);  // has an add
+    return out;
+  }
+
+ private:
+  // How the residual reaches oneDNN: as a second operand (a "binary"
+  // post-op), or as the output it adds into (a "sum" post-op).
+  enum class Residual { none, operand, in_place };
+
+  struct Compiled {
+    dnnl::convolution_forward primitive;
+    std::unordered_map<int, dnnl::memory> args;  // source, output and residual set per call
+    int residual_index = -1;                      // the residual's place among oneDNN's post-ops
+  };
+
+  std::array<int64_t, 4> output_shape(int64_t n, int64_t h, int64_t w) const {
+    std::array<int64_t, 4> shape{n, m_weight.size(0), 0, 0};
+    const std::array<int64_t, 2> in{h, w};
+    for (int i = 0; i < 2; ++i) {
+      const int64_t kernel = m_weight.size(2 + i);
+      const int64_t span = m_settings.dilation[i] * (kernel - 1) + 1;
+      const int64_t size = in[i] + 2 * m_settings.padding[i] - span;
+      TORCH_CHECK(size >= 0, "zoo::conv: an input of ", h, "x", w, " is smaller than the kernel");
+      shape[2 + i] = size / m_settings.stride[i] + 1;
+    }
+    return shape;
+  }
+
+  size_t add_index() const {
+    for (size_t i = 0; i < m_post.size(); ++i) {
+      if (m_post[i].kind == PostOp::add) return i;
+    }
+    return m_post.size();
+  }
+
+  dnnl::memory::dims weight_dims() const {
+    const int64_t g = m_settings.groups, out = m_weight.size(0), in = m_weight.size(1);
+    const int64_t kh = m_weight.size(2), kw = m_weight.size(3);
+    if (g == 1) return {out, in, kh, kw};
+    return {g, out / g, in, kh, kw};
+  }
+
+  // The primitive for this input size; the caller holds m_mutex.
+  Compiled& compiled(int64_t n, int64_t h, int64_t w, size_t fused, Residual residual) {
+    const std::array<int64_t, 5> key{n, h, w, int64_t(fused), int64_t(residual)};
+    if (const auto found = m_compiled.find(key); found != m_compiled.end()) return found->second;
+
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    const int64_t in_channels = m_weight.size(1) * m_settings.groups;
+    const std::array<int64_t, 4> out = output_shape(n, h, w);
+    const dnnl::memory::desc src({n, in_channels, h, w}, dt::f32, tag::nhwc);
+    const dnnl::memory::desc dst({out[0], out[1], out[2], out[3]}, dt::f32, tag::nhwc);
+    const dnnl::memory::desc bias({m_weight.size(0)}, dt::f32, tag::a);
+    const dnnl::memory::desc weights(weight_dims(), dt::f32, tag::any);
+
+    dnnl::post_ops ops;
+    int residual_index = -1;
+    for (size_t i = 0; i < fused; ++i) {
+      const PostOp& op = m_post[i];
+      switch (op.kind) {
+        case PostOp::relu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+        case PostOp::clamp: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, op.low, op.high); break;
+        case PostOp::silu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f); break;
+        case PostOp::sigmoid: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+        case PostOp::hardswish: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_hardswish, 0.f, 0.f); break;
+        case PostOp::hardsigmoid:  // relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1)
+          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / 6.f, 0.5f);
+          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 1.f);
+          break;
+        case PostOp::add:
+          residual_index = ops.len();
+          if (residual == Residual::in_place) {
+            ops.append_sum(1.f);
+          } else {
+            ops.append_binary(dnnl::algorithm::binary_add, dst);
+          }
+          break;
+      }
+    }
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    const auto& s = m_settings;
+    const dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, weights, bias, dst,
+        {s.stride[0], s.stride[1]}, {s.dilation[0] - 1, s.dilation[1] - 1}, {s.padding[0], s.padding[1]},
+        {s.padding[0], s.padding[1]});
+    const dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu());
+    Compiled c{dnnl::convolution_forward(pd), {}, residual_index};
+    c.args = {{DNNL_ARG_SRC, dnnl::memory(src, cpu(), DNNL_MEMORY_NONE)},
+              {DNNL_ARG_WEIGHTS, weights_as(pd.weights_desc())},
+              {DNNL_ARG_BIAS, dnnl::memory(bias, cpu(), m_bias.data_ptr())},
+              {DNNL_ARG_DST, dnnl::memory(dst, cpu(), DNNL_MEMORY_NONE)}};
+    if (residual == Residual::operand) {
+      c.args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual_index) | DNNL_ARG_SRC_1,
+                     dnnl::memory(dst, cpu(), DNNL_MEMORY_NONE));
+    }
+    return m_compiled.emplace(key, std::move(c)).first->second;
+  }
+
+  dnnl::memory weights_as(const dnnl::memory::desc& desc) {
+    for (const dnnl::memory& m : m_weights) {
+      if (m.get_desc() == desc) return m;
+    }
+    using tag = dnnl::memory::format_tag;
+    const dnnl::memory::desc plain(weight_dims(), dnnl::memory::data_type::f32,
+                                   m_settings.groups == 1 ? tag::oihw : tag::goihw);
+    dnnl::memory source(plain, cpu(), m_weight.data_ptr());
+    dnnl::memory reordered(desc, cpu());
+    dnnl::reorder(source, reordered).execute(stream(), source, reordered);
+    stream().wait();
+    m_weights.push_back(reordered);
+    return reordered;
+  }
+
+  at::Tensor m_weight, m_bias;
+  Settings m_settings;
+  std::vector<PostOp> m_post;
+  std::mutex m_mutex;
+  std::map<std::array<int64_t, 5>, Compiled> m_compiled;  // by batch, height, width, post-ops fused, residual
+  std::vector<dnnl::memory> m_weights;                    // one per layout asked for
+};
+
+at::Tensor run_convolution(const at::Tensor& x, const c10::intrusive_ptr<Convolution>& convolution) {
+  return convolution->run(x);
+}
+
+// The residual by reference to the interpreter's own value, so that its
+// reference count says whether anything else holds it.
+at::Tensor run_convolution_add(const at::Tensor& x, const c10::intrusive_ptr<Convolution>& convolution,
+                               const at::Tensor& residual) {
+  return convolution->run(x, &residual);
+}
+
+
+// Max and average pooling, and global average pooling, on channels_last
+// tensors through oneDNN (ATen's own kernels on channels_last run several
+// times slower); any other input goes to ATen as before.
+class Pooling : public torch::CustomClassHolder {
+ public:
+  enum Kind { max, average, average_with_padding, global_average };
+
+  Pooling(Kind kind, Settings window, std::array<int64_t, 2> kernel)
+      : m_kind(kind), m_window(window), m_kernel(kernel) {}
+
+  at::Tensor run(const at::Tensor& x) {
+    if (x.dim() != 4 || x.scalar_type() != at::kFloat || x.layout() != at::kStrided ||
+        !x.is_contiguous(at::MemoryFormat::ChannelsLast) || x.size(0) == 0) {
+      return in_aten(x);
+    }
+    const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    const std::array<int64_t, 2> kernel = m_kind == global_average ? std::array<int64_t, 2>{h, w} : m_kernel;
+    std::array<int64_t, 2> out{};
+    for (int i = 0; i < 2; ++i) {
+      const int64_t in = i == 0 ? h : w;
+      const int64_t span = m_window.dilation[i] * (kernel[i] - 1) + 1;
+      if (in + 2 * m_window.padding[i] < span) return in_aten(x);
+      out[i] = (in + 2 * m_window.padding[i] - span) / m_window.stride[i] + 1;
+    }
+    const Compiled& p = compiled(n, c, h, w, kernel, out);
+    at::Tensor y = at::empty({n, c, out[0], out[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    p.primitive.execute(stream(), {{DNNL_ARG_SRC, dnnl::memory(p.src, cpu(), x.data_ptr())},
+                                   {DNNL_ARG_DST, dnnl::memory(p.dst, cpu(), y.data_ptr())}});
+    stream().wait();
+    return y;
+  }
+
+ private:
+  struct Compiled {
+    dnnl::pooling_v2_forward primitive;
+    dnnl::memory::desc src, dst;
+  };
+
+  at::Tensor in_aten(const at::Tensor& x) const {
+    const auto& s = m_window;
+    switch (m_kind) {
+      case max: return at::max_pool2d(x, m_kernel, s.stride, s.padding, s.dilation, false);
+      case average: return at::avg_pool2d(x, m_kernel, s.stride, s.padding, false, false);
+      case average_with_padding: return at::avg_pool2d(x, m_kernel, s.stride, s.padding, false, true);
+      case global_average: return at::adaptive_avg_pool2d(x, {1, 1});
+    }
+    return x;
+  }
+
+  const Compiled& compiled(int64_t n, int64_t c, int64_t h, int64_t w, std::array<int64_t, 2> kernel,
+                           std::array<int64_t, 2> out) {
+    std::lock_guard lock(m_mutex);
+    const std::array<int64_t, 4> key{n, c, h, w};
+    if (const auto found = m_compiled.find(key); found != m_compiled.end()) return found->second;
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    const dnnl::memory::desc src({n, c, h, w}, dt::f32, tag::nhwc);
+    const dnnl::memory::desc dst({n, c, out[0], out[1]}, dt::f32, tag::nhwc);
+    const dnnl::algorithm algorithm = m_kind == max                    ? dnnl::algorithm::pooling_max
+                                      : m_kind == average_with_padding ? dnnl::algorithm::pooling_avg_include_padding
+                                                                       : dnnl::algorithm::pooling_avg_exclude_padding;
+    const auto& s = m_window;
+    // The right padding that makes oneDNN's output size PyTorch's (floor).
+    dnnl::memory::dims right(2);
+    for (int i = 0; i < 2; ++i) {
+      const int64_t in = i == 0 ? h : w;
+      right[i] = (out[i] - 1) * s.stride[i] + s.dilation[i] * (kernel[i] - 1) + 1 - in - s.padding[i];
+    }
+    const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src, dst,
+                                              {s.stride[0], s.stride[1]}, {kernel[0], kernel[1]},
+                                              {s.dilation[0] - 1, s.dilation[1] - 1},
+                                              {s.padding[0], s.padding[1]}, right);
+    const dnnl::pooling_v2_forward::primitive_desc pd(desc, cpu());
+    return m_compiled.emplace(key, Compiled{dnnl::pooling_v2_forward(pd), src, dst}).first->second;
+  }
+
+  Kind m_kind;
+  Settings m_window;
+  std::array<int64_t, 2> m_kernel;
+  std::mutex m_mutex;
+  std::map<std::array<int64_t, 4>, Compiled> m_compiled;  // by batch, channels, height, width
+};
+
+at::Tensor run_pooling(const at::Tensor& x, const c10::intrusive_ptr<Pooling>& pooling) { return pooling->run(x); }
+
+TORCH_LIBRARY_FRAGMENT(zoo, library) {
+  library.class_<Convolution>("Convolution");
+  library.class_<Pooling>("Pooling");
+  library.def("pool(Tensor x, __torch__.torch.classes.zoo.Pooling pooling) -> Tensor", &run_pooling);
+  library.def("conv(Tensor x, __torch__.torch.classes.zoo.Convolution convolution) -> Tensor", &run_convolution);
+  library.def("conv_add(Tensor x, __torch__.torch.classes.zoo.Convolution convolution, Tensor residual) -> Tensor",
+              &run_convolution_add);
+}
+
+// ---- the graph pass ----
+
+std::optional<c10::IValue> constant(const Value* value) { return torch::jit::toIValue(value); }
+
+std::optional<std::array<int64_t, 2>> pair(const Value* value) {
+  const auto v = constant(value);
+  if (!v || !v->isIntList()) return std::nullopt;
+  const std::vector<int64_t> list = v->toIntVector();
+  if (list.size() == 1) return std::array<int64_t, 2>{list[0], list[0]};
+  if (list.size() == 2) return std::array<int64_t, 2>{list[0], list[1]};
+  return std::nullopt;
+}
+
+std::optional<double> number(const Value* value) {
+  const auto v = constant(value);
+  if (!v || !(v->isDouble() || v->isInt())) return std::nullopt;
+  return v->isDouble() ? v->toDouble() : double(v->toInt());
+}
+
+bool is_tensor(const Value* value) { return value->type()->isSubtypeOf(*c10::TensorType::get()); }
+
+// aten::conv2d and aten::_convolution (what tracing records) of a float
+// 4-D weight, with constant settings: the convolution to make, else none.
+c10::intrusive_ptr<Convolution> convolution_of(Node* node, std::vector<PostOp> post) {
+  Settings s;
+  std::optional<std::array<int64_t, 2>> stride, padding, dilation;
+  std::optional<c10::IValue> groups;
+  if (node->kind() == c10::aten::conv2d && node->inputs().size() == 7) {
+    stride = pair(node->input(3)), padding = pair(node->input(4)), dilation = pair(node->input(5));
+    groups = constant(node->input(6));
+  } else if (node->kind() == c10::aten::_convolution && node->inputs().size() >= 9) {
+    const auto transposed = constant(node->input(6));
+    const auto output_padding = constant(node->input(7));
+    if (!transposed || !transposed->isBool() || transposed->toBool()) return {};
+    if (!output_padding || !output_padding->isIntList()) return {};
+    for (int64_t p : output_padding->toIntVector()) {
+      if (p != 0) return {};
+    }
+    stride = pair(node->input(3)), padding = pair(node->input(4)), dilation = pair(node->input(5));
+    groups = constant(node->input(8));
+  } else {
+    return {};
+  }
+  if (!stride || !padding || !dilation || !groups || !groups->isInt()) return {};
+  s.stride = *stride, s.padding = *padding, s.dilation = *dilation, s.groups = groups->toInt();
+  const auto weight = constant(node->input(1));
+  const auto bias = constant(node->input(2));
+  if (!weight || !weight->isTensor() || !bias || !(bias->isNone() || bias->isTensor())) return {};
+  const at::Tensor w = weight->toTensor();
+  if (w.dim() != 4 || w.scalar_type() != at::kFloat || w.layout() != at::kStrided || s.groups < 1 ||
+      w.size(0) % s.groups != 0) {
+    return {};
+  }
+  at::Tensor b = bias->isTensor() ? bias->toTensor() : at::zeros({w.size(0)});
+  if (b.dim() != 1 || b.size(0) != w.size(0) || b.scalar_type() != at::kFloat) return {};
+  return c10::make_intrusive<Convolution>(w.contiguous(), b.contiguous(), s, std::move(post));
+}
+
+// The activation `node` computes on its first input, if it is one oneDNN
+// can fuse.
+std::optional<PostOp> activation(const Node* node) {
+  using namespace c10;
+  const Symbol k = node->kind();
+  if (k == aten::relu || k == aten::relu_) return PostOp{PostOp::relu};
+  if (k == aten::sigmoid || k == aten::sigmoid_) return PostOp{PostOp::sigmoid};
+  if (k == aten::silu || k == aten::silu_) return PostOp{PostOp::silu};
+  if (k == aten::hardswish || k == aten::hardswish_) return PostOp{PostOp::hardswish};
+  if (k == aten::hardsigmoid || k == aten::hardsigmoid_) return PostOp{PostOp::hardsigmoid};
+  if ((k == aten::hardtanh || k == aten::hardtanh_ || k == aten::clamp || k == aten::clamp_) &&
+      node->inputs().size() == 3) {
+    const auto low = number(node->input(1)), high = number(node->input(2));
+    if (low && high) return PostOp{PostOp::clamp, float(*low), float(*high)};
+  }
+  return std::nullopt;
+}
+
+Node* only_user(const Value* value) { return value->uses().size() == 1 ? value->uses()[0].user : nullptr; }
+
+// Extends the chain of nodes fused into a convolution by the next op on
+// `value` (the chain's result so far), if it can be fused.
+bool extend(const Node* conv, Value*& value, std::vector<Node*>& chain, std::vector<PostOp>& post,
+            Value*& residual) {
+  const auto same_block = [&](const Node* n) { return n && n->owningBlock() == conv->owningBlock(); };
+  // x * sigmoid(x): SiLU as zoo's built-ins write it.
+  if (value->uses().size() == 2) {
+    Node* a = value->uses()[0].user;
+    Node* b = value->uses()[1].user;
+    if (a->kind() != c10::aten::sigmoid) std::swap(a, b);
+    if (a->kind() == c10::aten::sigmoid && b->kind() == c10::aten::mul && same_block(a) && same_block(b) &&
+        only_user(a->output()) == b && b->inputs().size() == 2) {
+      chain.push_back(a);
+      chain.push_back(b);
+      post.push_back({PostOp::silu});
+      value = b->output();
+      return true;
+    }
+    return false;
+  }
+  Node* user = only_user(value);
+  if (!same_block(user) || user->input(0) != value) {
+    // add(other, conv): the residual comes first
+    if (same_block(user) && user->kind() == c10::aten::add && user->inputs().size() == 3 &&
+        user->input(1) == value && user->input(0) != value && !residual && is_tensor(user->input(0)) &&
+        number(user->input(2)) == 1.0) {
+      residual = user->input(0);
+      chain.push_back(user);
+      post.push_back({PostOp::add});
+      value = user->output();
+      return true;
+    }
+    return false;
+  }
+  if (const auto op = activation(user)) {
+    chain.push_back(user);
+    post.push_back(*op);
+    value = user->output();
+    return true;
+  }
+  // contiguous() before an activation (zoo's built-ins keep some activations
+  // out of 1.13's MKLDNN that way) changes no value: fused away with it.
+  if (user->kind() == c10::aten::contiguous) {
+    Node* next = only_user(user->output());
+    if (same_block(next) && next->input(0) == user->output() && activation(next)) {
+      chain.push_back(user);
+      chain.push_back(next);
+      post.push_back(*activation(next));
+      value = next->output();
+      return true;
+    }
+    return false;
+  }
+  if ((user->kind() == c10::aten::add || user->kind() == c10::aten::add_) && user->inputs().size() == 3 &&
+      !residual && user->input(1) != value && is_tensor(user->input(1)) && number(user->input(2)) == 1.0) {
+    residual = user->input(1);
+    chain.push_back(user);
+    post.push_back({PostOp::add});
+    value = user->output();
+    return true;
+  }
+  return false;
+}
+
+bool fuse(torch::jit::Graph& graph, Node* conv) {
+  if (!is_tensor(conv->input(0)) || conv->outputs().size() != 1) return false;
+  Value* value = conv->output();
+  std::vector<Node*> chain{conv};
+  std::vector<PostOp> post;
+  Value* residual = nullptr;
+  while (extend(conv, value, chain, post, residual)) {
+  }
+  const c10::intrusive_ptr<Convolution> convolution = convolution_of(conv, std::move(post));
+  if (!convolution) return false;
+  Node* last = chain.back();
+  torch::jit::WithInsertPoint guard(last);
+  Value* state = graph.insertConstant(c10::IValue(convolution));
+  static const auto conv_symbol = c10::Symbol::fromQualString("zoo::conv");
+  static const auto conv_add_symbol = c10::Symbol::fromQualString("zoo::conv_add");
+  Node* fused = residual ? graph.create(conv_add_symbol, {conv->input(0), state, residual}, 1)
+                         : graph.create(conv_symbol, {conv->input(0), state}, 1);
+  fused->output()->setType(last->output()->type());
+  fused->insertBefore(last);
+  last->output()->replaceAllUsesWith(fused->output());
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->destroy();
+  return true;
+}
+
+// aten::max_pool2d, avg_pool2d and adaptive_avg_pool2d to 1x1 with
+// constant settings (no ceil_mode, no divisor_override): the pooling to
+// make, else none.
+c10::intrusive_ptr<Pooling> pooling_of(const Node* node) {
+  const size_t inputs = node->inputs().size();
+  if (node->kind() == c10::aten::adaptive_avg_pool2d && inputs == 2) {
+    if (pair(node->input(1)) != std::array<int64_t, 2>{1, 1}) return {};
+    return c10::make_intrusive<Pooling>(Pooling::global_average, Settings{}, std::array<int64_t, 2>{1, 1});
+  }
+  const bool max = node->kind() == c10::aten::max_pool2d && inputs == 6;
+  const bool average = node->kind() == c10::aten::avg_pool2d && inputs == 7;
+  if (!max && !average) return {};
+  const auto kernel = pair(node->input(1));
+  const auto stride_value = constant(node->input(2));
+  const auto padding = pair(node->input(3));
+  const auto ceil = constant(node->input(max ? 5 : 4));
+  if (!kernel || !stride_value || !stride_value->isIntList() || !padding || !ceil || !ceil->isBool() ||
+      ceil->toBool()) {
+    return {};
+  }
+  Settings s;
+  s.padding = *padding;
+  // An empty stride is the kernel's size.
+  const auto stride = stride_value->toIntVector().empty() ? kernel : pair(node->input(2));
+  if (!stride) return {};
+  s.stride = *stride;
+  Pooling::Kind kind = Pooling::max;
+  if (max) {
+    const auto dilation = pair(node->input(4));
+    if (!dilation) return {};
+    s.dilation = *dilation;
+  } else {
+    const auto with_padding = constant(node->input(5));
+    const auto divisor = constant(node->input(6));
+    if (!with_padding || !with_padding->isBool() || !divisor || !divisor->isNone()) return {};
+    kind = with_padding->toBool() ? Pooling::average_with_padding : Pooling::average;
+  }
+  for (int i = 0; i < 2; ++i) {
+    if ((*kernel)[i] < 1 || s.stride[i] < 1 || s.padding[i] < 0 || s.dilation[i] < 1) return {};
+  }
+  return c10::make_intrusive<Pooling>(kind, s, *kernel);
+}
+
+bool replace_pooling(torch::jit::Graph& graph, Node* node) {
+  if (!is_tensor(node->input(0)) || node->outputs().size() != 1) return false;
+  const c10::intrusive_ptr<Pooling> pooling = pooling_of(node);
+  if (!pooling) return false;
+  torch::jit::WithInsertPoint guard(node);
+  Value* state = graph.insertConstant(c10::IValue(pooling));
+  static const auto symbol = c10::Symbol::fromQualString("zoo::pool");
+  Node* pool = graph.create(symbol, {node->input(0), state}, 1);
+  pool->output()->setType(node->output()->type());
+  pool->insertBefore(node);
+  node->output()->replaceAllUsesWith(pool->output());
+  node->destroy();
+  return true;
+}
+
+void collect(torch::jit::Block* block, std::vector<Node*>& convs, std::vector<Node*>& pools) {
+  for (Node* node : block->nodes()) {
+    for (torch::jit::Block* sub : node->blocks()) collect(sub, convs, pools);
+    const c10::Symbol k = node->kind();
+    if (k == c10::aten::conv2d || k == c10::aten::_convolution) convs.push_back(node);
+    if (k == c10::aten::max_pool2d || k == c10::aten::avg_pool2d || k == c10::aten::adaptive_avg_pool2d) {
+      pools.push_back(node);
+    }
+  }
+}
+
+}  // namespace
+
+int fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& graph) {
+  std::vector<Node*> convs, pools;
+  collect(graph->block(), convs, pools);
+  int fused = 0;
+  for (Node* conv : convs) fused += fuse(*graph, conv) ? 1 : 0;
+  // The convolutions' outputs are channels_last: the pools between them
+  // run on oneDNN too. In a graph with none, they stay ATen's.
+  if (fused > 0) {
+    for (Node* pool : pools) replace_pooling(*graph, pool);
+  }
+  return fused;
+}
+
+}  // namespace zoo::models

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <memory>
+
+namespace torch::jit {
+struct Graph;
+}
+
+namespace zoo::models {
+
+// Replaces each 2-D convolution of a frozen graph whose weights and settings
+// are constants by zoo::conv, which runs it through oneDNN on dense
+// channels_last tensors: oneDNN primitives made once per input shape, the
+// weights reordered once, and the activation (ReLU, ReLU6 and other clamps,
+// SiLU, sigmoid, hardswish, hardsigmoid) and residual add that follow the
+// convolution fused into it as post-ops, so that they cost no pass of their
+// own over the activations. Returns how many convolutions it replaced.
+//
+// LibTorch 1.13's own route (optimize_for_inference) fuses only ReLU, pays
+// a layout conversion around every op it cannot run in oneDNN's blocked
+// layouts, and computes hardswish, hardsigmoid, ReLU6 and clamp wrongly
+// on channels padded to those layouts; dense NHWC has no padding.
+int fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& graph);
+
+}  // namespace zoo::models

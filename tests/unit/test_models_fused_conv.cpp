@@ -1,0 +1,113 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include <torch/script.h>
+#include <torch/csrc/jit/api/module.h>
+
+#include "models/fused_conv.hpp"
+
+namespace {
+
+int count(const torch::jit::Graph& graph, const std::string& kind) {
+  int n = 0;
+  for (const torch::jit::Node* node : graph.nodes()) n += node->kind().toQualString() == kind ? 1 : 0;
+  return n;
+}
+
+// Eight convolutions, each followed by what zoo's built-ins and torchvision's
+// TorchScript exports put after one, and the three kinds of pooling. 20 channels: not a multiple of the 8 or
+// 16 oneDNN's blocked layouts pad to, where LibTorch 1.13's MKLDNN path
+// computes ReLU6, hardswish and hardsigmoid wrongly.
+torch::jit::Module blocks() {
+  torch::manual_seed(3);
+  torch::jit::Module m("Blocks");
+  const auto weight = [&](const char* name, std::vector<int64_t> shape) {
+    m.register_parameter(name, torch::randn(shape) * 0.25, false);
+  };
+  weight("w1", {20, 3, 3, 3});
+  weight("b1", {20});
+  weight("w2", {20, 1, 3, 3});  // depthwise
+  weight("b2", {20});
+  weight("w3", {20, 20, 1, 1});
+  weight("b3", {20});
+  weight("w4", {20, 20, 3, 3});
+  weight("w5", {20, 20, 1, 1});
+  weight("b5", {20});
+  weight("w6", {20, 20, 1, 1});
+  m.define(R"(
+def forward(self, x, shift):
+    a = torch.relu(torch.conv2d(x, self.w1, self.b1, [2, 2], [1, 1], [1, 1], 1))
+    a = torch.max_pool2d(a, [3, 3], [2, 2], [1, 1], [1, 1], False)
+    b = torch.hardtanh(torch.conv2d(a, self.w2, self.b2, [1, 1], [2, 2], [2, 2], 20).contiguous(), 0.0, 6.0)
+    c = torch.conv2d(b, self.w3, self.b3, [1, 1], [0, 0], [1, 1], 1)
+    c = torch.mul(c, torch.sigmoid(c))
+    d = torch.relu(torch.conv2d(c, self.w4, None, [1, 1], [1, 1], [1, 1], 1) + a)
+    e = torch.hardswish(torch.conv2d(d, self.w5, self.b5, [1, 1], [0, 0], [1, 1], 1))
+    f = d + torch.hardsigmoid(torch.conv2d(e, self.w6, None, [1, 1], [0, 0], [1, 1], 1))
+    g = torch.sigmoid(torch.conv2d(f, self.w5, self.b5, [1, 1], [0, 0], [1, 1], 1)) + shift
+    h = torch.conv2d(g, self.w3, self.b3, [1, 1], [0, 0], [1, 1], 1)
+    p = torch.adaptive_avg_pool2d(torch.avg_pool2d(h, [2, 2], [2, 2], [0, 0], False, True, None), [1, 1])
+    return h * 2.0 + torch.relu(h) + p + d
+)");
+  m.eval();
+  return torch::jit::freeze(m);
+}
+
+}  // namespace
+
+TEST_SUITE("models::fused_conv") {
+  TEST_CASE("convolutions fused with their activations and residual adds give ATen's values") {
+    // Two copies with the same weights: the interpreter plans a graph on
+    // its first run, so the one rewritten must not have run before.
+    torch::jit::Module reference = blocks();
+    torch::jit::Module module = blocks();
+    const auto graph = module.get_method("forward").graph();
+    REQUIRE(count(*graph, "aten::conv2d") == 8);
+    CHECK(zoo::models::fuse_convolutions(graph) == 8);
+    CHECK(count(*graph, "aten::conv2d") == 0);
+    CHECK(count(*graph, "zoo::conv") == 5);
+    CHECK(count(*graph, "zoo::conv_add") == 3);
+    CHECK(count(*graph, "zoo::pool") == 3);
+    // What could be fused is gone: only h's ReLU, multiply and adds stay,
+    // since h has three users. d is added twice: where f adds it, it is
+    // not yet free to be written over (oneDNN reads it as an operand);
+    // a, at its last use, is the output d's convolution adds into.
+    CHECK(count(*graph, "aten::relu") == 1);
+    CHECK(count(*graph, "aten::mul") == 1);
+    CHECK(count(*graph, "aten::add") == 3);
+    for (const char* gone : {"aten::hardtanh", "aten::contiguous", "aten::sigmoid", "aten::hardswish",
+                             "aten::hardsigmoid", "aten::max_pool2d", "aten::avg_pool2d",
+                             "aten::adaptive_avg_pool2d"}) {
+      CHECK_MESSAGE(count(*graph, gone) == 0, gone);
+    }
+
+    // Batch sizes and image sizes, odd ones included; the first again, to
+    // use the primitives made for it. A shift per channel: a residual of
+    // another shape than the convolution's output, added by ATen after it.
+    for (const auto& [n, h, w] : {std::tuple{1, 32, 32}, {3, 17, 23}, {1, 32, 32}}) {
+      const at::Tensor x = torch::randn({n, 3, h, w});
+      const at::Tensor shift = torch::randn({1, 20, 1, 1});
+      const at::Tensor expected = reference.forward({x, shift}).toTensor();
+      const at::Tensor got = module.forward({x, shift}).toTensor();
+      REQUIRE(got.sizes() == expected.sizes());
+      const double worst = (got - expected).abs().max().item<double>();
+      const double scale = expected.abs().max().item<double>();
+      INFO("input ", x.sizes(), ": largest difference ", worst, " of values up to ", scale);
+      CHECK(worst <= 1e-5 * std::max(1.0, scale));
+      CHECK(worst > 0);  // oneDNN ran: its sums are not ATen's to the last bit
+    }
+  }
+  TEST_CASE("a convolution whose weights are not constants stays as it is") {
+    torch::jit::Module m("Free");
+    m.define(R"(
+def forward(self, x, w):
+    return torch.relu(torch.conv2d(x, w, None, [1, 1], [0, 0], [1, 1], 1))
+)");
+    m.eval();
+    const auto graph = m.get_method("forward").graph();
+    CHECK(zoo::models::fuse_convolutions(graph) == 0);
+    CHECK(count(*graph, "aten::conv2d") == 1);
+    CHECK(count(*graph, "aten::relu") == 1);
+  }
+}
