@@ -40,6 +40,15 @@ dnnl::stream& stream() {
   return s;
 }
 
+// The output size along spatial axis `axis` (0 height, 1 width) of a
+// window of `kernel` sliding over `in` (PyTorch's floor rule), or -1 when
+// the padded input is smaller than the dilated window.
+int64_t window_output(int64_t in, int64_t kernel, const Settings& s, int axis) {
+  const int64_t span = s.dilation[axis] * (kernel - 1) + 1;
+  const int64_t room = in + 2 * s.padding[axis] - span;
+  return room < 0 ? -1 : room / s.stride[axis] + 1;
+}
+
 // The same op as ATen computes it, for the post-ops that cannot be fused
 // (a residual of another shape than the convolution's output).
 at::Tensor apply_in_aten(const PostOp& op, const at::Tensor& x, const at::Tensor& other) {
@@ -126,15 +135,9 @@ class Convolution : public torch::CustomClassHolder {
   };
 
   std::array<int64_t, 4> output_shape(int64_t n, int64_t h, int64_t w) const {
-    std::array<int64_t, 4> shape{n, m_weight.size(0), 0, 0};
-    const std::array<int64_t, 2> in{h, w};
-    for (int i = 0; i < 2; ++i) {
-      const int64_t kernel = m_weight.size(2 + i);
-      const int64_t span = m_settings.dilation[i] * (kernel - 1) + 1;
-      const int64_t size = in[i] + 2 * m_settings.padding[i] - span;
-      TORCH_CHECK(size >= 0, "zoo::conv: an input of ", h, "x", w, " is smaller than the kernel");
-      shape[2 + i] = size / m_settings.stride[i] + 1;
-    }
+    const std::array<int64_t, 4> shape{n, m_weight.size(0), window_output(h, m_weight.size(2), m_settings, 0),
+                                       window_output(w, m_weight.size(3), m_settings, 1)};
+    TORCH_CHECK(shape[2] >= 0 && shape[3] >= 0, "zoo::conv: an input of ", h, "x", w, " is smaller than the kernel");
     return shape;
   }
 
@@ -244,7 +247,6 @@ at::Tensor run_convolution_add(const at::Tensor& x, const c10::intrusive_ptr<Con
   return convolution->run(x, &residual);
 }
 
-
 // Max and average pooling, and global average pooling, on channels_last
 // tensors through oneDNN (ATen's own kernels on channels_last run several
 // times slower); any other input goes to ATen as before.
@@ -262,13 +264,9 @@ class Pooling : public torch::CustomClassHolder {
     }
     const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     const std::array<int64_t, 2> kernel = m_kind == global_average ? std::array<int64_t, 2>{h, w} : m_kernel;
-    std::array<int64_t, 2> out{};
-    for (int i = 0; i < 2; ++i) {
-      const int64_t in = i == 0 ? h : w;
-      const int64_t span = m_window.dilation[i] * (kernel[i] - 1) + 1;
-      if (in + 2 * m_window.padding[i] < span) return in_aten(x);
-      out[i] = (in + 2 * m_window.padding[i] - span) / m_window.stride[i] + 1;
-    }
+    const std::array<int64_t, 2> out{window_output(h, kernel[0], m_window, 0),
+                                     window_output(w, kernel[1], m_window, 1)};
+    if (out[0] < 0 || out[1] < 0) return in_aten(x);
     const Compiled& p = compiled(n, c, h, w, kernel, out);
     at::Tensor y = at::empty({n, c, out[0], out[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
     p.primitive.execute(stream(), {{DNNL_ARG_SRC, dnnl::memory(p.src, cpu(), x.data_ptr())},
@@ -367,7 +365,6 @@ c10::intrusive_ptr<Convolution> convolution_of(Node* node, std::vector<PostOp> p
   std::optional<std::array<int64_t, 2>> stride, padding, dilation;
   std::optional<c10::IValue> groups;
   if (node->kind() == c10::aten::conv2d && node->inputs().size() == 7) {
-    stride = pair(node->input(3)), padding = pair(node->input(4)), dilation = pair(node->input(5));
     groups = constant(node->input(6));
   } else if (node->kind() == c10::aten::_convolution && node->inputs().size() >= 9) {
     const auto transposed = constant(node->input(6));
@@ -377,11 +374,11 @@ c10::intrusive_ptr<Convolution> convolution_of(Node* node, std::vector<PostOp> p
     for (int64_t p : output_padding->toIntVector()) {
       if (p != 0) return {};
     }
-    stride = pair(node->input(3)), padding = pair(node->input(4)), dilation = pair(node->input(5));
     groups = constant(node->input(8));
   } else {
     return {};
   }
+  stride = pair(node->input(3)), padding = pair(node->input(4)), dilation = pair(node->input(5));
   if (!stride || !padding || !dilation || !groups || !groups->isInt()) return {};
   s.stride = *stride, s.padding = *padding, s.dilation = *dilation, s.groups = groups->toInt();
   const auto weight = constant(node->input(1));
@@ -417,66 +414,56 @@ std::optional<PostOp> activation(const Node* node) {
 
 Node* only_user(const Value* value) { return value->uses().size() == 1 ? value->uses()[0].user : nullptr; }
 
+// What `node` adds to `value`, if it is value + other or other + value
+// (alpha 1, other a tensor); in place only as value += other, which
+// changes nothing but the convolution's own output.
+Value* added_to(const Node* node, const Value* value) {
+  const c10::Symbol k = node->kind();
+  if ((k != c10::aten::add && k != c10::aten::add_) || node->inputs().size() != 3 ||
+      number(node->input(2)) != 1.0) {
+    return nullptr;
+  }
+  Value* other = nullptr;
+  if (node->input(0) == value && node->input(1) != value) other = node->input(1);
+  if (k == c10::aten::add && node->input(1) == value && node->input(0) != value) other = node->input(0);
+  return other && is_tensor(other) ? other : nullptr;
+}
+
 // Extends the chain of nodes fused into a convolution by the next op on
 // `value` (the chain's result so far), if it can be fused.
 bool extend(const Node* conv, Value*& value, std::vector<Node*>& chain, std::vector<PostOp>& post,
             Value*& residual) {
   const auto same_block = [&](const Node* n) { return n && n->owningBlock() == conv->owningBlock(); };
+  const auto take = [&](std::initializer_list<Node*> nodes, PostOp op) {
+    chain.insert(chain.end(), nodes);
+    post.push_back(op);
+    value = chain.back()->output();
+    return true;
+  };
   // x * sigmoid(x): SiLU as zoo's built-ins write it.
   if (value->uses().size() == 2) {
     Node* a = value->uses()[0].user;
     Node* b = value->uses()[1].user;
     if (a->kind() != c10::aten::sigmoid) std::swap(a, b);
-    if (a->kind() == c10::aten::sigmoid && b->kind() == c10::aten::mul && same_block(a) && same_block(b) &&
-        only_user(a->output()) == b && b->inputs().size() == 2) {
-      chain.push_back(a);
-      chain.push_back(b);
-      post.push_back({PostOp::silu});
-      value = b->output();
-      return true;
-    }
-    return false;
+    const bool silu = a->kind() == c10::aten::sigmoid && b->kind() == c10::aten::mul && same_block(a) &&
+                      same_block(b) && only_user(a->output()) == b && b->inputs().size() == 2;
+    return silu && take({a, b}, {PostOp::silu});
   }
   Node* user = only_user(value);
-  if (!same_block(user) || user->input(0) != value) {
-    // add(other, conv): the residual comes first
-    if (same_block(user) && user->kind() == c10::aten::add && user->inputs().size() == 3 &&
-        user->input(1) == value && user->input(0) != value && !residual && is_tensor(user->input(0)) &&
-        number(user->input(2)) == 1.0) {
-      residual = user->input(0);
-      chain.push_back(user);
-      post.push_back({PostOp::add});
-      value = user->output();
-      return true;
-    }
-    return false;
+  if (!same_block(user)) return false;
+  if (Value* other = residual ? nullptr : added_to(user, value)) {
+    residual = other;
+    return take({user}, {PostOp::add});
   }
-  if (const auto op = activation(user)) {
-    chain.push_back(user);
-    post.push_back(*op);
-    value = user->output();
-    return true;
-  }
+  if (user->input(0) != value) return false;
+  if (const auto op = activation(user)) return take({user}, *op);
   // contiguous() before an activation (zoo's built-ins keep some activations
   // out of 1.13's MKLDNN that way) changes no value: fused away with it.
   if (user->kind() == c10::aten::contiguous) {
     Node* next = only_user(user->output());
-    if (same_block(next) && next->input(0) == user->output() && activation(next)) {
-      chain.push_back(user);
-      chain.push_back(next);
-      post.push_back(*activation(next));
-      value = next->output();
-      return true;
-    }
-    return false;
-  }
-  if ((user->kind() == c10::aten::add || user->kind() == c10::aten::add_) && user->inputs().size() == 3 &&
-      !residual && user->input(1) != value && is_tensor(user->input(1)) && number(user->input(2)) == 1.0) {
-    residual = user->input(1);
-    chain.push_back(user);
-    post.push_back({PostOp::add});
-    value = user->output();
-    return true;
+    if (!same_block(next) || next->input(0) != user->output()) return false;
+    const auto op = activation(next);
+    return op && take({user, next}, *op);
   }
   return false;
 }

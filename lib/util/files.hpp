@@ -18,8 +18,9 @@ void write_file_atomic(const std::string& path, const std::string& data);
 
 // A file written piece by piece that replaces `path` whole: the pieces go to
 // a hidden .NAME.tmp.<pid>.<n> beside it; commit() fsyncs it, renames it
-// over `path` and fsyncs the folder. Destroyed without commit(), it removes the temporary file and
-// leaves `path` as it was. Errors throw zoo::Error(io) naming `path`.
+// over `path` and fsyncs the folder. Destroyed without commit(), it removes
+// the temporary file and leaves `path` as it was. Errors throw
+// zoo::Error(io) naming `path`.
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
