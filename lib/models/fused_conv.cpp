@@ -1,6 +1,8 @@
 #include "models/fused_conv.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -64,6 +66,20 @@ at::Tensor apply_in_aten(const PostOp& op, const at::Tensor& x, const at::Tensor
   return x;
 }
 
+// `op` on one value, as oneDNN's eltwise post-op defines it.
+float apply(const PostOp& op, float x) {
+  switch (op.kind) {
+    case PostOp::relu: return x > 0 ? x : 0.f;
+    case PostOp::clamp: return std::min(std::max(x, op.low), op.high);
+    case PostOp::silu: return x / (1.f + std::exp(-x));
+    case PostOp::sigmoid: return 1.f / (1.f + std::exp(-x));
+    case PostOp::hardswish: return x * std::min(std::max(x + 3.f, 0.f), 6.f) / 6.f;
+    case PostOp::hardsigmoid: return std::min(std::max(x / 6.f + 0.5f, 0.f), 1.f);
+    case PostOp::add: break;
+  }
+  return x;
+}
+
 // One convolution with its post-ops. Its oneDNN primitives depend on the
 // input's batch size and spatial size, so they are made on first use of
 // each and kept; the weights are reordered once into each layout the
@@ -87,6 +103,7 @@ class Convolution : public torch::CustomClassHolder {
                 "zoo::conv: expected a float tensor of shape [N, ", in_channels, ", H, W], got ", x.sizes());
     const at::Tensor input = x.contiguous(at::MemoryFormat::ChannelsLast);
     const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
+    if (!residual && on_pixel(input)) return run_on_pixel(input, shape);
     size_t fused = m_post.size();
     Residual kind = Residual::none;
     at::Tensor out;
@@ -127,6 +144,44 @@ class Convolution : public torch::CustomClassHolder {
   // How the residual reaches oneDNN: as a second operand (a "binary"
   // post-op), or as the output it adds into (a "sum" post-op).
   enum class Residual { none, operand, in_place };
+
+  // A 1x1 convolution of a 1x1 input: squeeze-and-excitation's two layers
+  // after its global pool. Per image that is a vector-matrix product of a
+  // few thousand terms, which costs less than a oneDNN call (13 us each in
+  // efficientnet_b0 at batch 1).
+  bool on_pixel(const at::Tensor& input) const {
+    return input.size(2) == 1 && input.size(3) == 1 && m_weight.size(2) == 1 && m_weight.size(3) == 1 &&
+           m_settings.groups == 1 && m_settings.padding == std::array<int64_t, 2>{0, 0};
+  }
+
+  // The product image by image, each in one fixed order (so an image's
+  // values do not depend on its batch), vectorised over the outputs.
+  at::Tensor run_on_pixel(const at::Tensor& input, const std::array<int64_t, 4>& shape) {
+    const int64_t images = shape[0], outputs = shape[1], inputs = input.size(1);
+    at::Tensor out = at::empty(shape, input.options().memory_format(at::MemoryFormat::ChannelsLast));
+    const float* weights = pixel_weights().data_ptr<float>();  // [inputs][outputs]
+    const float* bias = m_bias.data_ptr<float>();
+    for (int64_t n = 0; n < images; ++n) {
+      const float* x = input.data_ptr<float>() + n * inputs;
+      float* y = out.data_ptr<float>() + n * outputs;
+      std::copy(bias, bias + outputs, y);
+      for (int64_t i = 0; i < inputs; ++i) {
+        const float xi = x[i];
+        const float* w = weights + i * outputs;
+        for (int64_t o = 0; o < outputs; ++o) y[o] += xi * w[o];
+      }
+      for (const PostOp& op : m_post) {
+        for (int64_t o = 0; o < outputs; ++o) y[o] = apply(op, y[o]);
+      }
+    }
+    return out;
+  }
+
+  // The weights as [input channel][output channel], made on first use.
+  const at::Tensor& pixel_weights() {
+    std::call_once(m_pixel_once, [&] { m_pixel_weights = m_weight.flatten(1).t().contiguous(); });
+    return m_pixel_weights;
+  }
 
   struct Compiled {
     dnnl::convolution_forward primitive;
@@ -234,6 +289,8 @@ class Convolution : public torch::CustomClassHolder {
   std::mutex m_mutex;
   std::map<std::array<int64_t, 5>, Compiled> m_compiled;  // by batch, height, width, post-ops fused, residual
   std::vector<dnnl::memory> m_weights;                    // one per layout asked for
+  std::once_flag m_pixel_once;
+  at::Tensor m_pixel_weights;
 };
 
 at::Tensor run_convolution(const at::Tensor& x, const c10::intrusive_ptr<Convolution>& convolution) {
@@ -328,6 +385,18 @@ class Pooling : public torch::CustomClassHolder {
 
 at::Tensor run_pooling(const at::Tensor& x, const c10::intrusive_ptr<Pooling>& pooling) { return pooling->run(x); }
 
+// x * gate: squeeze-and-excitation scaling x by what its convolutions
+// computed from it. At x's last use (one reference, no other view of its
+// memory) x is scaled in place: no buffer of x's size to allocate and fill,
+// 1.3-2x faster than the multiply into a new one on efficientnet_b0's
+// larger layers.
+at::Tensor scale_channels(const at::Tensor& x, const at::Tensor& gate) {
+  const bool own = x.use_count() == 1 && x.storage().use_count() == 1 && x.layout() == at::kStrided &&
+                   x.scalar_type() == gate.scalar_type() && gate.dim() <= x.dim() &&
+                   x.sizes().equals(at::infer_size_dimvector(x.sizes(), gate.sizes()));
+  return own ? at::Tensor(x).mul_(gate) : at::mul(x, gate);
+}
+
 TORCH_LIBRARY_FRAGMENT(zoo, library) {
   library.class_<Convolution>("Convolution");
   library.class_<Pooling>("Pooling");
@@ -335,6 +404,7 @@ TORCH_LIBRARY_FRAGMENT(zoo, library) {
   library.def("conv(Tensor x, __torch__.torch.classes.zoo.Convolution convolution) -> Tensor", &run_convolution);
   library.def("conv_add(Tensor x, __torch__.torch.classes.zoo.Convolution convolution, Tensor residual) -> Tensor",
               &run_convolution_add);
+  library.def("scale(Tensor x, Tensor gate) -> Tensor", &scale_channels);
 }
 
 // ---- the graph pass ----
@@ -550,6 +620,30 @@ bool replace_pooling(torch::jit::Graph& graph, Node* node) {
   return true;
 }
 
+// x * gate where the gate is a fused convolution's output (in
+// squeeze-and-excitation, its sigmoid or hardsigmoid): zoo::scale.
+void replace_scaling(torch::jit::Block* block) {
+  static const auto conv_symbol = c10::Symbol::fromQualString("zoo::conv");
+  static const auto scale_symbol = c10::Symbol::fromQualString("zoo::scale");
+  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+    Node* node = *it++;
+    for (torch::jit::Block* sub : node->blocks()) replace_scaling(sub);
+    if (node->kind() != c10::aten::mul || node->inputs().size() != 2 || !is_tensor(node->input(0)) ||
+        !is_tensor(node->input(1))) {
+      continue;
+    }
+    const int gate = node->input(0)->node()->kind() == conv_symbol   ? 0
+                     : node->input(1)->node()->kind() == conv_symbol ? 1
+                                                                     : -1;
+    if (gate < 0) continue;
+    Node* scale = block->owningGraph()->create(scale_symbol, {node->input(1 - gate), node->input(gate)}, 1);
+    scale->output()->setType(node->output()->type());
+    scale->insertBefore(node);
+    node->output()->replaceAllUsesWith(scale->output());
+    node->destroy();
+  }
+}
+
 void collect(torch::jit::Block* block, std::vector<Node*>& convs, std::vector<Node*>& pools) {
   for (Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) collect(sub, convs, pools);
@@ -572,6 +666,7 @@ int fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& graph) {
   // run on oneDNN too. In a graph with none, they stay ATen's.
   if (fused > 0) {
     for (Node* pool : pools) replace_pooling(*graph, pool);
+    replace_scaling(graph->block());
   }
   return fused;
 }

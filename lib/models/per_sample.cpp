@@ -18,12 +18,23 @@ at::Tensor per_sample(const at::Tensor& x, Product product) {
   return at::cat(rows, 0);
 }
 
+// A sample that is one row ([1, K]: a classifier's input) goes to a
+// matrix-vector product: OpenBLAS's matrix product repacks the whole
+// weight on every call, which for one row costs more than the sums.
+bool one_row(const at::Tensor& sample) { return sample.dim() == 2 && sample.size(0) == 1; }
+
 at::Tensor per_sample_matmul(const at::Tensor& x, const at::Tensor& weight) {
-  return per_sample(x, [&](const at::Tensor& sample) { return at::matmul(sample, weight); });
+  return per_sample(x, [&](const at::Tensor& sample) {
+    return one_row(sample) ? at::mv(weight.t(), sample[0]).unsqueeze(0) : at::matmul(sample, weight);
+  });
 }
 
 at::Tensor per_sample_linear(const at::Tensor& x, const at::Tensor& weight, const c10::optional<at::Tensor>& bias) {
-  return per_sample(x, [&](const at::Tensor& sample) { return at::linear(sample, weight, bias); });
+  return per_sample(x, [&](const at::Tensor& sample) {
+    if (!one_row(sample)) return at::linear(sample, weight, bias);
+    const at::Tensor row = sample[0];
+    return (bias && bias->defined() ? at::addmv(*bias, weight, row) : at::mv(weight, row)).unsqueeze(0);
+  });
 }
 
 TORCH_LIBRARY(zoo, library) {

@@ -15,8 +15,10 @@ int count(const torch::jit::Graph& graph, const std::string& kind) {
   return n;
 }
 
-// Eight convolutions, each followed by what zoo's built-ins and torchvision's
-// TorchScript exports put after one, and the three kinds of pooling. 20 channels: not a multiple of the 8 or
+// Eleven convolutions, each followed by what zoo's built-ins and
+// torchvision's TorchScript exports put after one (three of them on a 1x1
+// input, two in a squeeze-and-excitation block), and the three kinds of
+// pooling. 20 channels: not a multiple of the 8 or
 // 16 oneDNN's blocked layouts pad to, where LibTorch 1.13's MKLDNN path
 // computes ReLU6, hardswish and hardsigmoid wrongly.
 torch::jit::Module blocks() {
@@ -35,6 +37,10 @@ torch::jit::Module blocks() {
   weight("w5", {20, 20, 1, 1});
   weight("b5", {20});
   weight("w6", {20, 20, 1, 1});
+  weight("w7", {5, 20, 1, 1});  // squeeze-and-excitation
+  weight("b7", {5});
+  weight("w8", {20, 5, 1, 1});
+  weight("b8", {20});
   m.define(R"(
 def forward(self, x, shift):
     a = torch.relu(torch.conv2d(x, self.w1, self.b1, [2, 2], [1, 1], [1, 1], 1))
@@ -44,11 +50,14 @@ def forward(self, x, shift):
     c = torch.mul(c, torch.sigmoid(c))
     d = torch.relu(torch.conv2d(c, self.w4, None, [1, 1], [1, 1], [1, 1], 1) + a)
     e = torch.hardswish(torch.conv2d(d, self.w5, self.b5, [1, 1], [0, 0], [1, 1], 1))
+    s = torch.relu(torch.conv2d(torch.adaptive_avg_pool2d(e, [1, 1]), self.w7, self.b7, [1, 1], [0, 0], [1, 1], 1))
+    e = torch.sigmoid(torch.conv2d(s, self.w8, self.b8, [1, 1], [0, 0], [1, 1], 1)) * e
     f = d + torch.hardsigmoid(torch.conv2d(e, self.w6, None, [1, 1], [0, 0], [1, 1], 1))
     g = torch.sigmoid(torch.conv2d(f, self.w5, self.b5, [1, 1], [0, 0], [1, 1], 1)) + shift
     h = torch.conv2d(g, self.w3, self.b3, [1, 1], [0, 0], [1, 1], 1)
     p = torch.adaptive_avg_pool2d(torch.avg_pool2d(h, [2, 2], [2, 2], [0, 0], False, True, None), [1, 1])
-    return h * 2.0 + torch.relu(h) + p + d
+    q = torch.conv2d(p, self.w3, self.b3, [1, 1], [0, 0], [1, 1], 1)
+    return h * 2.0 + torch.relu(h) + p + q * d + d
 )");
   m.eval();
   return torch::jit::freeze(m);
@@ -63,19 +72,22 @@ TEST_SUITE("models::fused_conv") {
     torch::jit::Module reference = blocks();
     torch::jit::Module module = blocks();
     const auto graph = module.get_method("forward").graph();
-    REQUIRE(count(*graph, "aten::conv2d") == 8);
-    CHECK(zoo::models::fuse_convolutions(graph) == 8);
+    REQUIRE(count(*graph, "aten::conv2d") == 11);
+    CHECK(zoo::models::fuse_convolutions(graph) == 11);
     CHECK(count(*graph, "aten::conv2d") == 0);
-    CHECK(count(*graph, "zoo::conv") == 5);
+    CHECK(count(*graph, "zoo::conv") == 8);
     CHECK(count(*graph, "zoo::conv_add") == 3);
-    CHECK(count(*graph, "zoo::pool") == 3);
-    // What could be fused is gone: only h's ReLU, multiply and adds stay,
+    CHECK(count(*graph, "zoo::pool") == 4);
+    // The gate times e scales e in place (its last use); q times d must
+    // not, since d is added after it.
+    CHECK(count(*graph, "zoo::scale") == 2);
+    // What could be fused is gone: only h's ReLU, multiply by 2 and adds stay,
     // since h has three users. d is added twice: where f adds it, it is
     // not yet free to be written over (oneDNN reads it as an operand);
     // a, at its last use, is the output d's convolution adds into.
     CHECK(count(*graph, "aten::relu") == 1);
     CHECK(count(*graph, "aten::mul") == 1);
-    CHECK(count(*graph, "aten::add") == 3);
+    CHECK(count(*graph, "aten::add") == 4);
     for (const char* gone : {"aten::hardtanh", "aten::contiguous", "aten::sigmoid", "aten::hardswish",
                              "aten::hardsigmoid", "aten::max_pool2d", "aten::avg_pool2d",
                              "aten::adaptive_avg_pool2d"}) {
@@ -96,6 +108,12 @@ TEST_SUITE("models::fused_conv") {
       INFO("input ", x.sizes(), ": largest difference ", worst, " of values up to ", scale);
       CHECK(worst <= 1e-5 * std::max(1.0, scale));
       CHECK(worst > 0);  // oneDNN ran: its sums are not ATen's to the last bit
+
+      // Each image's values are those it gets alone, to the bit.
+      for (int64_t i = 0; i < n; ++i) {
+        const at::Tensor alone = module.forward({x.narrow(0, i, 1), shift}).toTensor();
+        CHECK_MESSAGE(at::equal(alone, got.narrow(0, i, 1)), "image ", i, " of ", n);
+      }
     }
   }
   TEST_CASE("a convolution whose weights are not constants stays as it is") {
