@@ -14,12 +14,17 @@ namespace zoo::models {
 // weights reordered once, and the activation (ReLU, ReLU6 and other clamps,
 // SiLU, sigmoid, hardswish, hardsigmoid) and residual add that follow the
 // convolution fused into it as post-ops, so that they cost no pass of their
-// own over the activations. Returns how many convolutions it replaced.
+// own over the activations. 3x3 stride-1 convolutions with channels in
+// multiples of 16 run by Winograd's algorithm.
 //
 // LibTorch 1.13's own route (optimize_for_inference) fuses only ReLU, pays
 // a layout conversion around every op it cannot run in oneDNN's blocked
 // layouts, and computes hardswish, hardsigmoid, ReLU6 and clamp wrongly
 // on channels padded to those layouts; dense NHWC has no padding.
-int fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& graph);
+struct FusedConvolutions {
+  int convolutions = 0;  // replaced
+  int winograd = 0;      // of them, those run by Winograd's algorithm
+};
+FusedConvolutions fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& graph);
 
 }  // namespace zoo::models

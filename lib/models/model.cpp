@@ -293,7 +293,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       // Convolutions, their activations, residual adds and pools go to
       // oneDNN directly (fused_conv.hpp); optimize_for_inference finds
       // none of them left and works on the rest.
-      const int fused = fuse_convolutions(frozen.get_method("forward").graph());
+      const FusedConvolutions fused = fuse_convolutions(frozen.get_method("forward").graph());
       keep_mkldnn_unsafe_ops_dense(frozen.get_method("forward").graph());
       // A frozen module has no "training" attribute left, so this does not
       // freeze it again: it fuses, moves ops into MKLDNN and so on.
@@ -301,7 +301,13 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       run_weights_per_sample(impl->module.get_method("forward").graph());
       impl->frozen = true;
       impl->description += ", optimized for inference";
-      if (fused > 0) impl->description += fmt::format(" ({} convolutions on oneDNN, activations fused)", fused);
+      if (fused.convolutions > 0) {
+        impl->description += fmt::format(" ({} convolutions on oneDNN", fused.convolutions);
+        if (fused.winograd > 0) {
+          impl->description += fmt::format(", {} by Winograd's algorithm on large enough inputs", fused.winograd);
+        }
+        impl->description += ", activations fused)";
+      }
     } catch (const c10::Error& e) {
       // Some scripted models cannot be frozen (e.g. they mutate attributes
       // in forward); they still run, only slower.

@@ -73,7 +73,9 @@ TEST_SUITE("models::fused_conv") {
     torch::jit::Module module = blocks();
     const auto graph = module.get_method("forward").graph();
     REQUIRE(count(*graph, "aten::conv2d") == 11);
-    CHECK(zoo::models::fuse_convolutions(graph) == 11);
+    const zoo::models::FusedConvolutions fused = zoo::models::fuse_convolutions(graph);
+    CHECK(fused.convolutions == 11);
+    CHECK(fused.winograd == 0);  // 20 channels
     CHECK(count(*graph, "aten::conv2d") == 0);
     CHECK(count(*graph, "zoo::conv") == 8);
     CHECK(count(*graph, "zoo::conv_add") == 3);
@@ -116,6 +118,57 @@ TEST_SUITE("models::fused_conv") {
       }
     }
   }
+  TEST_CASE("3x3 convolutions of 64 channels run by Winograd's algorithm on large inputs, image by image") {
+    const auto make = [] {
+      torch::manual_seed(5);
+      torch::jit::Module m("Winograd");
+      m.register_parameter("w1", torch::randn({64, 64, 3, 3}) * 0.05, false);
+      m.register_parameter("b1", torch::randn({64}), false);
+      m.register_parameter("w2", torch::randn({64, 64, 3, 3}) * 0.05, false);
+      m.register_parameter("w3", torch::randn({80, 64, 3, 3}) * 0.05, false);
+      m.register_parameter("w4", torch::randn({80, 64, 3, 3}) * 0.05, false);
+      m.define(R"(
+def forward(self, x):
+    a = torch.relu(torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1], [1, 1], 1))
+    b = torch.relu(torch.conv2d(a, self.w2, None, [1, 1], [1, 1], [1, 1], 1) + x)
+    c = torch.conv2d(b, self.w1, self.b1, [1, 1], [1, 1], [1, 1], 1) + b
+    d = torch.conv2d(c, self.w3, None, [2, 2], [1, 1], [1, 1], 1)
+    e = torch.conv2d(c, self.w4, None, [1, 1], [1, 1], [1, 1], 1)
+    return torch.relu(c + b), d, e
+)");
+      m.eval();
+      return torch::jit::freeze(m);
+    };
+    torch::jit::Module reference = make();
+    torch::jit::Module module = make();
+    // b's convolution adds x in place (x's last use); c's adds b as an
+    // operand (b is used again); e has 80 outputs. d has stride 2: direct.
+    const zoo::models::FusedConvolutions fused = zoo::models::fuse_convolutions(module.get_method("forward").graph());
+    CHECK(fused.convolutions == 5);
+    // oneDNN 2.6 has Winograd convolutions on AVX-512 machines only.
+    CHECK(fused.winograd == (__builtin_cpu_supports("avx512bw") ? 4 : 0));
+    // 32x32 and 33x35: 4M multiply-adds an image and more, Winograd's; 13x9
+    // is too small to pay, and runs the direct kernels.
+    for (const auto& [n, h, w] : {std::tuple{1, 32, 32}, {3, 33, 35}, {2, 13, 9}, {1, 32, 32}}) {
+      const at::Tensor x = torch::randn({n, 64, h, w});
+      const auto expected = reference.forward({x.clone()}).toTuple()->elements();
+      const auto got = module.forward({x.clone()}).toTuple()->elements();
+      for (size_t k = 0; k < got.size(); ++k) {
+        const at::Tensor e = expected[k].toTensor(), g = got[k].toTensor();
+        REQUIRE(g.sizes() == e.sizes());
+        const double worst = (g - e).abs().max().item<double>();
+        const double scale = e.abs().max().item<double>();
+        INFO("output ", k, " of input ", x.sizes(), ": largest difference ", worst, " of values up to ", scale);
+        CHECK(worst <= 1e-5 * std::max(1.0, scale));
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const auto alone = module.forward({x.narrow(0, i, 1).clone()}).toTuple()->elements();
+        for (size_t k = 0; k < got.size(); ++k) {
+          CHECK_MESSAGE(at::equal(alone[k].toTensor(), got[k].toTensor().narrow(0, i, 1)), "output ", k, " image ", i);
+        }
+      }
+    }
+  }
   TEST_CASE("a convolution whose weights are not constants stays as it is") {
     torch::jit::Module m("Free");
     m.define(R"(
@@ -124,7 +177,7 @@ def forward(self, x, w):
 )");
     m.eval();
     const auto graph = m.get_method("forward").graph();
-    CHECK(zoo::models::fuse_convolutions(graph) == 0);
+    CHECK(zoo::models::fuse_convolutions(graph).convolutions == 0);
     CHECK(count(*graph, "aten::conv2d") == 1);
     CHECK(count(*graph, "aten::relu") == 1);
   }
