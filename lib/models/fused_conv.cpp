@@ -6,9 +6,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <torch/custom_class.h>
 #include <torch/script.h>
@@ -233,13 +235,13 @@ class Convolution : public torch::CustomClassHolder {
     return m_pixel_weights;
   }
 
-  // Winograd's algorithm (oneDNN's F(2x2,3x3) or F(4x4,3x3)) for a 3x3
+  // Winograd's algorithm (oneDNN's F(2x2,3x3)) for a 3x3
   // stride-1 convolution: 1.3-2x faster than oneDNN's direct kernels on
-  // resnet18's layers at batch 1 and 16, its values within a few 1e-6 of
+  // resnet18's layers at batch 1, its values within a few 1e-6 of
   // the largest output (the direct kernels': 1e-7). oneDNN runs it on its
   // blocked layout only: each image is reordered in and out, and it runs
-  // one image at a time, since oneDNN picks the variant by the batch size
-  // and an image's values must not depend on its batch. A residual (either
+  // one image at a time, so that an image's values do not depend on its
+  // batch (oneDNN picks its variant and blocking by the batch size). A residual (either
   // kind) is first reordered into the blocked output, which the
   // convolution then adds into.
   struct Winograd {
@@ -258,7 +260,15 @@ class Convolution : public torch::CustomClassHolder {
   }
 
   // oneDNN's Winograd convolution of one image of this size in nChw16c
-  // (the layout to_blocks and from_blocks write and read), if it has one.
+  // (the layout to_blocks and from_blocks write and read), where its
+  // values cannot depend on the number of threads: a run resumed with
+  // other --threads must write the same bytes. oneDNN picks between
+  // F(2x2,3x3) and F(4x4,3x3) by the thread count too (64 channels of
+  // 80x80: F(4x4) on 1 thread, F(2x2) on 2 to 8) and the two round
+  // differently; F(2x2,3x3) gives the same bits on 1 to 8 threads (its
+  // threads share out tiles, not sums). So: only where oneDNN picks
+  // F(2x2,3x3) for every thread count up to the cores or 16, whichever is
+  // more, and this one (asked once per problem: 0.3 ms an answer).
   std::optional<dnnl::convolution_forward::primitive_desc> winograd_desc(int64_t h, int64_t w, bool residual) const {
     using dt = dnnl::memory::data_type;
     using tag = dnnl::memory::format_tag;
@@ -270,15 +280,33 @@ class Convolution : public torch::CustomClassHolder {
     dnnl::primitive_attr attr;
     attr.set_post_ops(post_ops(m_post.size(), residual ? Residual::in_place : Residual::none, dst).first);
     const Settings& s = m_settings;
-    try {
-      return dnnl::convolution_forward::primitive_desc(
-          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
-                                          src, weights, bias, dst, {1, 1}, {0, 0}, {s.padding[0], s.padding[1]},
-                                          {s.padding[0], s.padding[1]}),
-          attr, cpu());
-    } catch (const dnnl::error&) {
-      return std::nullopt;
+    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                               dnnl::algorithm::convolution_winograd, src, weights, bias, dst, {1, 1},
+                                               {0, 0}, {s.padding[0], s.padding[1]}, {s.padding[0], s.padding[1]});
+    const auto two_by_three = [&] {
+      try {
+        const dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu());
+        return std::string(pd.impl_info_str()).find("wino_2x3") != std::string::npos;
+      } catch (const dnnl::error&) {
+        return false;
+      }
+    };
+    // oneDNN reads the calling thread's OpenMP thread count.
+    const int threads = omp_get_max_threads();
+    const int most = std::max({16, omp_get_num_procs(), threads});
+    std::vector<int64_t> problem{m_weight.size(0), m_weight.size(1), h, w, s.padding[0], s.padding[1], most};
+    for (const PostOp& op : m_post) problem.push_back(op.kind);
+    static std::mutex mutex;
+    static std::map<std::vector<int64_t>, bool> answers;
+    std::lock_guard lock(mutex);
+    auto [answer, ask] = answers.emplace(problem, true);
+    for (int k = 1; ask && k <= most && answer->second; ++k) {
+      omp_set_num_threads(k);
+      answer->second = two_by_three();
     }
+    omp_set_num_threads(threads);
+    if (!answer->second) return std::nullopt;
+    return dnnl::convolution_forward::primitive_desc(desc, attr, cpu());
   }
 
   // The Winograd primitive for one image of this size, or null where oneDNN

@@ -304,7 +304,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       if (fused.convolutions > 0) {
         impl->description += fmt::format(" ({} convolutions on oneDNN", fused.convolutions);
         if (fused.winograd > 0) {
-          impl->description += fmt::format(", {} by Winograd's algorithm on large enough inputs", fused.winograd);
+          impl->description += fmt::format(", up to {} by Winograd's algorithm", fused.winograd);
         }
         impl->description += ", activations fused)";
       }

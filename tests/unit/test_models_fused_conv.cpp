@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include <ATen/Parallel.h>
 #include <torch/script.h>
 #include <torch/csrc/jit/api/module.h>
 
@@ -148,8 +149,9 @@ def forward(self, x):
     // oneDNN 2.6 has Winograd convolutions on AVX-512 machines only.
     CHECK(fused.winograd == (__builtin_cpu_supports("avx512bw") ? 4 : 0));
     // 32x32 and 33x35: 4M multiply-adds an image and more, Winograd's; 13x9
-    // is too small to pay, and runs the direct kernels.
-    for (const auto& [n, h, w] : {std::tuple{1, 32, 32}, {3, 33, 35}, {2, 13, 9}, {1, 32, 32}}) {
+    // is too small to pay, and runs the direct kernels. 80x80 is where
+    // oneDNN picks another Winograd variant on 1 thread than on 2.
+    for (const auto& [n, h, w] : {std::tuple{1, 32, 32}, {3, 33, 35}, {2, 13, 9}, {1, 80, 80}, {1, 32, 32}}) {
       const at::Tensor x = torch::randn({n, 64, h, w});
       const auto expected = reference.forward({x.clone()}).toTuple()->elements();
       const auto got = module.forward({x.clone()}).toTuple()->elements();
@@ -166,6 +168,17 @@ def forward(self, x):
         for (size_t k = 0; k < got.size(); ++k) {
           CHECK_MESSAGE(at::equal(alone[k].toTensor(), got[k].toTensor().narrow(0, i, 1)), "output ", k, " image ", i);
         }
+      }
+      // The same bits on one thread as on two, from a model loaded and run
+      // there (a run resumed with other --threads).
+      const int threads = at::get_num_threads();
+      at::set_num_threads(threads == 1 ? 2 : 1);
+      torch::jit::Module fresh = make();
+      zoo::models::fuse_convolutions(fresh.get_method("forward").graph());
+      const auto other = fresh.forward({x.clone()}).toTuple()->elements();
+      at::set_num_threads(threads);
+      for (size_t k = 0; k < got.size(); ++k) {
+        CHECK_MESSAGE(at::equal(other[k].toTensor(), got[k].toTensor()), "output ", k, " on another thread count");
       }
     }
   }
