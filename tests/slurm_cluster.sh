@@ -41,12 +41,16 @@ slurm_read_pid() {  # slurm_read_pid FILE NAME
 }
 
 # Waits until no job is queued or running; false after SECONDS.
-slurm_wait_idle() {  # slurm_wait_idle SECONDS
+# slurm_wait_idle SECONDS: until the queue is empty. Empty means squeue
+# answered and listed nothing: a squeue that fails (slurmctld busy under
+# load) prints nothing too, and must not pass for an empty queue.
+slurm_wait_idle() {
+  local queue
   for _ in $(seq 1 $(($1 * 5))); do
-    [[ -z $(squeue -h 2>/dev/null) ]] && return 0
+    queue=$(squeue -h 2>/dev/null) && [[ -z $queue ]] && return 0
     sleep 0.2
   done
-  [[ -z $(squeue -h 2>/dev/null) ]]
+  return 1
 }
 
 slurm_logs() {

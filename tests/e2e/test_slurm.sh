@@ -117,7 +117,14 @@ for _ in $(seq 1 300); do
   ((free)) && break
   sleep 0.1
 done
-scontrol update "JobId=${job}_2" StartTime=now
+# Brought forward; the update is refused while the killed task is still
+# completing, so it is repeated until the task leaves PENDING.
+for _ in $(seq 1 60); do
+  scontrol update "JobId=${job}_2" StartTime=now 2> /dev/null || true
+  state=$(squeue -h -j "${job}_2" -o %T 2> /dev/null) || { sleep 1; continue; }
+  [[ $state == PENDING ]] || break
+  sleep 1
+done
 slurm_wait_idle 120 || fail "the requeued array did not finish in 120 s"
 "$ZOO" merge q/labels.jsonl -q || { cat q/*.out; fail "zoo merge after a requeued task"; }
 "$ZOO" merge q/emb.npy -q
