@@ -85,26 +85,17 @@ float apply(const PostOp& op, float x) {
 // One image of `channels` (a multiple of 16) and `pixels` between dense
 // NHWC and oneDNN's nChw16c (16 channels of each pixel together, block
 // after block), rows of 16 floats moved on all the threads: 3-4x faster
-// than oneDNN 2.6's own reorder here.
-void to_blocks(const float* nhwc, float* blocked, int64_t channels, int64_t pixels) {
+// than oneDNN 2.6's own reorder here. IntoBlocks: NHWC to nChw16c, else
+// back.
+template <bool IntoBlocks>
+void move_blocks(const float* from, float* to, int64_t channels, int64_t pixels) {
   at::parallel_for(0, pixels, 256, [&](int64_t begin, int64_t end) {
     for (int64_t b = 0; b < channels / 16; ++b) {
       for (int64_t p = begin; p < end; ++p) {
-        const float* from = nhwc + p * channels + b * 16;
-        float* to = blocked + (b * pixels + p) * 16;
-        for (int k = 0; k < 16; ++k) to[k] = from[k];
-      }
-    }
-  });
-}
-
-void from_blocks(const float* blocked, float* nhwc, int64_t channels, int64_t pixels) {
-  at::parallel_for(0, pixels, 256, [&](int64_t begin, int64_t end) {
-    for (int64_t b = 0; b < channels / 16; ++b) {
-      for (int64_t p = begin; p < end; ++p) {
-        const float* from = blocked + (b * pixels + p) * 16;
-        float* to = nhwc + p * channels + b * 16;
-        for (int k = 0; k < 16; ++k) to[k] = from[k];
+        const int64_t dense = p * channels + b * 16, blocked = (b * pixels + p) * 16;
+        const float* row = from + (IntoBlocks ? dense : blocked);
+        float* into = to + (IntoBlocks ? blocked : dense);
+        for (int k = 0; k < 16; ++k) into[k] = row[k];
       }
     }
   });
@@ -235,15 +226,15 @@ class Convolution : public torch::CustomClassHolder {
     return m_pixel_weights;
   }
 
-  // Winograd's algorithm (oneDNN's F(2x2,3x3)) for a 3x3
-  // stride-1 convolution: 1.3-2x faster than oneDNN's direct kernels on
-  // resnet18's layers at batch 1, its values within a few 1e-6 of
-  // the largest output (the direct kernels': 1e-7). oneDNN runs it on its
-  // blocked layout only: each image is reordered in and out, and it runs
-  // one image at a time, so that an image's values do not depend on its
-  // batch (oneDNN picks its variant and blocking by the batch size). A residual (either
-  // kind) is first reordered into the blocked output, which the
-  // convolution then adds into.
+  // Winograd's algorithm (oneDNN's F(2x2,3x3)) for a 3x3 stride-1
+  // convolution: 1.3-2x faster than oneDNN's direct kernels on resnet18's
+  // layers at batch 1, its values within a few 1e-6 of the largest output
+  // (the direct kernels': 1e-7). oneDNN runs it on its blocked layout only:
+  // each image is reordered in and out, and it runs one image at a time,
+  // so that an image's values do not depend on its batch (oneDNN picks its
+  // variant and blocking by the batch size). A residual (either kind) is
+  // first reordered into the blocked output, which the convolution then
+  // adds into.
   struct Winograd {
     dnnl::convolution_forward primitive;
     dnnl::memory blocked_image, blocked_output;
@@ -260,7 +251,7 @@ class Convolution : public torch::CustomClassHolder {
   }
 
   // oneDNN's Winograd convolution of one image of this size in nChw16c
-  // (the layout to_blocks and from_blocks write and read), where its
+  // (the layout move_blocks writes and reads), where its
   // values cannot depend on the number of threads: a run resumed with
   // other --threads must write the same bytes. oneDNN picks between
   // F(2x2,3x3) and F(4x4,3x3) by the thread count too (64 channels of
@@ -336,11 +327,14 @@ class Convolution : public torch::CustomClassHolder {
     auto* blocked_image = static_cast<float*>(wg.blocked_image.get_data_handle());
     auto* blocked_output = static_cast<float*>(wg.blocked_output.get_data_handle());
     for (int64_t i = 0; i < input.size(0); ++i) {
-      to_blocks(input.data_ptr<float>() + i * channels * pixels, blocked_image, channels, pixels);
-      if (residual) to_blocks(residual + i * out_channels * out_pixels, blocked_output, out_channels, out_pixels);
+      move_blocks<true>(input.data_ptr<float>() + i * channels * pixels, blocked_image, channels, pixels);
+      if (residual) {
+        move_blocks<true>(residual + i * out_channels * out_pixels, blocked_output, out_channels, out_pixels);
+      }
       wg.primitive.execute(stream(), wg.args);
       stream().wait();
-      from_blocks(blocked_output, out.data_ptr<float>() + i * out_channels * out_pixels, out_channels, out_pixels);
+      move_blocks<false>(blocked_output, out.data_ptr<float>() + i * out_channels * out_pixels, out_channels,
+                         out_pixels);
     }
   }
 

@@ -14,8 +14,10 @@ namespace zoo::models {
 // weights reordered once, and the activation (ReLU, ReLU6 and other clamps,
 // SiLU, sigmoid, hardswish, hardsigmoid) and residual add that follow the
 // convolution fused into it as post-ops, so that they cost no pass of their
-// own over the activations. 3x3 stride-1 convolutions with channels in
-// multiples of 16 run by Winograd's algorithm.
+// own over the activations. 3x3 stride-1 convolutions of at least 64
+// channels in and out may run by Winograd's algorithm: on inputs large
+// enough for it to pay, where oneDNN's F(2x2,3x3) takes them whatever the
+// thread count.
 //
 // LibTorch 1.13's own route (optimize_for_inference) fuses only ReLU, pays
 // a layout conversion around every op it cannot run in oneDNN's blocked
@@ -23,7 +25,7 @@ namespace zoo::models {
 // on channels padded to those layouts; dense NHWC has no padding.
 struct FusedConvolutions {
   int convolutions = 0;  // replaced
-  int winograd = 0;      // of them, those run by Winograd's algorithm
+  int winograd = 0;      // of them, those that may run by Winograd's algorithm
 };
 FusedConvolutions fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& graph);
 
