@@ -1,5 +1,7 @@
 #include "models/fused_conv.hpp"
 
+#include "models/depthwise.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -22,12 +24,6 @@ namespace {
 
 using torch::jit::Node;
 using torch::jit::Value;
-
-// An op that follows a convolution and is computed inside it.
-struct PostOp {
-  enum Kind { relu, clamp, silu, sigmoid, hardswish, hardsigmoid, add } kind;
-  float low = 0, high = 0;  // clamp's bounds
-};
 
 struct Settings {
   std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
@@ -119,6 +115,7 @@ class Convolution : public torch::CustomClassHolder {
                     s.stride == std::array<int64_t, 2>{1, 1} && s.dilation == std::array<int64_t, 2>{1, 1} &&
                     out >= 64 && in >= 64 && out % 16 == 0 && in % 16 == 0 &&
                     winograd_desc(14, 14, add_index() < m_post.size());
+    prepare_depthwise();
   }
 
   at::Tensor run(const at::Tensor& x) { return run(x, nullptr); }
@@ -136,6 +133,10 @@ class Convolution : public torch::CustomClassHolder {
     const at::Tensor input = x.contiguous(at::MemoryFormat::ChannelsLast);
     const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
     if (!residual && on_pixel(input)) return run_on_pixel(input, shape);
+    if (!residual && m_depthwise_weights.defined()) {
+      const Depthwise d = depthwise(input.size(2), input.size(3), shape);
+      if (depthwise_runs(d, depthwise_post())) return run_depthwise(d, input, shape);
+    }
     size_t fused = m_post.size();
     Residual kind = Residual::none;
     at::Tensor out;
@@ -183,6 +184,14 @@ class Convolution : public torch::CustomClassHolder {
   // enough (winograd_pays).
   bool by_winograd() const { return m_by_winograd; }
 
+  // Whether zoo's own depthwise kernel runs this convolution.
+  bool by_own_depthwise() const {
+    const int64_t k = m_weight.size(2);
+    return m_depthwise_weights.defined() &&
+           depthwise_runs(Depthwise{m_weight.size(0), k, k, k, m_settings.stride[0], m_settings.padding[0], 1, 1},
+                          depthwise_post());
+  }
+
  private:
   // How the residual reaches oneDNN: as a second operand (a "binary"
   // post-op), or as the output it adds into (a "sum" post-op).
@@ -217,6 +226,49 @@ class Convolution : public torch::CustomClassHolder {
         for (int64_t o = 0; o < outputs; ++o) y[o] = apply(op, y[o]);
       }
     }
+    return out;
+  }
+
+  // A depthwise convolution of a square kernel, the same stride and
+  // padding along both axes and no dilation, with at most one op after it
+  // and no residual: its weights are laid out for zoo's own kernel
+  // (depthwise.hpp), which runs it where the CPU and kernel size allow.
+  void prepare_depthwise() {
+    const Settings& s = m_settings;
+    const int64_t channels = m_weight.size(0), k = m_weight.size(2);
+    if (s.groups != channels || m_weight.size(1) != 1 || m_weight.size(3) != k || s.stride[0] != s.stride[1] ||
+        s.padding[0] != s.padding[1] || s.dilation != std::array<int64_t, 2>{1, 1} || m_post.size() > 1 ||
+        add_index() < m_post.size()) {
+      return;
+    }
+    const int64_t padded = (channels + 15) / 16 * 16;
+    m_depthwise_weights = at::zeros({k, k, padded}, m_weight.options());
+    m_depthwise_weights.narrow(2, 0, channels).copy_(m_weight.view({channels, k, k}).permute({1, 2, 0}));
+    m_depthwise_bias = at::zeros({padded}, m_bias.options());
+    m_depthwise_bias.narrow(0, 0, channels).copy_(m_bias);
+  }
+
+  Depthwise depthwise(int64_t h, int64_t w, const std::array<int64_t, 4>& out) const {
+    return Depthwise{m_weight.size(0), h, w, m_weight.size(2), m_settings.stride[0], m_settings.padding[0],
+                     out[2], out[3]};
+  }
+
+  const PostOp* depthwise_post() const { return m_post.empty() ? nullptr : &m_post[0]; }
+
+  // Image by image, row by row on all the threads.
+  at::Tensor run_depthwise(const Depthwise& d, const at::Tensor& input, const std::array<int64_t, 4>& shape) {
+    at::Tensor out = at::empty(shape, input.options().memory_format(at::MemoryFormat::ChannelsLast));
+    const int64_t rows = shape[2], image = d.channels * d.height * d.width, out_image = d.channels * rows * shape[3];
+    const float* in = input.data_ptr<float>();
+    float* o = out.data_ptr<float>();
+    at::parallel_for(0, shape[0] * rows, 1, [&](int64_t begin, int64_t end) {
+      while (begin < end) {
+        const int64_t n = begin / rows, first = begin % rows, last = std::min(rows, first + end - begin);
+        depthwise_rows(d, depthwise_post(), in + n * image, m_depthwise_weights.data_ptr<float>(),
+                       m_depthwise_bias.data_ptr<float>(), o + n * out_image, first, last);
+        begin += last - first;
+      }
+    });
     return out;
   }
 
@@ -455,6 +507,7 @@ class Convolution : public torch::CustomClassHolder {
   bool m_by_winograd = false;
   std::once_flag m_pixel_once;
   at::Tensor m_pixel_weights;
+  at::Tensor m_depthwise_weights, m_depthwise_bias;  // [k][k][channels up to a multiple of 16]; undefined: not depthwise
 };
 
 at::Tensor run_convolution(const at::Tensor& x, const c10::intrusive_ptr<Convolution>& convolution) {
@@ -831,6 +884,7 @@ FusedConvolutions fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& gr
     if (const c10::intrusive_ptr<Convolution> convolution = fuse(*graph, conv)) {
       ++fused.convolutions;
       fused.winograd += convolution->by_winograd() ? 1 : 0;
+      fused.depthwise += convolution->by_own_depthwise() ? 1 : 0;
     }
   }
   // The convolutions' outputs are channels_last: the pools between them

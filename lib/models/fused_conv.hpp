@@ -26,6 +26,7 @@ namespace zoo::models {
 struct FusedConvolutions {
   int convolutions = 0;  // replaced
   int winograd = 0;      // of them, those that may run by Winograd's algorithm
+  int depthwise = 0;     // of them, depthwise ones zoo's own kernel runs (depthwise.hpp)
 };
 FusedConvolutions fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& graph);
 

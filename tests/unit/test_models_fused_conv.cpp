@@ -1,10 +1,10 @@
-#include <doctest/doctest.h>
-
-#include <string>
-
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 #include <torch/csrc/jit/api/module.h>
+#include "doctest_after_torch.hpp"
+
+#include <functional>
+#include <string>
 
 #include "models/fused_conv.hpp"
 
@@ -62,6 +62,40 @@ def forward(self, x, shift):
 )");
   m.eval();
   return torch::jit::freeze(m);
+}
+
+// A model of tuple outputs, run on x with its convolutions fused
+// (`module`) and as made (`reference`): each output within 1e-5 of the
+// reference's (of its largest value, or 1); each image's outputs those it
+// gets alone, to the bit; and the same bits from a model made, fused and
+// run on the other thread count (a run resumed with other --threads).
+void check_outputs(const std::function<torch::jit::Module()>& make, torch::jit::Module& reference,
+                   torch::jit::Module& module, const at::Tensor& x) {
+  const auto expected = reference.forward({x.clone()}).toTuple()->elements();
+  const auto got = module.forward({x.clone()}).toTuple()->elements();
+  for (size_t k = 0; k < got.size(); ++k) {
+    const at::Tensor e = expected[k].toTensor(), g = got[k].toTensor();
+    REQUIRE(g.sizes() == e.sizes());
+    const double worst = (g - e).abs().max().item<double>();
+    const double scale = e.abs().max().item<double>();
+    INFO("output ", k, " of input ", x.sizes(), ": largest difference ", worst, " of values up to ", scale);
+    CHECK(worst <= 1e-5 * std::max(1.0, scale));
+  }
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    const auto alone = module.forward({x.narrow(0, i, 1).clone()}).toTuple()->elements();
+    for (size_t k = 0; k < got.size(); ++k) {
+      CHECK_MESSAGE(at::equal(alone[k].toTensor(), got[k].toTensor().narrow(0, i, 1)), "output ", k, " image ", i);
+    }
+  }
+  const int threads = at::get_num_threads();
+  at::set_num_threads(threads == 1 ? 2 : 1);
+  torch::jit::Module fresh = make();
+  zoo::models::fuse_convolutions(fresh.get_method("forward").graph());
+  const auto other = fresh.forward({x.clone()}).toTuple()->elements();
+  at::set_num_threads(threads);
+  for (size_t k = 0; k < got.size(); ++k) {
+    CHECK_MESSAGE(at::equal(other[k].toTensor(), got[k].toTensor()), "output ", k, " on another thread count");
+  }
 }
 
 }  // namespace
@@ -153,33 +187,57 @@ def forward(self, x):
     // oneDNN picks another Winograd variant on 1 thread than on 2.
     for (const auto& [n, h, w] : {std::tuple{1, 32, 32}, {3, 33, 35}, {2, 13, 9}, {1, 80, 80}, {1, 32, 32}}) {
       const at::Tensor x = torch::randn({n, 64, h, w});
-      const auto expected = reference.forward({x.clone()}).toTuple()->elements();
-      const auto got = module.forward({x.clone()}).toTuple()->elements();
-      for (size_t k = 0; k < got.size(); ++k) {
-        const at::Tensor e = expected[k].toTensor(), g = got[k].toTensor();
-        REQUIRE(g.sizes() == e.sizes());
-        const double worst = (g - e).abs().max().item<double>();
-        const double scale = e.abs().max().item<double>();
-        INFO("output ", k, " of input ", x.sizes(), ": largest difference ", worst, " of values up to ", scale);
-        CHECK(worst <= 1e-5 * std::max(1.0, scale));
-      }
-      for (int64_t i = 0; i < n; ++i) {
-        const auto alone = module.forward({x.narrow(0, i, 1).clone()}).toTuple()->elements();
-        for (size_t k = 0; k < got.size(); ++k) {
-          CHECK_MESSAGE(at::equal(alone[k].toTensor(), got[k].toTensor().narrow(0, i, 1)), "output ", k, " image ", i);
-        }
-      }
-      // The same bits on one thread as on two, from a model loaded and run
-      // there (a run resumed with other --threads).
-      const int threads = at::get_num_threads();
-      at::set_num_threads(threads == 1 ? 2 : 1);
-      torch::jit::Module fresh = make();
-      zoo::models::fuse_convolutions(fresh.get_method("forward").graph());
-      const auto other = fresh.forward({x.clone()}).toTuple()->elements();
-      at::set_num_threads(threads);
-      for (size_t k = 0; k < got.size(); ++k) {
-        CHECK_MESSAGE(at::equal(other[k].toTensor(), got[k].toTensor()), "output ", k, " on another thread count");
-      }
+      check_outputs(make, reference, module, x);
+    }
+  }
+  TEST_CASE("depthwise convolutions with their activations give ATen's values, image by image") {
+    // Kernels of 3 and 5, strides 1 and 2, channels a multiple of 16 or
+    // not, each activation zoo's kernel computes (SiLU both ways), and one
+    // of each it leaves to oneDNN: a dilated one, and one followed by two
+    // activations.
+    const auto make = [] {
+      torch::manual_seed(7);
+      torch::jit::Module m("Depthwise");
+      const auto weight = [&](const char* name, std::vector<int64_t> shape) {
+        m.register_parameter(name, torch::randn(shape) * 0.3, false);
+      };
+      weight("w1", {32, 1, 3, 3});
+      weight("b1", {32});
+      weight("w2", {32, 1, 5, 5});
+      weight("w3", {24, 32, 1, 1});
+      weight("w4", {24, 1, 3, 3});
+      weight("b4", {24});
+      weight("w5", {24, 1, 5, 5});
+      weight("b5", {24});
+      weight("w6", {24, 1, 3, 3});
+      m.define(R"(
+def forward(self, x):
+    a = torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1], [1, 1], 32)
+    a = a * torch.sigmoid(a)
+    b = torch.silu(torch.conv2d(a, self.w2, None, [2, 2], [2, 2], [1, 1], 32))
+    c = torch.hardtanh(torch.conv2d(a, self.w1, None, [1, 1], [0, 0], [1, 1], 32), 0.0, 6.0)
+    d = torch.conv2d(c, self.w3, None, [1, 1], [0, 0], [1, 1], 1)
+    e = torch.hardswish(torch.conv2d(d, self.w4, self.b4, [2, 2], [1, 1], [1, 1], 24))
+    f = torch.relu(torch.conv2d(e, self.w5, self.b5, [1, 1], [2, 2], [1, 1], 24))
+    g = torch.conv2d(f, self.w5, None, [2, 2], [2, 2], [1, 1], 24)
+    h = torch.sigmoid(torch.conv2d(d, self.w6, None, [1, 1], [1, 1], [1, 1], 24))
+    i = torch.hardsigmoid(torch.conv2d(d, self.w4, self.b4, [1, 1], [2, 2], [2, 2], 24))
+    j = torch.relu(torch.sigmoid(torch.conv2d(d, self.w4, None, [1, 1], [1, 1], [1, 1], 24)))
+    return a, b, c, e, f, g, h, i, j
+)");
+      m.eval();
+      return torch::jit::freeze(m);
+    };
+    torch::jit::Module reference = make();
+    torch::jit::Module module = make();
+    const zoo::models::FusedConvolutions fused = zoo::models::fuse_convolutions(module.get_method("forward").graph());
+    CHECK(fused.convolutions == 10);
+    CHECK(fused.depthwise == (__builtin_cpu_supports("avx512f") ? 7 : 0));
+    // Sizes from several tiles a row to less than one and smaller than a
+    // kernel; odd, and not square.
+    for (const auto& [n, h, w] : {std::tuple{1, 40, 56}, {3, 17, 23}, {2, 7, 7}, {1, 3, 4}, {1, 40, 56}}) {
+      const at::Tensor x = torch::randn({n, 32, h, w});
+      check_outputs(make, reference, module, x);
     }
   }
   TEST_CASE("a convolution whose weights are not constants stays as it is") {

@@ -3,18 +3,10 @@
 // PyTorch, see make_weight_fixtures.py), on hand-made hostile pickles,
 // zips and safetensors headers, and on thousands of random mutations of
 // the fixtures: every read returns tensors or throws zoo::Error.
-// Torch first: c10's logging defines CHECK and CHECK_EQ..., which doctest's must replace.
 #include <caffe2/serialize/inline_container.h>
 
 #include "models/builtin.hpp"
-#undef CHECK
-#undef CHECK_EQ
-#undef CHECK_NE
-#undef CHECK_LE
-#undef CHECK_LT
-#undef CHECK_GE
-#undef CHECK_GT
-#include <doctest/doctest.h>
+#include "doctest_after_torch.hpp"
 
 #include <cstdint>
 #include <cstring>
