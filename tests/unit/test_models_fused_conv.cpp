@@ -192,7 +192,8 @@ def forward(self, x):
   }
   TEST_CASE("depthwise convolutions with their activations give ATen's values, image by image") {
     // Kernels of 3 and 5, strides 1 and 2, channels a multiple of 16 or
-    // not, each activation zoo's kernel computes (SiLU both ways), and one
+    // not (24: a full block and a masked one; 8: a masked one only), each
+    // activation zoo's kernel computes (SiLU both ways), and one
     // of each it leaves to oneDNN: a dilated one, and one followed by two
     // activations.
     const auto make = [] {
@@ -210,6 +211,7 @@ def forward(self, x):
       weight("w5", {24, 1, 5, 5});
       weight("b5", {24});
       weight("w6", {24, 1, 3, 3});
+      weight("w7", {8, 1, 5, 5});
       m.define(R"(
 def forward(self, x):
     a = torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1], [1, 1], 32)
@@ -223,7 +225,8 @@ def forward(self, x):
     h = torch.sigmoid(torch.conv2d(d, self.w6, None, [1, 1], [1, 1], [1, 1], 24))
     i = torch.hardsigmoid(torch.conv2d(d, self.w4, self.b4, [1, 1], [2, 2], [2, 2], 24))
     j = torch.relu(torch.sigmoid(torch.conv2d(d, self.w4, None, [1, 1], [1, 1], [1, 1], 24)))
-    return a, b, c, e, f, g, h, i, j
+    k = torch.silu(torch.conv2d(x[:, 0:8], self.w7, None, [1, 1], [2, 2], [1, 1], 8))
+    return a, b, c, e, f, g, h, i, j, k
 )");
       m.eval();
       return torch::jit::freeze(m);
@@ -231,8 +234,8 @@ def forward(self, x):
     torch::jit::Module reference = make();
     torch::jit::Module module = make();
     const zoo::models::FusedConvolutions fused = zoo::models::fuse_convolutions(module.get_method("forward").graph());
-    CHECK(fused.convolutions == 10);
-    CHECK(fused.depthwise == (__builtin_cpu_supports("avx512f") ? 7 : 0));
+    CHECK(fused.convolutions == 11);
+    CHECK(fused.depthwise == (__builtin_cpu_supports("avx512f") ? 8 : 0));
     // Sizes from several tiles a row to less than one and smaller than a
     // kernel; odd, and not square.
     for (const auto& [n, h, w] : {std::tuple{1, 40, 56}, {3, 17, 23}, {2, 7, 7}, {1, 3, 4}, {1, 40, 56}}) {
