@@ -20,8 +20,9 @@ struct Depthwise {
 
 // Whether depthwise_rows runs `d` followed by `post` (at most one op, not
 // an add): on CPUs with AVX-512, kernels of 3 and 5, strides 1 and 2, any
-// number of channels. oneDNN 2.6's depthwise kernel takes 1.5-2x longer on
-// efficientnet_b0's layers, and 2.4x with its SiLU.
+// number of channels. On efficientnet_b0's layers with their SiLU, oneDNN
+// 2.6's kernel took 2.36 ms an image on one thread, this one 1.89 before
+// its SiLU was made 2x cheaper (docs/performance.md).
 bool depthwise_runs(const Depthwise& d, const PostOp* post);
 
 // Output rows [first_row, end_row) of `d` on `image`, with `post` (null:
