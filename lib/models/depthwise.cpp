@@ -228,10 +228,9 @@ void run_activation(Activation a, const Depthwise& d, const PostOp* post, const 
 
 }  // namespace
 
-bool depthwise_runs(const Depthwise& d, const PostOp* post) {
+bool depthwise_runs(int64_t kernel, int64_t stride, const PostOp* post) {
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  return avx512 && (d.kernel == 3 || d.kernel == 5) && (d.stride == 1 || d.stride == 2) && d.padding >= 0 &&
-         d.channels > 0 && d.out_height > 0 && d.out_width > 0 && activation_of(post).has_value();
+  return avx512 && (kernel == 3 || kernel == 5) && (stride == 1 || stride == 2) && activation_of(post).has_value();
 }
 
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,

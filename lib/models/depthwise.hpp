@@ -15,21 +15,22 @@ struct PostOp {
 struct Depthwise {
   int64_t channels = 0, height = 0, width = 0;  // the input
   int64_t kernel = 0, stride = 1, padding = 0;  // the same along both axes; dilation 1
-  int64_t out_height = 0, out_width = 0;        // PyTorch's floor rule
+  int64_t out_width = 0;                        // PyTorch's floor rule
 };
 
-// Whether depthwise_rows runs `d` followed by `post` (at most one op, not
-// an add): on CPUs with AVX-512, kernels of 3 and 5, strides 1 and 2, any
-// number of channels. On efficientnet_b0's layers with their SiLU, oneDNN
+// Whether depthwise_rows runs a depthwise convolution of this kernel size
+// and stride followed by `post` (null, or one op that is not an add): on
+// CPUs with AVX-512, kernels of 3 and 5, strides 1 and 2, any number of
+// channels, any padding. On efficientnet_b0's layers with their SiLU, oneDNN
 // 2.6's kernel took 2.36 ms an image on one thread, this one 1.89 before
 // its SiLU was made 2x cheaper (docs/performance.md).
-bool depthwise_runs(const Depthwise& d, const PostOp* post);
+bool depthwise_runs(int64_t kernel, int64_t stride, const PostOp* post);
 
 // Output rows [first_row, end_row) of `d` on `image`, with `post` (null:
 // none) applied, written to `out`. `weights` is [kernel][kernel][channels
 // rounded up to 16] and `bias` [channels rounded up to 16], zero past the
 // channels. Each output is summed in one fixed order: its value depends on
-// nothing but its inputs. Requires depthwise_runs(d, post).
+// nothing but its inputs. Requires depthwise_runs(d.kernel, d.stride, post).
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,
                     const float* bias, float* out, int64_t first_row, int64_t end_row);
 

@@ -133,10 +133,7 @@ class Convolution : public torch::CustomClassHolder {
     const at::Tensor input = x.contiguous(at::MemoryFormat::ChannelsLast);
     const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
     if (!residual && on_pixel(input)) return run_on_pixel(input, shape);
-    if (!residual && m_depthwise_weights.defined()) {
-      const Depthwise d = depthwise(input.size(2), input.size(3), shape);
-      if (depthwise_runs(d, depthwise_post())) return run_depthwise(d, input, shape);
-    }
+    if (!residual && by_own_depthwise()) return run_depthwise(input, shape);
     size_t fused = m_post.size();
     Residual kind = Residual::none;
     at::Tensor out;
@@ -184,13 +181,9 @@ class Convolution : public torch::CustomClassHolder {
   // enough (winograd_pays).
   bool by_winograd() const { return m_by_winograd; }
 
-  // Whether zoo's own depthwise kernel runs this convolution.
-  bool by_own_depthwise() const {
-    const int64_t k = m_weight.size(2);
-    return m_depthwise_weights.defined() &&
-           depthwise_runs(Depthwise{m_weight.size(0), k, k, k, m_settings.stride[0], m_settings.padding[0], 1, 1},
-                          depthwise_post());
-  }
+  // Whether zoo's own depthwise kernel runs this convolution (where it has
+  // no residual to add).
+  bool by_own_depthwise() const { return m_depthwise_weights.defined(); }
 
  private:
   // How the residual reaches oneDNN: as a second operand (a "binary"
@@ -230,15 +223,15 @@ class Convolution : public torch::CustomClassHolder {
   }
 
   // A depthwise convolution of a square kernel, the same stride and
-  // padding along both axes and no dilation, with at most one op after it
-  // and no residual: its weights are laid out for zoo's own kernel
-  // (depthwise.hpp), which runs it where the CPU and kernel size allow.
+  // padding along both axes and no dilation, with at most one op after it,
+  // that zoo's own kernel runs (depthwise.hpp: the CPU, kernel size,
+  // stride and op): its weights laid out for that kernel.
   void prepare_depthwise() {
     const Settings& s = m_settings;
     const int64_t channels = m_weight.size(0), k = m_weight.size(2);
     if (s.groups != channels || m_weight.size(1) != 1 || m_weight.size(3) != k || s.stride[0] != s.stride[1] ||
-        s.padding[0] != s.padding[1] || s.dilation != std::array<int64_t, 2>{1, 1} || m_post.size() > 1 ||
-        add_index() < m_post.size()) {
+        s.padding[0] != s.padding[1] || s.padding[0] < 0 || s.dilation != std::array<int64_t, 2>{1, 1} ||
+        m_post.size() > 1 || !depthwise_runs(k, s.stride[0], depthwise_post())) {
       return;
     }
     const int64_t padded = (channels + 15) / 16 * 16;
@@ -248,15 +241,12 @@ class Convolution : public torch::CustomClassHolder {
     m_depthwise_bias.narrow(0, 0, channels).copy_(m_bias);
   }
 
-  Depthwise depthwise(int64_t h, int64_t w, const std::array<int64_t, 4>& out) const {
-    return Depthwise{m_weight.size(0), h, w, m_weight.size(2), m_settings.stride[0], m_settings.padding[0],
-                     out[2], out[3]};
-  }
-
   const PostOp* depthwise_post() const { return m_post.empty() ? nullptr : &m_post[0]; }
 
   // Image by image, row by row on all the threads.
-  at::Tensor run_depthwise(const Depthwise& d, const at::Tensor& input, const std::array<int64_t, 4>& shape) {
+  at::Tensor run_depthwise(const at::Tensor& input, const std::array<int64_t, 4>& shape) {
+    const Depthwise d{m_weight.size(0), input.size(2), input.size(3), m_weight.size(2), m_settings.stride[0],
+                      m_settings.padding[0], shape[3]};
     at::Tensor out = at::empty(shape, input.options().memory_format(at::MemoryFormat::ChannelsLast));
     const int64_t rows = shape[2], image = d.channels * d.height * d.width, out_image = d.channels * rows * shape[3];
     const float* in = input.data_ptr<float>();
