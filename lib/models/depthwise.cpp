@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 #include <immintrin.h>
 
@@ -86,17 +87,32 @@ inline __m512 activate(__m512 x, __m512 low, __m512 high) {
 // outside the image are not added: rows by their range, columns by
 // loading zeros in their place (away from the left and right borders no
 // column is checked). Each output adds its taps in one order (row by row,
-// left to right) onto its bias.
-template <int K, int S, Activation A>
+// left to right) onto its bias. InputSilu: the input's SiLU is convolved,
+// each row of it computed once into a ring of rows (a thread's own), a
+// row ahead of its use, with zero columns either side and zero channels
+// up to a multiple of 16: the kernel reads it with no mask. (AMD's Zen 5
+// stalls masked loads of what was stored shortly before: reading the SiLU
+// rows through the masks made the kernel 2-5x slower.)
+// What depthwise_rows was given, but the rows.
+struct Call {
+  const Depthwise& d;
+  const PostOp* post;
+  const float *image, *weights, *bias;
+  float *out, *row_sums;
+};
+
+template <int K, int S, Activation A, bool InputSilu>
 class Rows {
  public:
   static constexpr int T = 8;
   static constexpr int k_ahead = 2;  // tiles the output is fetched ahead of writing
 
-  Rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights, const float* bias,
-       float* out)
-      : m_image(image), m_weights(weights), m_bias(bias), m_out(out), m_channels(d.channels), m_height(d.height),
-        m_width(d.width), m_padding(d.padding), m_out_width(d.out_width) {
+  explicit Rows(const Call& call)
+      : m_image(call.image), m_weights(call.weights), m_bias(call.bias), m_out(call.out), m_row_sums(call.row_sums),
+        m_channels(call.d.channels), m_height(call.d.height), m_width(call.d.width), m_padding(call.d.padding),
+        m_out_width(call.d.out_width) {
+    const Depthwise& d = call.d;
+    const PostOp* post = call.post;
     m_low = _mm512_set1_ps(post && post->kind == PostOp::clamp ? post->low : 0.f);
     m_high = _mm512_set1_ps(post && post->kind == PostOp::clamp ? post->high : std::numeric_limits<float>::infinity());
     m_blocks = (d.channels + 15) / 16;
@@ -107,18 +123,36 @@ class Rows {
     m_inner_begin = std::min((d.padding + S - 1) / S, d.out_width);
     const int64_t last = d.width - K + d.padding;
     m_inner_end = last < 0 ? m_inner_begin : std::max(m_inner_begin, std::min(d.out_width, last / S + 1));
+    if constexpr (InputSilu) {
+      // K rows in use and S being filled, each 64-byte aligned.
+      static thread_local std::vector<float> ring;
+      constexpr int span = (T - 1) * S + K;
+      m_ring_step = (d.padding + d.width + d.padding + span) * m_padded;
+      ring.resize(size_t((K + S) * m_ring_step + 16));
+      m_ring = ring.data() + (16 - reinterpret_cast<uintptr_t>(ring.data()) / sizeof(float) % 16) % 16;
+      for (int k = 0; k < K + S; ++k) {
+        float* slot = m_ring + k * m_ring_step;
+        std::fill(slot, slot + d.padding * m_padded, 0.f);
+        std::fill(slot + (d.padding + d.width) * m_padded, slot + m_ring_step, 0.f);
+      }
+    }
   }
 
-  void run(int64_t first_row, int64_t end_row) const {
+  void run(int64_t first_row, int64_t end_row) {
+    // The ring's rows: those the part's windows read.
+    const int64_t last_row = std::min(m_height, (end_row - 1) * S - m_padding + K);
     for (int64_t oh = first_row; oh < end_row; ++oh) {
       const int64_t top = oh * S - m_padding;
       const int kh_begin = int(std::max<int64_t>(0, -top));
       const int kh_end = int(std::min<int64_t>(K, m_height - top));
+      if constexpr (InputSilu) fill_ring(top + kh_begin, std::min(last_row, top + kh_end + S));
       const int64_t parts = (m_out_width + T - 1) / T * m_blocks;
       for (int64_t ow = 0; ow < m_out_width; ow += T) {
         const int64_t count = std::min<int64_t>(T, m_out_width - ow);
         for (int64_t b = 0; b < m_blocks; ++b) {
-          prefetch_rows(top + S, ow / T * m_blocks + b, parts);
+          // The rows read next: by the next output row, or by the ring's
+          // filling for the one after it.
+          prefetch_rows(top + (InputSilu ? 2 : 1) * S, ow / T * m_blocks + b, parts);
           prefetch_output(oh, ow + k_ahead * T, b);
           if (ow >= m_inner_begin && ow + T <= m_inner_end) {
             tile<false>(oh, top, kh_begin, kh_end, ow, T, b);
@@ -131,6 +165,29 @@ class Rows {
   }
 
  private:
+  // Input row r as the kernel reads it: in the image, or its SiLU in the
+  // ring.
+  const float* row_at(int64_t r) const {
+    return InputSilu ? m_ring + r % (K + S) * m_ring_step + m_padding * m_padded : m_image + r * m_width * m_channels;
+  }
+
+  // The SiLU of input rows [begin, end) in the ring, those not there yet
+  // (the rows a window needs follow on from the previous window's).
+  void fill_ring(int64_t begin, int64_t end) {
+    const int64_t last = m_blocks - 1;
+    for (int64_t r = std::max(begin, m_filled); r < end; ++r) {
+      const float* from = m_image + r * m_width * m_channels;
+      float* to = m_ring + r % (K + S) * m_ring_step + m_padding * m_padded;
+      for (int64_t x = 0; x < m_width; ++x, from += m_channels, to += m_padded) {
+        for (int64_t b = 0; b < last; ++b) _mm512_store_ps(to + b * 16, silu(_mm512_loadu_ps(from + b * 16)));
+        _mm512_store_ps(to + last * 16, silu(_mm512_maskz_loadu_ps(m_last_mask, from + last * 16)));
+      }
+    }
+    m_filled = std::max(m_filled, end);
+  }
+
+  static __m512 silu(__m512 x) { return activate<Activation::silu>(x, x, x); }
+
   // Where the input and output are not in cache (a batch's tensors), the
   // kernel waits on memory: 2-3x slower than on the same tensors in cache.
   // So what it reads next is asked for ahead, spread over the row's tiles
@@ -160,9 +217,7 @@ class Rows {
   template <bool Edge>
   void tile(int64_t oh, int64_t top, int kh_begin, int kh_end, int64_t ow, int64_t count, int64_t b) const {
     constexpr int span = (T - 1) * S + K;  // input columns the T windows cover
-    const int64_t left = ow * S - m_padding, c = m_channels;
-    const float* first_row = m_image + ((top + kh_begin) * m_width + left) * c;
-    const int64_t row_step = m_width * c;
+    const int64_t left = ow * S - m_padding, c = InputSilu ? m_padded : m_channels;
     const __mmask16 mask = b + 1 == m_blocks ? m_last_mask : __mmask16(0xFFFF);
     __mmask16 column_mask[span];
 #pragma GCC unroll 32
@@ -171,13 +226,14 @@ class Rows {
     __m512 sum[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) sum[t] = bias;
-    const float* row = first_row + b * 16;
     const float* w = m_weights + kh_begin * K * m_padded + b * 16;
-    for (int kh = kh_begin; kh < kh_end; ++kh, row += row_step, w += K * m_padded) {
+    for (int kh = kh_begin; kh < kh_end; ++kh, w += K * m_padded) {
       __m512 x[span];
-      const float* column = row;
+      const float* column = row_at(top + kh) + left * c + b * 16;
 #pragma GCC unroll 32
-      for (int i = 0; i < span; ++i, column += c) x[i] = _mm512_maskz_loadu_ps(column_mask[i], column);
+      for (int i = 0; i < span; ++i, column += c) {
+        x[i] = InputSilu ? _mm512_load_ps(column) : _mm512_maskz_loadu_ps(column_mask[i], column);
+      }
 #pragma GCC unroll 8
       for (int kw = 0; kw < K; ++kw) {
         const __m512 wk = _mm512_loadu_ps(w + kw * m_padded);
@@ -185,41 +241,51 @@ class Rows {
         for (int t = 0; t < T; ++t) sum[t] = _mm512_fmadd_ps(wk, x[t * S + kw], sum[t]);
       }
     }
-    float* o = m_out + (oh * m_out_width + ow) * c + b * 16;
+    float* o = m_out + (oh * m_out_width + ow) * m_channels + b * 16;
+    __m512 total = _mm512_setzero_ps();
 #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t, o += c) {
+    for (int t = 0; t < T; ++t, o += m_channels) {
       if (Edge && t >= count) break;
-      _mm512_mask_storeu_ps(o, mask, activate<A>(sum[t], m_low, m_high));
+      const __m512 y = activate<A>(sum[t], m_low, m_high);
+      _mm512_mask_storeu_ps(o, mask, y);
+      total = _mm512_add_ps(total, y);
+    }
+    if (m_row_sums) {
+      float* row_sum = m_row_sums + oh * m_padded + b * 16;
+      _mm512_store_ps(row_sum, ow == 0 ? total : _mm512_add_ps(_mm512_load_ps(row_sum), total));
     }
   }
 
   const float *m_image, *m_weights, *m_bias;
   float* m_out;
+  float* m_row_sums;
   int64_t m_channels, m_height, m_width, m_padding, m_out_width;
   __m512 m_low, m_high;
   int64_t m_blocks = 0, m_padded = 0, m_inner_begin = 0, m_inner_end = 0;
   __mmask16 m_last_mask = 0xFFFF;
+  float* m_ring = nullptr;  // InputSilu: K + S rows of m_ring_step floats
+  int64_t m_ring_step = 0;
+  int64_t m_filled = std::numeric_limits<int64_t>::min();  // the ring holds the rows before this one (K + S at most)
 };
 
 template <int K, int S, Activation A>
-void run_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights, const float* bias,
-              float* out, int64_t first_row, int64_t end_row) {
-  Rows<K, S, A>(d, post, image, weights, bias, out).run(first_row, end_row);
+void run_rows(const Call& call, int64_t first_row, int64_t end_row) {
+  if (call.d.input_silu) {
+    Rows<K, S, A, true>(call).run(first_row, end_row);
+  } else {
+    Rows<K, S, A, false>(call).run(first_row, end_row);
+  }
 }
 
 template <int K, int S>
-void run_activation(Activation a, const Depthwise& d, const PostOp* post, const float* image, const float* weights,
-                    const float* bias, float* out, int64_t first_row, int64_t end_row) {
+void run_activation(Activation a, const Call& call, int64_t first_row, int64_t end_row) {
   switch (a) {
-    case Activation::none: return run_rows<K, S, Activation::none>(d, post, image, weights, bias, out, first_row, end_row);
-    case Activation::clamp: return run_rows<K, S, Activation::clamp>(d, post, image, weights, bias, out, first_row, end_row);
-    case Activation::silu: return run_rows<K, S, Activation::silu>(d, post, image, weights, bias, out, first_row, end_row);
-    case Activation::sigmoid:
-      return run_rows<K, S, Activation::sigmoid>(d, post, image, weights, bias, out, first_row, end_row);
-    case Activation::hardswish:
-      return run_rows<K, S, Activation::hardswish>(d, post, image, weights, bias, out, first_row, end_row);
-    case Activation::hardsigmoid:
-      return run_rows<K, S, Activation::hardsigmoid>(d, post, image, weights, bias, out, first_row, end_row);
+    case Activation::none: return run_rows<K, S, Activation::none>(call, first_row, end_row);
+    case Activation::clamp: return run_rows<K, S, Activation::clamp>(call, first_row, end_row);
+    case Activation::silu: return run_rows<K, S, Activation::silu>(call, first_row, end_row);
+    case Activation::sigmoid: return run_rows<K, S, Activation::sigmoid>(call, first_row, end_row);
+    case Activation::hardswish: return run_rows<K, S, Activation::hardswish>(call, first_row, end_row);
+    case Activation::hardsigmoid: return run_rows<K, S, Activation::hardsigmoid>(call, first_row, end_row);
   }
 }
 
@@ -234,11 +300,11 @@ bool depthwise_runs(int64_t kernel, int64_t stride, const PostOp* post) {
 }
 
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,
-                    const float* bias, float* out, int64_t first_row, int64_t end_row) {
+                    const float* bias, float* out, float* row_sums, int64_t first_row, int64_t end_row) {
   const Activation a = *activation_of(post);
+  const Call call{d, post, image, weights, bias, out, row_sums};
   const auto run = [&](auto kernel, auto stride) {
-    run_activation<decltype(kernel)::value, decltype(stride)::value>(a, d, post, image, weights, bias, out,
-                                                                       first_row, end_row);
+    run_activation<decltype(kernel)::value, decltype(stride)::value>(a, call, first_row, end_row);
   };
   using one = std::integral_constant<int, 1>;
   using two = std::integral_constant<int, 2>;

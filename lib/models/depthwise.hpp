@@ -16,6 +16,11 @@ struct Depthwise {
   int64_t channels = 0, height = 0, width = 0;  // the input
   int64_t kernel = 0, stride = 1, padding = 0;  // the same along both axes; dilation 1
   int64_t out_width = 0;                        // PyTorch's floor rule
+  // SiLU of each input value before it is convolved: the activation of the
+  // convolution that wrote the input, moved here (fused_conv.cpp). Each
+  // input row is activated once into a ring of the window's rows, which
+  // stays in cache, instead of by a post-op of that convolution's.
+  bool input_silu = false;
 };
 
 // Whether depthwise_rows runs a depthwise convolution of this kernel size
@@ -30,8 +35,12 @@ bool depthwise_runs(int64_t kernel, int64_t stride, const PostOp* post);
 // none) applied, written to `out`. `weights` is [kernel][kernel][channels
 // rounded up to 16] and `bias` [channels rounded up to 16], zero past the
 // channels. Each output is summed in one fixed order: its value depends on
-// nothing but its inputs. Requires depthwise_runs(d.kernel, d.stride, post).
+// nothing but its inputs. `row_sums`: null, or [output rows][channels
+// rounded up to 16], 64-byte aligned, where each of these rows' outputs is
+// summed per channel, left to right (for the average pool that follows
+// squeeze-and-excitation's depthwise convolutions, without a pass of its
+// own over them). Requires depthwise_runs(d.kernel, d.stride, post).
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,
-                    const float* bias, float* out, int64_t first_row, int64_t end_row);
+                    const float* bias, float* out, float* row_sums, int64_t first_row, int64_t end_row);
 
 }  // namespace zoo::models

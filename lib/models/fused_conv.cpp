@@ -105,20 +105,28 @@ class Convolution : public torch::CustomClassHolder {
  public:
   Convolution(at::Tensor weight, at::Tensor bias, Settings settings, std::vector<PostOp> post)
       : m_weight(std::move(weight)), m_bias(std::move(bias)), m_settings(settings), m_post(std::move(post)) {
-    // A 3x3 stride-1 convolution of at least 64 channels in and out, in
-    // multiples of 16, where oneDNN has the primitive (2.6 has it on AVX-512
-    // machines): asked once here, for a 14x14 input. (DenseNet's 128 to 32
-    // channels measured 0.95x.)
-    const Settings& s = m_settings;
-    const int64_t out = m_weight.size(0), in = m_weight.size(1);
-    m_by_winograd = s.groups == 1 && m_weight.size(2) == 3 && m_weight.size(3) == 3 &&
-                    s.stride == std::array<int64_t, 2>{1, 1} && s.dilation == std::array<int64_t, 2>{1, 1} &&
-                    out >= 64 && in >= 64 && out % 16 == 0 && in % 16 == 0 &&
-                    winograd_desc(14, 14, add_index() < m_post.size());
-    prepare_depthwise();
+    decide();
   }
 
   at::Tensor run(const at::Tensor& x) { return run(x, nullptr); }
+
+  // Leaves out the SiLU this convolution ends with, for the depthwise
+  // convolution that reads its output to compute (take_input_silu): false
+  // if it does not end with one.
+  bool drop_last_silu() {
+    if (m_post.empty() || m_post.back().kind != PostOp::silu) return false;
+    m_post.pop_back();
+    decide();
+    return true;
+  }
+
+  // Computes the SiLU of the input before convolving it: where zoo's own
+  // depthwise kernel runs this convolution.
+  void take_input_silu() {
+    TORCH_CHECK(by_own_depthwise(), "zoo::conv: only zoo's depthwise kernel computes its input's SiLU");
+    m_input_silu = true;
+  }
+  bool takes_input_silu() const { return m_input_silu; }
 
   // The convolution with the residual added where its post-ops add it. A
   // residual that is this op's alone (its last use, nothing else viewing
@@ -133,7 +141,7 @@ class Convolution : public torch::CustomClassHolder {
     const at::Tensor input = x.contiguous(at::MemoryFormat::ChannelsLast);
     const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
     if (!residual && on_pixel(input)) return run_on_pixel(input, shape);
-    if (!residual && by_own_depthwise()) return run_depthwise(input, shape);
+    if (!residual && by_own_depthwise()) return run_depthwise(input, shape, nullptr);
     size_t fused = m_post.size();
     Residual kind = Residual::none;
     at::Tensor out;
@@ -185,7 +193,50 @@ class Convolution : public torch::CustomClassHolder {
   // no residual to add).
   bool by_own_depthwise() const { return m_depthwise_weights.defined(); }
 
+  // The convolution and the global average of its output, [N, C, 1, 1],
+  // summed as the kernel writes the output: row by row, left to right, then
+  // the rows top to bottom (whatever the threads). Requires
+  // by_own_depthwise().
+  std::tuple<at::Tensor, at::Tensor> run_pooled(const at::Tensor& x) {
+    const int64_t channels = m_weight.size(0);
+    TORCH_CHECK(by_own_depthwise() && x.dim() == 4 && x.scalar_type() == at::kFloat &&
+                    x.layout() == at::kStrided && x.size(1) == channels,
+                "zoo::conv_pool: expected a float tensor of shape [N, ", channels, ", H, W], got ", x.sizes());
+    const at::Tensor input = x.contiguous(at::MemoryFormat::ChannelsLast);
+    const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
+    const int64_t images = shape[0], rows = shape[2], padded = (channels + 15) / 16 * 16;
+    at::Tensor row_sums = at::empty({images, rows, padded}, input.options());
+    at::Tensor out = run_depthwise(input, shape, row_sums.data_ptr<float>());
+    at::Tensor pooled = at::zeros({images, channels, 1, 1}, input.options());
+    const float count = float(rows * shape[3]);
+    for (int64_t n = 0; n < images; ++n) {
+      float* mean = pooled.data_ptr<float>() + n * channels;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* sum = row_sums.data_ptr<float>() + (n * rows + r) * padded;
+        for (int64_t c = 0; c < channels; ++c) mean[c] += sum[c];
+      }
+      for (int64_t c = 0; c < channels; ++c) mean[c] /= count;
+    }
+    return {out, pooled};
+  }
+
  private:
+  // What runs this convolution with its post-ops as they are now: whether
+  // Winograd's algorithm may, and whether zoo's depthwise kernel does.
+  void decide() {
+    // A 3x3 stride-1 convolution of at least 64 channels in and out, in
+    // multiples of 16, where oneDNN has the primitive (2.6 has it on AVX-512
+    // machines): asked once here, for a 14x14 input. (DenseNet's 128 to 32
+    // channels measured 0.95x.)
+    const Settings& s = m_settings;
+    const int64_t out = m_weight.size(0), in = m_weight.size(1);
+    m_by_winograd = s.groups == 1 && m_weight.size(2) == 3 && m_weight.size(3) == 3 &&
+                    s.stride == std::array<int64_t, 2>{1, 1} && s.dilation == std::array<int64_t, 2>{1, 1} &&
+                    out >= 64 && in >= 64 && out % 16 == 0 && in % 16 == 0 &&
+                    winograd_desc(14, 14, add_index() < m_post.size());
+    prepare_depthwise();
+  }
+
   // How the residual reaches oneDNN: as a second operand (a "binary"
   // post-op), or as the output it adds into (a "sum" post-op).
   enum class Residual { none, operand, in_place };
@@ -227,6 +278,8 @@ class Convolution : public torch::CustomClassHolder {
   // that zoo's own kernel runs (depthwise.hpp: the CPU, kernel size,
   // stride and op): its weights laid out for that kernel.
   void prepare_depthwise() {
+    m_depthwise_weights = at::Tensor();
+    m_depthwise_bias = at::Tensor();
     const Settings& s = m_settings;
     const int64_t channels = m_weight.size(0), k = m_weight.size(2);
     if (s.groups != channels || m_weight.size(1) != 1 || m_weight.size(3) != k || s.stride[0] != s.stride[1] ||
@@ -243,10 +296,15 @@ class Convolution : public torch::CustomClassHolder {
 
   const PostOp* depthwise_post() const { return m_post.empty() ? nullptr : &m_post[0]; }
 
-  // Image by image, row by row on all the threads.
-  at::Tensor run_depthwise(const at::Tensor& input, const std::array<int64_t, 4>& shape) {
+  // Image by image, row by row on all the threads; `row_sums`: null, or
+  // where each output row's sums per channel go (depthwise_rows). (Sharing
+  // out an image's channels instead, which spares the rows at the parts'
+  // ends read and activated twice, measured about 0.95x on efficientnet_b0
+  // at batch 1 on 2 threads, probably because each thread then reads what
+  // the other core's convolution wrote.)
+  at::Tensor run_depthwise(const at::Tensor& input, const std::array<int64_t, 4>& shape, float* row_sums) {
     const Depthwise d{m_weight.size(0), input.size(2), input.size(3), m_weight.size(2), m_settings.stride[0],
-                      m_settings.padding[0], shape[3]};
+                      m_settings.padding[0], shape[3], m_input_silu};
     at::Tensor out = at::empty(shape, input.options().memory_format(at::MemoryFormat::ChannelsLast));
     const int64_t rows = shape[2], image = d.channels * d.height * d.width, out_image = d.channels * rows * shape[3];
     const float* in = input.data_ptr<float>();
@@ -254,8 +312,10 @@ class Convolution : public torch::CustomClassHolder {
     at::parallel_for(0, shape[0] * rows, 1, [&](int64_t begin, int64_t end) {
       while (begin < end) {
         const int64_t n = begin / rows, first = begin % rows, last = std::min(rows, first + end - begin);
+        const int64_t padded = (d.channels + 15) / 16 * 16;
         depthwise_rows(d, depthwise_post(), in + n * image, m_depthwise_weights.data_ptr<float>(),
-                       m_depthwise_bias.data_ptr<float>(), o + n * out_image, first, last);
+                       m_depthwise_bias.data_ptr<float>(), o + n * out_image,
+                       row_sums ? row_sums + n * rows * padded : nullptr, first, last);
         begin += last - first;
       }
     });
@@ -498,7 +558,13 @@ class Convolution : public torch::CustomClassHolder {
   std::once_flag m_pixel_once;
   at::Tensor m_pixel_weights;
   at::Tensor m_depthwise_weights, m_depthwise_bias;  // [k][k][channels up to a multiple of 16]; undefined: not depthwise
+  bool m_input_silu = false;                         // zoo's depthwise kernel computes the input's SiLU
 };
+
+std::tuple<at::Tensor, at::Tensor> run_convolution_pool(const at::Tensor& x,
+                                                        const c10::intrusive_ptr<Convolution>& convolution) {
+  return convolution->run_pooled(x);
+}
 
 at::Tensor run_convolution(const at::Tensor& x, const c10::intrusive_ptr<Convolution>& convolution) {
   return convolution->run(x);
@@ -520,6 +586,8 @@ class Pooling : public torch::CustomClassHolder {
 
   Pooling(Kind kind, Settings window, std::array<int64_t, 2> kernel)
       : m_kind(kind), m_window(window), m_kernel(kernel) {}
+
+  Kind kind() const { return m_kind; }
 
   at::Tensor run(const at::Tensor& x) {
     if (x.dim() != 4 || x.scalar_type() != at::kFloat || x.layout() != at::kStrided ||
@@ -612,6 +680,8 @@ TORCH_LIBRARY_FRAGMENT(zoo, library) {
   library.def("conv_add(Tensor x, __torch__.torch.classes.zoo.Convolution convolution, Tensor residual) -> Tensor",
               &run_convolution_add);
   library.def("scale(Tensor x, Tensor gate) -> Tensor", &scale_channels);
+  library.def("conv_pool(Tensor x, __torch__.torch.classes.zoo.Convolution convolution) -> (Tensor, Tensor)",
+              &run_convolution_pool);
 }
 
 // ---- the graph pass ----
@@ -853,6 +923,66 @@ void replace_scaling(torch::jit::Block* block) {
   }
 }
 
+// Where a depthwise convolution on zoo's own kernel is the only reader of a
+// convolution that ends with SiLU (efficientnet's expansion convolutions
+// and stem), the SiLU is left to the depthwise kernel, which computes it
+// once per value as it reads them (depthwise.hpp): oneDNN 2.6's SiLU
+// post-op doubles a 1x1 convolution's time (24 to 144 channels on 56x56:
+// 117 against 247 us on one thread). The number moved.
+int move_silu_into_depthwise(torch::jit::Block* block) {
+  static const auto conv_symbol = c10::Symbol::fromQualString("zoo::conv");
+  static const auto conv_add_symbol = c10::Symbol::fromQualString("zoo::conv_add");
+  const auto convolution = [](const Node* node) { return constant(node->input(1))->toCustomClass<Convolution>(); };
+  int moved = 0;
+  for (Node* node : block->nodes()) {
+    for (torch::jit::Block* sub : node->blocks()) moved += move_silu_into_depthwise(sub);
+    if (node->kind() != conv_symbol) continue;
+    const Value* input = node->input(0);
+    const Node* writer = input->node();
+    if ((writer->kind() != conv_symbol && writer->kind() != conv_add_symbol) || input->uses().size() != 1) continue;
+    const c10::intrusive_ptr<Convolution> reader = convolution(node), before = convolution(writer);
+    if (reader->by_own_depthwise() && !reader->takes_input_silu() && before->drop_last_silu()) {
+      reader->take_input_silu();
+      ++moved;
+    }
+  }
+  return moved;
+}
+
+// The global average pool of a depthwise convolution's output on zoo's own
+// kernel (squeeze-and-excitation's in efficientnet and mobilenet_v3), summed
+// by the kernel as it writes the output: zoo::conv_pool computes both. The
+// pool's own pass over the output cost 0.37 ms an image of efficientnet_b0
+// at batch 1 (17 pools, oneDNN's, 2 threads), 6% of the model. The number
+// replaced.
+int pool_in_depthwise(torch::jit::Block* block) {
+  static const auto conv_symbol = c10::Symbol::fromQualString("zoo::conv");
+  static const auto pool_symbol = c10::Symbol::fromQualString("zoo::pool");
+  static const auto conv_pool_symbol = c10::Symbol::fromQualString("zoo::conv_pool");
+  int replaced = 0;
+  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+    Node* pool = *it++;
+    for (torch::jit::Block* sub : pool->blocks()) replaced += pool_in_depthwise(sub);
+    if (pool->kind() != pool_symbol) continue;
+    Node* conv = pool->input(0)->node();
+    if (conv->kind() != conv_symbol || conv->owningBlock() != block ||
+        constant(pool->input(1))->toCustomClass<Pooling>()->kind() != Pooling::global_average ||
+        !constant(conv->input(1))->toCustomClass<Convolution>()->by_own_depthwise()) {
+      continue;
+    }
+    Node* both = block->owningGraph()->create(conv_pool_symbol, {conv->input(0), conv->input(1)}, 2);
+    both->output(0)->setType(conv->output()->type());
+    both->output(1)->setType(pool->output()->type());
+    both->insertBefore(conv);
+    conv->output()->replaceAllUsesWith(both->output(0));
+    pool->output()->replaceAllUsesWith(both->output(1));
+    pool->destroy();
+    conv->destroy();
+    ++replaced;
+  }
+  return replaced;
+}
+
 void collect(torch::jit::Block* block, std::vector<Node*>& convs, std::vector<Node*>& pools) {
   for (Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) collect(sub, convs, pools);
@@ -882,6 +1012,8 @@ FusedConvolutions fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& gr
   if (fused.convolutions > 0) {
     for (Node* pool : pools) replace_pooling(*graph, pool);
     replace_scaling(graph->block());
+    fused.input_silu = move_silu_into_depthwise(graph->block());
+    fused.pooled = pool_in_depthwise(graph->block());
   }
   return fused;
 }

@@ -243,6 +243,117 @@ def forward(self, x):
       check_outputs(make, reference, module, x);
     }
   }
+  TEST_CASE("a depthwise convolution on zoo's kernel computes the SiLU of the convolution before it") {
+    // efficientnet's blocks: a 1x1 expansion and a stem convolution ending
+    // with SiLU (both ways of writing it), each read only by a depthwise
+    // convolution (3x3 and 5x5, strides 1 and 2, 24 channels: a masked
+    // block; 8: a masked block only); one ending with a residual add and
+    // SiLU. Left as they are: a SiLU read by two ops, and one read by a
+    // convolution that is not depthwise.
+    const auto make = [] {
+      torch::manual_seed(11);
+      torch::jit::Module m("InputSilu");
+      const auto weight = [&](const char* name, std::vector<int64_t> shape) {
+        m.register_parameter(name, torch::randn(shape) * 0.3, false);
+      };
+      weight("stem", {24, 3, 3, 3});
+      weight("w1", {24, 1, 3, 3});
+      weight("b1", {24});
+      weight("expand", {24, 24, 1, 1});
+      weight("w2", {24, 1, 5, 5});
+      weight("w3", {8, 24, 1, 1});
+      weight("w4", {8, 1, 3, 3});
+      weight("w5", {24, 24, 1, 1});
+      weight("expand2", {24, 24, 1, 1});  // each its own: the same op twice is computed once
+      weight("expand3", {24, 24, 1, 1});
+      m.define(R"(
+def forward(self, x):
+    a = torch.conv2d(x, self.stem, None, [2, 2], [1, 1], [1, 1], 1)
+    a = a * torch.sigmoid(a)
+    b = torch.silu(torch.conv2d(a, self.w1, self.b1, [1, 1], [1, 1], [1, 1], 24))
+    c = torch.silu(torch.conv2d(b, self.expand, None, [1, 1], [0, 0], [1, 1], 1))
+    d = torch.conv2d(c, self.w2, None, [2, 2], [2, 2], [1, 1], 24)
+    e = torch.silu(torch.conv2d(b, self.w3, None, [1, 1], [0, 0], [1, 1], 1))
+    f = torch.hardswish(torch.conv2d(e, self.w4, None, [2, 2], [1, 1], [1, 1], 8))
+    g = torch.silu(torch.conv2d(b, self.expand2, None, [1, 1], [0, 0], [1, 1], 1) + b)
+    h = torch.conv2d(g, self.w1, None, [1, 1], [1, 1], [1, 1], 24)
+    i = torch.silu(torch.conv2d(b, self.expand3, None, [1, 1], [0, 0], [1, 1], 1))
+    j = torch.conv2d(i, self.w1, None, [1, 1], [1, 1], [1, 1], 24) * i
+    k = torch.silu(torch.conv2d(b, self.w5, None, [1, 1], [0, 0], [1, 1], 1))
+    k = torch.conv2d(k, self.w5, None, [1, 1], [0, 0], [1, 1], 1)
+    return b, d, f, h, j, k
+)");
+      m.eval();
+      return torch::jit::freeze(m);
+    };
+    torch::jit::Module reference = make();
+    torch::jit::Module module = make();
+    const zoo::models::FusedConvolutions fused = zoo::models::fuse_convolutions(module.get_method("forward").graph());
+    CHECK(fused.convolutions == 12);
+    const bool avx512 = __builtin_cpu_supports("avx512f");
+    CHECK(fused.depthwise == (avx512 ? 5 : 0));
+    // b (after the stem), d, f, h; not j (i has two readers) nor k.
+    CHECK(fused.input_silu == (avx512 ? 4 : 0));
+    // Sizes from several tiles a row to less than one and smaller than a
+    // kernel, odd and not square; rows shared out among the threads.
+    for (const auto& [n, h, w] : {std::tuple{1, 80, 112}, {3, 33, 45}, {2, 13, 14}, {1, 5, 7}, {1, 80, 112}}) {
+      const at::Tensor x = torch::randn({n, 3, h, w});
+      check_outputs(make, reference, module, x);
+    }
+  }
+  TEST_CASE("the global average pool of a depthwise convolution on zoo's kernel is summed by the kernel") {
+    // Squeeze-and-excitation after a depthwise convolution (efficientnet's
+    // with SiLU and the SiLU before it moved in, mobilenet_v3's with
+    // hardswish; 24 channels: a masked block), its pool also an output; a
+    // plain one of 8 channels, stride 2. Left to oneDNN: the pool of a
+    // dilated depthwise convolution, and a pool that is not global.
+    const auto make = [] {
+      torch::manual_seed(13);
+      torch::jit::Module m("Pooled");
+      const auto weight = [&](const char* name, std::vector<int64_t> shape) {
+        m.register_parameter(name, torch::randn(shape) * 0.3, false);
+      };
+      weight("expand", {24, 3, 1, 1});
+      weight("dw", {24, 1, 3, 3});
+      weight("b", {24});
+      weight("squeeze", {6, 24, 1, 1});
+      weight("excite", {24, 6, 1, 1});
+      weight("dw5", {24, 1, 5, 5});
+      weight("dw8", {8, 1, 3, 3});
+      m.define(R"(
+def forward(self, x):
+    a = torch.silu(torch.conv2d(x, self.expand, None, [1, 1], [0, 0], [1, 1], 1))
+    b = torch.silu(torch.conv2d(a, self.dw, self.b, [1, 1], [1, 1], [1, 1], 24))
+    p = torch.adaptive_avg_pool2d(b, [1, 1])
+    g = torch.silu(torch.conv2d(p, self.squeeze, None, [1, 1], [0, 0], [1, 1], 1))
+    g = torch.sigmoid(torch.conv2d(g, self.excite, None, [1, 1], [0, 0], [1, 1], 1))
+    c = b * g
+    d = torch.hardswish(torch.conv2d(c, self.dw5, None, [2, 2], [2, 2], [1, 1], 24))
+    q = torch.adaptive_avg_pool2d(d, [1, 1])
+    e = torch.conv2d(c[:, 0:8], self.dw8, None, [2, 2], [1, 1], [1, 1], 8)
+    r = torch.adaptive_avg_pool2d(e, [1, 1])
+    f = torch.conv2d(c, self.dw, None, [1, 1], [2, 2], [2, 2], 24)
+    s = torch.adaptive_avg_pool2d(f, [1, 1])
+    t = torch.conv2d(c, self.dw, None, [1, 1], [1, 1], [1, 1], 24)
+    t = torch.avg_pool2d(t, [2, 2], [2, 2], [0, 0], False, True, None)
+    return c, p, d, q, r, s, t
+)");
+      m.eval();
+      return torch::jit::freeze(m);
+    };
+    torch::jit::Module reference = make();
+    torch::jit::Module module = make();
+    const auto graph = module.get_method("forward").graph();
+    const zoo::models::FusedConvolutions fused = zoo::models::fuse_convolutions(graph);
+    const bool avx512 = __builtin_cpu_supports("avx512f");
+    CHECK(fused.depthwise == (avx512 ? 4 : 0));
+    CHECK(fused.pooled == (avx512 ? 3 : 0));
+    CHECK(count(*graph, "zoo::conv_pool") == (avx512 ? 3 : 0));
+    for (const auto& [n, h, w] : {std::tuple{1, 40, 56}, {3, 17, 23}, {2, 7, 7}, {1, 3, 4}, {1, 40, 56}}) {
+      const at::Tensor x = torch::randn({n, 3, h, w});
+      check_outputs(make, reference, module, x);
+    }
+  }
   TEST_CASE("a convolution whose weights are not constants stays as it is") {
     torch::jit::Module m("Free");
     m.define(R"(
