@@ -80,6 +80,14 @@ inline __m512 activate(__m512 x, __m512 low, __m512 high) {
   return x;
 }
 
+// What depthwise_rows was given, but the rows.
+struct Call {
+  const Depthwise& d;
+  const PostOp* post;
+  const float *image, *weights, *bias;
+  float *out, *row_sums;
+};
+
 // The rows of one convolution: kernel K, stride S, activation A. T
 // outputs of a row are summed together, 16 channels at a time (the last
 // block masked when the channels are not a multiple of 16), so that each
@@ -93,14 +101,6 @@ inline __m512 activate(__m512 x, __m512 low, __m512 high) {
 // up to a multiple of 16: the kernel reads it with no mask. (AMD's Zen 5
 // stalls masked loads of what was stored shortly before: reading the SiLU
 // rows through the masks made the kernel 2-5x slower.)
-// What depthwise_rows was given, but the rows.
-struct Call {
-  const Depthwise& d;
-  const PostOp* post;
-  const float *image, *weights, *bias;
-  float *out, *row_sums;
-};
-
 template <int K, int S, Activation A, bool InputSilu>
 class Rows {
  public:

@@ -16,6 +16,21 @@ int count(const torch::jit::Graph& graph, const std::string& kind) {
   return n;
 }
 
+// A frozen module of `source`, its parameters of these names and shapes
+// drawn from `seed`'s normal distribution times `scale`.
+torch::jit::Module frozen_module(const char* name, uint64_t seed, double scale,
+                                 const std::vector<std::pair<const char*, std::vector<int64_t>>>& parameters,
+                                 const std::string& source) {
+  torch::manual_seed(seed);
+  torch::jit::Module m(name);
+  for (const auto& [parameter, shape] : parameters) {
+    m.register_parameter(parameter, torch::randn(shape) * scale, false);
+  }
+  m.define(source);
+  m.eval();
+  return torch::jit::freeze(m);
+}
+
 // Eleven convolutions, each followed by what zoo's built-ins and
 // torchvision's TorchScript exports put after one (three of them on a 1x1
 // input, two in a squeeze-and-excitation block), and the three kinds of
@@ -23,26 +38,13 @@ int count(const torch::jit::Graph& graph, const std::string& kind) {
 // 16 oneDNN's blocked layouts pad to, where LibTorch 1.13's MKLDNN path
 // computes ReLU6, hardswish and hardsigmoid wrongly.
 torch::jit::Module blocks() {
-  torch::manual_seed(3);
-  torch::jit::Module m("Blocks");
-  const auto weight = [&](const char* name, std::vector<int64_t> shape) {
-    m.register_parameter(name, torch::randn(shape) * 0.25, false);
-  };
-  weight("w1", {20, 3, 3, 3});
-  weight("b1", {20});
-  weight("w2", {20, 1, 3, 3});  // depthwise
-  weight("b2", {20});
-  weight("w3", {20, 20, 1, 1});
-  weight("b3", {20});
-  weight("w4", {20, 20, 3, 3});
-  weight("w5", {20, 20, 1, 1});
-  weight("b5", {20});
-  weight("w6", {20, 20, 1, 1});
-  weight("w7", {5, 20, 1, 1});  // squeeze-and-excitation
-  weight("b7", {5});
-  weight("w8", {20, 5, 1, 1});
-  weight("b8", {20});
-  m.define(R"(
+  // w2 depthwise, w7 and w8 squeeze-and-excitation.
+  return frozen_module("Blocks", 3, 0.25,
+                       {{"w1", {20, 3, 3, 3}}, {"b1", {20}}, {"w2", {20, 1, 3, 3}}, {"b2", {20}},
+                        {"w3", {20, 20, 1, 1}}, {"b3", {20}}, {"w4", {20, 20, 3, 3}}, {"w5", {20, 20, 1, 1}},
+                        {"b5", {20}}, {"w6", {20, 20, 1, 1}}, {"w7", {5, 20, 1, 1}}, {"b7", {5}},
+                        {"w8", {20, 5, 1, 1}}, {"b8", {20}}},
+                       R"(
 def forward(self, x, shift):
     a = torch.relu(torch.conv2d(x, self.w1, self.b1, [2, 2], [1, 1], [1, 1], 1))
     a = torch.max_pool2d(a, [3, 3], [2, 2], [1, 1], [1, 1], False)
@@ -60,8 +62,6 @@ def forward(self, x, shift):
     q = torch.conv2d(p, self.w3, self.b3, [1, 1], [0, 0], [1, 1], 1)
     return h * 2.0 + torch.relu(h) + p + q * d + d
 )");
-  m.eval();
-  return torch::jit::freeze(m);
 }
 
 // A model of tuple outputs, run on x with its convolutions fused
@@ -197,22 +197,11 @@ def forward(self, x):
     // of each it leaves to oneDNN: a dilated one, and one followed by two
     // activations.
     const auto make = [] {
-      torch::manual_seed(7);
-      torch::jit::Module m("Depthwise");
-      const auto weight = [&](const char* name, std::vector<int64_t> shape) {
-        m.register_parameter(name, torch::randn(shape) * 0.3, false);
-      };
-      weight("w1", {32, 1, 3, 3});
-      weight("b1", {32});
-      weight("w2", {32, 1, 5, 5});
-      weight("w3", {24, 32, 1, 1});
-      weight("w4", {24, 1, 3, 3});
-      weight("b4", {24});
-      weight("w5", {24, 1, 5, 5});
-      weight("b5", {24});
-      weight("w6", {24, 1, 3, 3});
-      weight("w7", {8, 1, 5, 5});
-      m.define(R"(
+      return frozen_module("Depthwise", 7, 0.3,
+                           {{"w1", {32, 1, 3, 3}}, {"b1", {32}}, {"w2", {32, 1, 5, 5}}, {"w3", {24, 32, 1, 1}},
+                            {"w4", {24, 1, 3, 3}}, {"b4", {24}}, {"w5", {24, 1, 5, 5}}, {"b5", {24}},
+                            {"w6", {24, 1, 3, 3}}, {"w7", {8, 1, 5, 5}}},
+                           R"(
 def forward(self, x):
     a = torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1], [1, 1], 32)
     a = a * torch.sigmoid(a)
@@ -228,8 +217,6 @@ def forward(self, x):
     k = torch.silu(torch.conv2d(x[:, 0:8], self.w7, None, [1, 1], [2, 2], [1, 1], 8))
     return a, b, c, e, f, g, h, i, j, k
 )");
-      m.eval();
-      return torch::jit::freeze(m);
     };
     torch::jit::Module reference = make();
     torch::jit::Module module = make();
@@ -251,22 +238,12 @@ def forward(self, x):
     // SiLU. Left as they are: a SiLU read by two ops, and one read by a
     // convolution that is not depthwise.
     const auto make = [] {
-      torch::manual_seed(11);
-      torch::jit::Module m("InputSilu");
-      const auto weight = [&](const char* name, std::vector<int64_t> shape) {
-        m.register_parameter(name, torch::randn(shape) * 0.3, false);
-      };
-      weight("stem", {24, 3, 3, 3});
-      weight("w1", {24, 1, 3, 3});
-      weight("b1", {24});
-      weight("expand", {24, 24, 1, 1});
-      weight("w2", {24, 1, 5, 5});
-      weight("w3", {8, 24, 1, 1});
-      weight("w4", {8, 1, 3, 3});
-      weight("w5", {24, 24, 1, 1});
-      weight("expand2", {24, 24, 1, 1});  // each its own: the same op twice is computed once
-      weight("expand3", {24, 24, 1, 1});
-      m.define(R"(
+      // expand, expand2 and expand3 each their own: the same op twice is computed once.
+      return frozen_module("InputSilu", 11, 0.3,
+                           {{"stem", {24, 3, 3, 3}}, {"w1", {24, 1, 3, 3}}, {"b1", {24}}, {"expand", {24, 24, 1, 1}},
+                            {"w2", {24, 1, 5, 5}}, {"w3", {8, 24, 1, 1}}, {"w4", {8, 1, 3, 3}},
+                            {"w5", {24, 24, 1, 1}}, {"expand2", {24, 24, 1, 1}}, {"expand3", {24, 24, 1, 1}}},
+                           R"(
 def forward(self, x):
     a = torch.conv2d(x, self.stem, None, [2, 2], [1, 1], [1, 1], 1)
     a = a * torch.sigmoid(a)
@@ -283,8 +260,6 @@ def forward(self, x):
     k = torch.conv2d(k, self.w5, None, [1, 1], [0, 0], [1, 1], 1)
     return b, d, f, h, j, k
 )");
-      m.eval();
-      return torch::jit::freeze(m);
     };
     torch::jit::Module reference = make();
     torch::jit::Module module = make();
@@ -308,19 +283,10 @@ def forward(self, x):
     // plain one of 8 channels, stride 2. Left to oneDNN: the pool of a
     // dilated depthwise convolution, and a pool that is not global.
     const auto make = [] {
-      torch::manual_seed(13);
-      torch::jit::Module m("Pooled");
-      const auto weight = [&](const char* name, std::vector<int64_t> shape) {
-        m.register_parameter(name, torch::randn(shape) * 0.3, false);
-      };
-      weight("expand", {24, 3, 1, 1});
-      weight("dw", {24, 1, 3, 3});
-      weight("b", {24});
-      weight("squeeze", {6, 24, 1, 1});
-      weight("excite", {24, 6, 1, 1});
-      weight("dw5", {24, 1, 5, 5});
-      weight("dw8", {8, 1, 3, 3});
-      m.define(R"(
+      return frozen_module("Pooled", 13, 0.3,
+                           {{"expand", {24, 3, 1, 1}}, {"dw", {24, 1, 3, 3}}, {"b", {24}}, {"squeeze", {6, 24, 1, 1}},
+                            {"excite", {24, 6, 1, 1}}, {"dw5", {24, 1, 5, 5}}, {"dw8", {8, 1, 3, 3}}},
+                           R"(
 def forward(self, x):
     a = torch.silu(torch.conv2d(x, self.expand, None, [1, 1], [0, 0], [1, 1], 1))
     b = torch.silu(torch.conv2d(a, self.dw, self.b, [1, 1], [1, 1], [1, 1], 24))
@@ -338,8 +304,6 @@ def forward(self, x):
     t = torch.avg_pool2d(t, [2, 2], [2, 2], [0, 0], False, True, None)
     return c, p, d, q, r, s, t
 )");
-      m.eval();
-      return torch::jit::freeze(m);
     };
     torch::jit::Module reference = make();
     torch::jit::Module module = make();
