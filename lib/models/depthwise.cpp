@@ -167,9 +167,10 @@ class Rows {
  private:
   // Input row r as the kernel reads it: in the image, or its SiLU in the
   // ring.
-  const float* row_at(int64_t r) const {
-    return InputSilu ? m_ring + r % (K + S) * m_ring_step + m_padding * m_padded : m_image + r * m_width * m_channels;
-  }
+  const float* row_at(int64_t r) const { return InputSilu ? ring_row(r) : m_image + r * m_width * m_channels; }
+
+  // Input row r's place in the ring, past its zero columns on the left.
+  float* ring_row(int64_t r) const { return m_ring + r % (K + S) * m_ring_step + m_padding * m_padded; }
 
   // The SiLU of input rows [begin, end) in the ring, those not there yet
   // (the rows a window needs follow on from the previous window's).
@@ -177,7 +178,7 @@ class Rows {
     const int64_t last = m_blocks - 1;
     for (int64_t r = std::max(begin, m_filled); r < end; ++r) {
       const float* from = m_image + r * m_width * m_channels;
-      float* to = m_ring + r % (K + S) * m_ring_step + m_padding * m_padded;
+      float* to = ring_row(r);
       for (int64_t x = 0; x < m_width; ++x, from += m_channels, to += m_padded) {
         for (int64_t b = 0; b < last; ++b) _mm512_store_ps(to + b * 16, silu(_mm512_loadu_ps(from + b * 16)));
         _mm512_store_ps(to + last * 16, silu(_mm512_maskz_loadu_ps(m_last_mask, from + last * 16)));

@@ -134,11 +134,7 @@ class Convolution : public torch::CustomClassHolder {
   // output: oneDNN adds into it (a "sum" post-op), which spares a buffer
   // and suits its fastest kernels, which take no other operand.
   at::Tensor run(const at::Tensor& x, const at::Tensor* residual) {
-    const int64_t in_channels = m_weight.size(1) * m_settings.groups;
-    TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.layout() == at::kStrided &&
-                    x.size(1) == in_channels,
-                "zoo::conv: expected a float tensor of shape [N, ", in_channels, ", H, W], got ", x.sizes());
-    const at::Tensor input = x.contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor input = channels_last_input(x, "zoo::conv");
     const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
     if (!residual && on_pixel(input)) return run_on_pixel(input, shape);
     if (!residual && by_own_depthwise()) return run_depthwise(input, shape, nullptr);
@@ -198,13 +194,10 @@ class Convolution : public torch::CustomClassHolder {
   // the rows top to bottom (whatever the threads). Requires
   // by_own_depthwise().
   std::tuple<at::Tensor, at::Tensor> run_pooled(const at::Tensor& x) {
-    const int64_t channels = m_weight.size(0);
-    TORCH_CHECK(by_own_depthwise() && x.dim() == 4 && x.scalar_type() == at::kFloat &&
-                    x.layout() == at::kStrided && x.size(1) == channels,
-                "zoo::conv_pool: expected a float tensor of shape [N, ", channels, ", H, W], got ", x.sizes());
-    const at::Tensor input = x.contiguous(at::MemoryFormat::ChannelsLast);
+    TORCH_CHECK(by_own_depthwise(), "zoo::conv_pool: the convolution does not run on zoo's depthwise kernel");
+    const at::Tensor input = channels_last_input(x, "zoo::conv_pool");
     const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
-    const int64_t images = shape[0], rows = shape[2], padded = (channels + 15) / 16 * 16;
+    const int64_t images = shape[0], channels = shape[1], rows = shape[2], padded = padded_channels();
     at::Tensor row_sums = at::empty({images, rows, padded}, input.options());
     at::Tensor out = run_depthwise(input, shape, row_sums.data_ptr<float>());
     at::Tensor pooled = at::zeros({images, channels, 1, 1}, input.options());
@@ -221,6 +214,16 @@ class Convolution : public torch::CustomClassHolder {
   }
 
  private:
+  // x as a dense channels_last tensor, after checking it is an input this
+  // convolution takes; `op` names it in the error.
+  at::Tensor channels_last_input(const at::Tensor& x, const char* op) const {
+    const int64_t in_channels = m_weight.size(1) * m_settings.groups;
+    TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.layout() == at::kStrided &&
+                    x.size(1) == in_channels,
+                op, ": expected a float tensor of shape [N, ", in_channels, ", H, W], got ", x.sizes());
+    return x.contiguous(at::MemoryFormat::ChannelsLast);
+  }
+
   // What runs this convolution with its post-ops as they are now: whether
   // Winograd's algorithm may, and whether zoo's depthwise kernel does.
   void decide() {
@@ -296,6 +299,10 @@ class Convolution : public torch::CustomClassHolder {
 
   const PostOp* depthwise_post() const { return m_post.empty() ? nullptr : &m_post[0]; }
 
+  // The channels as zoo's depthwise kernel lays them out: up to a multiple
+  // of 16.
+  int64_t padded_channels() const { return m_depthwise_bias.size(0); }
+
   // Image by image, row by row on all the threads; `row_sums`: null, or
   // where each output row's sums per channel go (depthwise_rows). (Sharing
   // out an image's channels instead, which spares the rows at the parts'
@@ -307,15 +314,15 @@ class Convolution : public torch::CustomClassHolder {
                       m_settings.padding[0], shape[3], m_input_silu};
     at::Tensor out = at::empty(shape, input.options().memory_format(at::MemoryFormat::ChannelsLast));
     const int64_t rows = shape[2], image = d.channels * d.height * d.width, out_image = d.channels * rows * shape[3];
+    const int64_t image_sums = rows * padded_channels();
     const float* in = input.data_ptr<float>();
     float* o = out.data_ptr<float>();
     at::parallel_for(0, shape[0] * rows, 1, [&](int64_t begin, int64_t end) {
       while (begin < end) {
         const int64_t n = begin / rows, first = begin % rows, last = std::min(rows, first + end - begin);
-        const int64_t padded = (d.channels + 15) / 16 * 16;
         depthwise_rows(d, depthwise_post(), in + n * image, m_depthwise_weights.data_ptr<float>(),
                        m_depthwise_bias.data_ptr<float>(), o + n * out_image,
-                       row_sums ? row_sums + n * rows * padded : nullptr, first, last);
+                       row_sums ? row_sums + n * image_sums : nullptr, first, last);
         begin += last - first;
       }
     });
@@ -884,6 +891,11 @@ c10::intrusive_ptr<Pooling> pooling_of(const Node* node) {
   return c10::make_intrusive<Pooling>(kind, s, *kernel);
 }
 
+// The Convolution a zoo::conv or zoo::conv_add node runs.
+c10::intrusive_ptr<Convolution> fused_convolution(const Node* node) {
+  return constant(node->input(1))->toCustomClass<Convolution>();
+}
+
 bool replace_pooling(torch::jit::Graph& graph, Node* node) {
   if (!is_tensor(node->input(0)) || node->outputs().size() != 1) return false;
   const c10::intrusive_ptr<Pooling> pooling = pooling_of(node);
@@ -932,7 +944,6 @@ void replace_scaling(torch::jit::Block* block) {
 int move_silu_into_depthwise(torch::jit::Block* block) {
   static const auto conv_symbol = c10::Symbol::fromQualString("zoo::conv");
   static const auto conv_add_symbol = c10::Symbol::fromQualString("zoo::conv_add");
-  const auto convolution = [](const Node* node) { return constant(node->input(1))->toCustomClass<Convolution>(); };
   int moved = 0;
   for (Node* node : block->nodes()) {
     for (torch::jit::Block* sub : node->blocks()) moved += move_silu_into_depthwise(sub);
@@ -940,7 +951,7 @@ int move_silu_into_depthwise(torch::jit::Block* block) {
     const Value* input = node->input(0);
     const Node* writer = input->node();
     if ((writer->kind() != conv_symbol && writer->kind() != conv_add_symbol) || input->uses().size() != 1) continue;
-    const c10::intrusive_ptr<Convolution> reader = convolution(node), before = convolution(writer);
+    const c10::intrusive_ptr<Convolution> reader = fused_convolution(node), before = fused_convolution(writer);
     if (reader->by_own_depthwise() && !reader->takes_input_silu() && before->drop_last_silu()) {
       reader->take_input_silu();
       ++moved;
@@ -967,7 +978,7 @@ int pool_in_depthwise(torch::jit::Block* block) {
     Node* conv = pool->input(0)->node();
     if (conv->kind() != conv_symbol || conv->owningBlock() != block ||
         constant(pool->input(1))->toCustomClass<Pooling>()->kind() != Pooling::global_average ||
-        !constant(conv->input(1))->toCustomClass<Convolution>()->by_own_depthwise()) {
+        !fused_convolution(conv)->by_own_depthwise()) {
       continue;
     }
     Node* both = block->owningGraph()->create(conv_pool_symbol, {conv->input(0), conv->input(1)}, 2);
