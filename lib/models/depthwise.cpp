@@ -1,6 +1,7 @@
 #include "models/depthwise.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <optional>
 #include <type_traits>
@@ -32,9 +33,11 @@ std::optional<Activation> activation_of(const PostOp* post) {
 // only where the CPU has it (depthwise_runs).
 #pragma GCC push_options
 #pragma GCC target("avx512f,fma")
-// GCC 12 warns of the undefined vector its masked-load intrinsics start from.
+// GCC 12 warns of the undefined vector its masked-load, min and max
+// intrinsics start from.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 // 1 / (1 + e^-x), with e^-x = 2^n 2^f (n = -x log2(e) rounded, f within
 // 1/2 of 0): 2^f by a degree-5 polynomial fitted for least relative error
@@ -80,6 +83,74 @@ inline __m512 activate(__m512 x, __m512 low, __m512 high) {
   return x;
 }
 
+// Output channels [0, 16 N) of P pixels of a 1x1 convolution with its
+// activation (an expansion's, before a depthwise convolution): `in` the P
+// pixels' `in_channels` values each, `weights` [in_channels][`padded`],
+// `out` P pixels of `padded` floats, all three from the first of the
+// channels. Each output is its bias plus its terms in the order of the
+// input channels, whatever P and N: its value depends on nothing but its
+// inputs.
+template <int P, int N, Activation A>
+void expand_tile(const float* in, int64_t in_channels, const float* weights, int64_t padded, const float* bias,
+                 float* out, float low, float high) {
+  __m512 sum[P][N];
+#pragma GCC unroll 3
+  for (int j = 0; j < N; ++j) {
+    const __m512 b = _mm512_loadu_ps(bias + 16 * j);
+#pragma GCC unroll 8
+    for (int p = 0; p < P; ++p) sum[p][j] = b;
+  }
+  const float* w = weights;
+  for (int64_t k = 0; k < in_channels; ++k, w += padded) {
+    __m512 wk[N];
+#pragma GCC unroll 3
+    for (int j = 0; j < N; ++j) wk[j] = _mm512_loadu_ps(w + 16 * j);
+#pragma GCC unroll 8
+    for (int p = 0; p < P; ++p) {
+      const __m512 x = _mm512_set1_ps(in[p * in_channels + k]);
+#pragma GCC unroll 3
+      for (int j = 0; j < N; ++j) sum[p][j] = _mm512_fmadd_ps(x, wk[j], sum[p][j]);
+    }
+  }
+  const __m512 lo = _mm512_set1_ps(low), hi = _mm512_set1_ps(high);
+#pragma GCC unroll 8
+  for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 3
+    for (int j = 0; j < N; ++j) _mm512_store_ps(out + p * padded + 16 * j, activate<A>(sum[p][j], lo, hi));
+  }
+}
+
+// expand_tile by P (1 to 8) and N (1 to 3): 24 sums and 3 weight vectors
+// of the 32 registers.
+using ExpandTile = void (*)(const float*, int64_t, const float*, int64_t, const float*, float*, float, float);
+constexpr int k_expand_pixels = 8, k_expand_blocks = 3;
+using ExpandTiles = std::array<std::array<ExpandTile, k_expand_blocks>, k_expand_pixels>;
+
+template <Activation A, int P>
+constexpr std::array<ExpandTile, k_expand_blocks> expand_tiles_of() {
+  return {&expand_tile<P, 1, A>, &expand_tile<P, 2, A>, &expand_tile<P, 3, A>};
+}
+
+template <Activation A>
+constexpr ExpandTiles expand_tiles_of() {
+  return {expand_tiles_of<A, 1>(), expand_tiles_of<A, 2>(), expand_tiles_of<A, 3>(), expand_tiles_of<A, 4>(),
+          expand_tiles_of<A, 5>(), expand_tiles_of<A, 6>(), expand_tiles_of<A, 7>(), expand_tiles_of<A, 8>()};
+}
+
+// The tiles of the activations an expansion may end with (expansion_runs).
+const ExpandTiles& expand_tiles(Activation a) {
+  static constexpr ExpandTiles none = expand_tiles_of<Activation::none>();
+  static constexpr ExpandTiles clamp = expand_tiles_of<Activation::clamp>();
+  static constexpr ExpandTiles silu = expand_tiles_of<Activation::silu>();
+  static constexpr ExpandTiles hardswish = expand_tiles_of<Activation::hardswish>();
+  switch (a) {
+    case Activation::clamp: return clamp;
+    case Activation::silu: return silu;
+    case Activation::hardswish: return hardswish;
+    default: return none;
+  }
+}
+
 // What depthwise_rows was given, but the rows.
 struct Call {
   const Depthwise& d;
@@ -95,13 +166,14 @@ struct Call {
 // outside the image are not added: rows by their range, columns by
 // loading zeros in their place (away from the left and right borders no
 // column is checked). Each output adds its taps in one order (row by row,
-// left to right) onto its bias. InputSilu: the input's SiLU is convolved,
-// each row of it computed once into a ring of rows (a thread's own), a
-// row ahead of its use, with zero columns either side and zero channels
-// up to a multiple of 16: the kernel reads it with no mask. (AMD's Zen 5
-// stalls masked loads of what was stored shortly before: reading the SiLU
-// rows through the masks made the kernel 2-5x slower.)
-template <int K, int S, Activation A, bool InputSilu>
+// left to right) onto its bias. InRing: what is convolved is computed from
+// the image (its SiLU, or an expansion of it), each row once into a ring
+// of rows (a thread's own), a row ahead of its use, with zero columns
+// either side and zero channels up to a multiple of 16: the kernel reads it
+// with no mask. (AMD's Zen 5 stalls masked loads of what was stored
+// shortly before: reading the SiLU rows through the masks made the kernel
+// 2-5x slower.)
+template <int K, int S, Activation A, bool InRing>
 class Rows {
  public:
   static constexpr int T = 8;
@@ -109,8 +181,9 @@ class Rows {
 
   explicit Rows(const Call& call)
       : m_image(call.image), m_weights(call.weights), m_bias(call.bias), m_out(call.out), m_row_sums(call.row_sums),
-        m_channels(call.d.channels), m_height(call.d.height), m_width(call.d.width), m_padding(call.d.padding),
-        m_out_width(call.d.out_width) {
+        m_channels(call.d.channels), m_in_channels(call.d.expansion ? call.d.expansion->in_channels : m_channels),
+        m_height(call.d.height), m_width(call.d.width), m_padding(call.d.padding), m_out_width(call.d.out_width),
+        m_expansion(call.d.expansion) {
     const Depthwise& d = call.d;
     const PostOp* post = call.post;
     m_low = _mm512_set1_ps(post && post->kind == PostOp::clamp ? post->low : 0.f);
@@ -123,7 +196,13 @@ class Rows {
     m_inner_begin = std::min((d.padding + S - 1) / S, d.out_width);
     const int64_t last = d.width - K + d.padding;
     m_inner_end = last < 0 ? m_inner_begin : std::max(m_inner_begin, std::min(d.out_width, last / S + 1));
-    if constexpr (InputSilu) {
+    if (m_expansion) {
+      const PostOp* e = m_expansion->post;
+      m_expand = &expand_tiles(*activation_of(e));
+      m_expand_low = e && e->kind == PostOp::clamp ? e->low : 0.f;
+      m_expand_high = e && e->kind == PostOp::clamp ? e->high : std::numeric_limits<float>::infinity();
+    }
+    if constexpr (InRing) {
       // K rows in use and S being filled, each 64-byte aligned.
       static thread_local std::vector<float> ring;
       constexpr int span = (T - 1) * S + K;
@@ -138,21 +217,23 @@ class Rows {
     }
   }
 
-  void run(int64_t first_row, int64_t end_row) {
+  void run(int64_t first_row, int64_t end_row, int64_t first_block, int64_t end_block) {
+    m_first_block = first_block, m_end_block = end_block;
+    const int64_t blocks = end_block - first_block;
     // The ring's rows: those the part's windows read.
     const int64_t last_row = std::min(m_height, (end_row - 1) * S - m_padding + K);
     for (int64_t oh = first_row; oh < end_row; ++oh) {
       const int64_t top = oh * S - m_padding;
       const int kh_begin = int(std::max<int64_t>(0, -top));
       const int kh_end = int(std::min<int64_t>(K, m_height - top));
-      if constexpr (InputSilu) fill_ring(top + kh_begin, std::min(last_row, top + kh_end + S));
-      const int64_t parts = (m_out_width + T - 1) / T * m_blocks;
+      if constexpr (InRing) fill_ring(top + kh_begin, std::min(last_row, top + kh_end + S));
+      const int64_t parts = (m_out_width + T - 1) / T * blocks;
       for (int64_t ow = 0; ow < m_out_width; ow += T) {
         const int64_t count = std::min<int64_t>(T, m_out_width - ow);
-        for (int64_t b = 0; b < m_blocks; ++b) {
+        for (int64_t b = first_block; b < end_block; ++b) {
           // The rows read next: by the next output row, or by the ring's
           // filling for the one after it.
-          prefetch_rows(top + (InputSilu ? 2 : 1) * S, ow / T * m_blocks + b, parts);
+          prefetch_rows(top + (InRing ? 2 : 1) * S, ow / T * blocks + b - first_block, parts);
           prefetch_output(oh, ow + k_ahead * T, b);
           if (ow >= m_inner_begin && ow + T <= m_inner_end) {
             tile<false>(oh, top, kh_begin, kh_end, ow, T, b);
@@ -165,26 +246,56 @@ class Rows {
   }
 
  private:
-  // Input row r as the kernel reads it: in the image, or its SiLU in the
-  // ring.
-  const float* row_at(int64_t r) const { return InputSilu ? ring_row(r) : m_image + r * m_width * m_channels; }
+  // Input row r as the kernel reads it: in the image, or computed from it in
+  // the ring.
+  const float* row_at(int64_t r) const { return InRing ? ring_row(r) : image_row(r); }
+
+  const float* image_row(int64_t r) const { return m_image + r * m_width * m_in_channels; }
 
   // Input row r's place in the ring, past its zero columns on the left.
   float* ring_row(int64_t r) const { return m_ring + r % (K + S) * m_ring_step + m_padding * m_padded; }
 
-  // The SiLU of input rows [begin, end) in the ring, those not there yet
-  // (the rows a window needs follow on from the previous window's).
+  // Input rows [begin, end) in the ring, those not there yet (the rows a
+  // window needs follow on from the previous window's): the expansion of
+  // the image's rows, or their SiLU.
   void fill_ring(int64_t begin, int64_t end) {
-    const int64_t last = m_blocks - 1;
+    // The part's blocks, the last masked where it is the image's last.
+    const int64_t full_end = std::min(m_end_block, m_blocks - 1);
     for (int64_t r = std::max(begin, m_filled); r < end; ++r) {
-      const float* from = m_image + r * m_width * m_channels;
+      const float* from = image_row(r);
       float* to = ring_row(r);
+      if (m_expansion) {
+        expand_row(from, to);
+        continue;
+      }
       for (int64_t x = 0; x < m_width; ++x, from += m_channels, to += m_padded) {
-        for (int64_t b = 0; b < last; ++b) _mm512_store_ps(to + b * 16, silu(_mm512_loadu_ps(from + b * 16)));
-        _mm512_store_ps(to + last * 16, silu(_mm512_maskz_loadu_ps(m_last_mask, from + last * 16)));
+        for (int64_t b = m_first_block; b < full_end; ++b) {
+          _mm512_store_ps(to + b * 16, silu(_mm512_loadu_ps(from + b * 16)));
+        }
+        if (full_end < m_end_block) {
+          _mm512_store_ps(to + full_end * 16, silu(_mm512_maskz_loadu_ps(m_last_mask, from + full_end * 16)));
+        }
       }
     }
     m_filled = std::max(m_filled, end);
+  }
+
+  // One row of the expansion, the part's blocks: up to 3 blocks of its
+  // channels at a time (their weights stay in the first-level cache), over
+  // the row's pixels in groups of up to 8 as even as they come (a row of
+  // 7 as one, of 14 as two of 7: a group of a few pixels loads as many
+  // weights as one of 8 for fewer sums).
+  void expand_row(const float* from, float* to) const {
+    const Expansion& e = *m_expansion;
+    const int64_t groups = (m_width + k_expand_pixels - 1) / k_expand_pixels;
+    for (int64_t b = m_first_block; b < m_end_block; b += k_expand_blocks) {
+      const int64_t n = std::min<int64_t>(k_expand_blocks, m_end_block - b);
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t x = m_width * g / groups, p = m_width * (g + 1) / groups - x;
+        (*m_expand)[p - 1][n - 1](from + x * e.in_channels, e.in_channels, e.weights + b * 16, m_padded,
+                                  e.bias + b * 16, to + x * m_padded + b * 16, m_expand_low, m_expand_high);
+      }
+    }
   }
 
   static __m512 silu(__m512 x) { return activate<Activation::silu>(x, x, x); }
@@ -196,12 +307,12 @@ class Rows {
   // rows the next output row adds to its window, and the output lines the
   // tile after next writes.
   void prefetch_rows(int64_t next_top, int64_t part, int64_t parts) const {
-    const int64_t bytes = m_width * m_channels * int64_t(sizeof(float));
+    const int64_t bytes = m_width * m_in_channels * int64_t(sizeof(float));
     const int64_t begin = bytes * part / parts & ~int64_t(63), end = bytes * (part + 1) / parts;
     for (int kh = std::max(0, K - S); kh < K; ++kh) {
       const int64_t row = next_top + kh;
       if (row < 0 || row >= m_height) continue;
-      const char* start = reinterpret_cast<const char*>(m_image + row * m_width * m_channels);
+      const char* start = reinterpret_cast<const char*>(image_row(row));
       for (int64_t line = begin; line < end; line += 64) prefetch_to_read(start + line);
     }
   }
@@ -218,7 +329,7 @@ class Rows {
   template <bool Edge>
   void tile(int64_t oh, int64_t top, int kh_begin, int kh_end, int64_t ow, int64_t count, int64_t b) const {
     constexpr int span = (T - 1) * S + K;  // input columns the T windows cover
-    const int64_t left = ow * S - m_padding, c = InputSilu ? m_padded : m_channels;
+    const int64_t left = ow * S - m_padding, c = InRing ? m_padded : m_channels;
     const __mmask16 mask = b + 1 == m_blocks ? m_last_mask : __mmask16(0xFFFF);
     __mmask16 column_mask[span];
 #pragma GCC unroll 32
@@ -233,7 +344,7 @@ class Rows {
       const float* column = row_at(top + kh) + left * c + b * 16;
 #pragma GCC unroll 32
       for (int i = 0; i < span; ++i, column += c) {
-        x[i] = InputSilu ? _mm512_load_ps(column) : _mm512_maskz_loadu_ps(column_mask[i], column);
+        x[i] = InRing ? _mm512_load_ps(column) : _mm512_maskz_loadu_ps(column_mask[i], column);
       }
 #pragma GCC unroll 8
       for (int kw = 0; kw < K; ++kw) {
@@ -260,33 +371,37 @@ class Rows {
   const float *m_image, *m_weights, *m_bias;
   float* m_out;
   float* m_row_sums;
-  int64_t m_channels, m_height, m_width, m_padding, m_out_width;
+  int64_t m_channels, m_in_channels, m_height, m_width, m_padding, m_out_width;
+  const Expansion* m_expansion;
+  const ExpandTiles* m_expand = nullptr;  // m_expansion's, by its activation
+  float m_expand_low = 0, m_expand_high = 0;
   __m512 m_low, m_high;
   int64_t m_blocks = 0, m_padded = 0, m_inner_begin = 0, m_inner_end = 0;
+  int64_t m_first_block = 0, m_end_block = 0;  // the part's blocks of 16 channels
   __mmask16 m_last_mask = 0xFFFF;
-  float* m_ring = nullptr;  // InputSilu: K + S rows of m_ring_step floats
+  float* m_ring = nullptr;  // InRing: K + S rows of m_ring_step floats
   int64_t m_ring_step = 0;
   int64_t m_filled = std::numeric_limits<int64_t>::min();  // the ring holds the rows before this one (K + S at most)
 };
 
 template <int K, int S, Activation A>
-void run_rows(const Call& call, int64_t first_row, int64_t end_row) {
-  if (call.d.input_silu) {
-    Rows<K, S, A, true>(call).run(first_row, end_row);
+void run_rows(const Call& call, const Part& part) {
+  if (call.d.input_silu || call.d.expansion) {
+    Rows<K, S, A, true>(call).run(part.first_row, part.end_row, part.first_block, part.end_block);
   } else {
-    Rows<K, S, A, false>(call).run(first_row, end_row);
+    Rows<K, S, A, false>(call).run(part.first_row, part.end_row, part.first_block, part.end_block);
   }
 }
 
 template <int K, int S>
-void run_activation(Activation a, const Call& call, int64_t first_row, int64_t end_row) {
+void run_activation(Activation a, const Call& call, const Part& part) {
   switch (a) {
-    case Activation::none: return run_rows<K, S, Activation::none>(call, first_row, end_row);
-    case Activation::clamp: return run_rows<K, S, Activation::clamp>(call, first_row, end_row);
-    case Activation::silu: return run_rows<K, S, Activation::silu>(call, first_row, end_row);
-    case Activation::sigmoid: return run_rows<K, S, Activation::sigmoid>(call, first_row, end_row);
-    case Activation::hardswish: return run_rows<K, S, Activation::hardswish>(call, first_row, end_row);
-    case Activation::hardsigmoid: return run_rows<K, S, Activation::hardsigmoid>(call, first_row, end_row);
+    case Activation::none: return run_rows<K, S, Activation::none>(call, part);
+    case Activation::clamp: return run_rows<K, S, Activation::clamp>(call, part);
+    case Activation::silu: return run_rows<K, S, Activation::silu>(call, part);
+    case Activation::sigmoid: return run_rows<K, S, Activation::sigmoid>(call, part);
+    case Activation::hardswish: return run_rows<K, S, Activation::hardswish>(call, part);
+    case Activation::hardsigmoid: return run_rows<K, S, Activation::hardsigmoid>(call, part);
   }
 }
 
@@ -300,12 +415,18 @@ bool depthwise_runs(int64_t kernel, int64_t stride, const PostOp* post) {
   return avx512 && (kernel == 3 || kernel == 5) && (stride == 1 || stride == 2) && activation_of(post).has_value();
 }
 
+bool expansion_runs(const PostOp* post) {
+  const std::optional<Activation> a = activation_of(post);
+  return a && (*a == Activation::none || *a == Activation::clamp || *a == Activation::silu ||
+               *a == Activation::hardswish);
+}
+
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,
-                    const float* bias, float* out, float* row_sums, int64_t first_row, int64_t end_row) {
+                    const float* bias, float* out, float* row_sums, const Part& part) {
   const Activation a = *activation_of(post);
   const Call call{d, post, image, weights, bias, out, row_sums};
   const auto run = [&](auto kernel, auto stride) {
-    run_activation<decltype(kernel)::value, decltype(stride)::value>(a, call, first_row, end_row);
+    run_activation<decltype(kernel)::value, decltype(stride)::value>(a, call, part);
   };
   using one = std::integral_constant<int, 1>;
   using two = std::integral_constant<int, 2>;

@@ -10,6 +10,19 @@ struct PostOp {
   float low = 0, high = 0;  // clamp's bounds
 };
 
+// A 1x1 convolution (stride 1, no padding) and its activation computed
+// before a depthwise convolution, on its input: mobilenet's and
+// efficientnet's expansion, moved here (fused_conv.cpp). Each of its output
+// rows is computed once into a ring of the window's rows, which stays in
+// cache: the expanded tensor, the largest of the block, is never written
+// out and read back.
+struct Expansion {
+  int64_t in_channels = 0;
+  const float* weights = nullptr;  // [in_channels][the depthwise channels rounded up to 16], zero past them
+  const float* bias = nullptr;     // [the depthwise channels rounded up to 16], zero past them
+  const PostOp* post = nullptr;    // null: none; else as expansion_runs allows
+};
+
 // One depthwise convolution (a k x k filter per channel, groups equal to
 // channels) of one image, dense NHWC in and out.
 struct Depthwise {
@@ -21,6 +34,10 @@ struct Depthwise {
   // input row is activated once into a ring of the window's rows, which
   // stays in cache, instead of by a post-op of that convolution's.
   bool input_silu = false;
+  // Null, or the convolution whose output is convolved, computed here: the
+  // image is then its input, of expansion->in_channels. Not with
+  // input_silu.
+  const Expansion* expansion = nullptr;
 };
 
 // Whether depthwise_rows runs a depthwise convolution of this kernel size
@@ -31,16 +48,28 @@ struct Depthwise {
 // its SiLU was made 2x cheaper (docs/performance.md).
 bool depthwise_runs(int64_t kernel, int64_t stride, const PostOp* post);
 
-// Output rows [first_row, end_row) of `d` on `image`, with `post` (null:
-// none) applied, written to `out`. `weights` is [kernel][kernel][channels
+// Whether depthwise_rows computes an expansion ending with `post` (null, or
+// one op): none, ReLU and other clamps, SiLU, hardswish.
+bool expansion_runs(const PostOp* post);
+
+// What of an image's output depthwise_rows computes: rows [first_row,
+// end_row) of channels [16 first_block, 16 end_block) (the channels up to a
+// multiple of 16).
+struct Part {
+  int64_t first_row = 0, end_row = 0, first_block = 0, end_block = 0;
+};
+
+// The part `part` of `d`'s output on `image`, with `post` (null: none)
+// applied, written to `out`. `weights` is [kernel][kernel][channels
 // rounded up to 16] and `bias` [channels rounded up to 16], zero past the
 // channels. Each output is summed in one fixed order: its value depends on
 // nothing but its inputs. `row_sums`: null, or [output rows][channels
-// rounded up to 16], 64-byte aligned, where each of these rows' outputs is
-// summed per channel, left to right (for the average pool that follows
-// squeeze-and-excitation's depthwise convolutions, without a pass of its
-// own over them). Requires depthwise_runs(d.kernel, d.stride, post).
+// rounded up to 16], 64-byte aligned, where each of the part's rows'
+// outputs is summed per channel, left to right (for the average pool that
+// follows squeeze-and-excitation's depthwise convolutions, without a pass
+// of its own over them). Requires depthwise_runs(d.kernel, d.stride, post), and
+// expansion_runs(d.expansion->post) where there is an expansion.
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,
-                    const float* bias, float* out, float* row_sums, int64_t first_row, int64_t end_row);
+                    const float* bias, float* out, float* row_sums, const Part& part);
 
 }  // namespace zoo::models

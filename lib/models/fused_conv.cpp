@@ -120,13 +120,41 @@ class Convolution : public torch::CustomClassHolder {
     return true;
   }
 
-  // Computes the SiLU of the input before convolving it: where zoo's own
-  // depthwise kernel runs this convolution.
+  // Whether this convolution can compute its input's SiLU: where zoo's own
+  // depthwise kernel runs it, and its input is not an expansion it computes
+  // (take_expansion).
+  bool may_take_input_silu() const { return by_own_depthwise() && !m_input_silu && !expands(); }
+
+  // Computes the SiLU of the input before convolving it. Requires
+  // may_take_input_silu().
   void take_input_silu() {
-    TORCH_CHECK(by_own_depthwise(), "zoo::conv: only zoo's depthwise kernel computes its input's SiLU");
+    TORCH_CHECK(may_take_input_silu(), "zoo::conv: only zoo's depthwise kernel computes its input's SiLU");
     m_input_silu = true;
   }
-  bool takes_input_silu() const { return m_input_silu; }
+
+  // Computes `expansion`, the 1x1 convolution (stride 1, no padding) and
+  // activation whose output is this depthwise convolution's input, from
+  // that convolution's input: where zoo's depthwise kernel runs this one
+  // and computes that one (depthwise.hpp). False, and nothing changed,
+  // where it does not.
+  bool take_expansion(const Convolution& expansion) {
+    const Settings& s = expansion.m_settings;
+    const at::Tensor& w = expansion.m_weight;
+    const int64_t channels = m_weight.size(0), in = w.size(1);
+    if (!by_own_depthwise() || m_input_silu || expands() || s.groups != 1 || w.size(0) != channels ||
+        w.size(2) != 1 || w.size(3) != 1 || s.stride != std::array<int64_t, 2>{1, 1} ||
+        s.padding != std::array<int64_t, 2>{0, 0} || expansion.m_post.size() > 1 ||
+        !expansion_runs(expansion.m_post.empty() ? nullptr : &expansion.m_post[0])) {
+      return false;
+    }
+    m_expansion_weights = at::zeros({in, padded_channels()}, w.options());
+    m_expansion_weights.narrow(1, 0, channels).copy_(w.view({channels, in}).t());
+    m_expansion_bias = at::zeros({padded_channels()}, w.options());
+    m_expansion_bias.narrow(0, 0, channels).copy_(expansion.m_bias);
+    m_expansion_post = expansion.m_post;
+    return true;
+  }
+  bool expands() const { return m_expansion_weights.defined(); }
 
   // The convolution with the residual added where its post-ops add it. A
   // residual that is this op's alone (its last use, nothing else viewing
@@ -217,7 +245,7 @@ class Convolution : public torch::CustomClassHolder {
   // x as a dense channels_last tensor, after checking it is an input this
   // convolution takes; `op` names it in the error.
   at::Tensor channels_last_input(const at::Tensor& x, const char* op) const {
-    const int64_t in_channels = m_weight.size(1) * m_settings.groups;
+    const int64_t in_channels = expands() ? m_expansion_weights.size(0) : m_weight.size(1) * m_settings.groups;
     TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.layout() == at::kStrided &&
                     x.size(1) == in_channels,
                 op, ": expected a float tensor of shape [N, ", in_channels, ", H, W], got ", x.sizes());
@@ -303,26 +331,35 @@ class Convolution : public torch::CustomClassHolder {
   // of 16.
   int64_t padded_channels() const { return m_depthwise_bias.size(0); }
 
-  // Image by image, row by row on all the threads; `row_sums`: null, or
-  // where each output row's sums per channel go (depthwise_rows). (Sharing
-  // out an image's channels instead, which spares the rows at the parts'
-  // ends read and activated twice, measured about 0.95x on efficientnet_b0
+  // Image by image on all the threads, each image's rows shared out, or
+  // with an expansion its channels: the rows at the parts' ends are read by
+  // both parts' windows, and so computed twice into the rings, which costs
+  // little for a SiLU and up to half the expansion's time on small images
+  // (efficientnet_b0's 5x5 convolutions of 7x7 at batch 1). (Sharing out the
+  // channels without an expansion measured about 0.95x on efficientnet_b0
   // at batch 1 on 2 threads, probably because each thread then reads what
-  // the other core's convolution wrote.)
+  // the other core's convolution wrote.) `row_sums`: null, or where each
+  // output row's sums per channel go (depthwise_rows).
   at::Tensor run_depthwise(const at::Tensor& input, const std::array<int64_t, 4>& shape, float* row_sums) {
-    const Depthwise d{m_weight.size(0), input.size(2), input.size(3), m_weight.size(2), m_settings.stride[0],
-                      m_settings.padding[0], shape[3], m_input_silu};
+    const Expansion expansion{input.size(1), expands() ? m_expansion_weights.data_ptr<float>() : nullptr,
+                              expands() ? m_expansion_bias.data_ptr<float>() : nullptr,
+                              m_expansion_post.empty() ? nullptr : &m_expansion_post[0]};
+    const Depthwise d{m_weight.size(0),     input.size(2),         input.size(3), m_weight.size(2),
+                      m_settings.stride[0], m_settings.padding[0], shape[3],      m_input_silu,
+                      expands() ? &expansion : nullptr};
     at::Tensor out = at::empty(shape, input.options().memory_format(at::MemoryFormat::ChannelsLast));
-    const int64_t rows = shape[2], image = d.channels * d.height * d.width, out_image = d.channels * rows * shape[3];
-    const int64_t image_sums = rows * padded_channels();
+    const int64_t rows = shape[2], blocks = padded_channels() / 16, image = input.size(1) * d.height * d.width;
+    const int64_t out_image = d.channels * rows * shape[3], image_sums = rows * padded_channels();
+    const int64_t units = expands() ? blocks : rows;  // an image's, shared out
     const float* in = input.data_ptr<float>();
     float* o = out.data_ptr<float>();
-    at::parallel_for(0, shape[0] * rows, 1, [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, shape[0] * units, 1, [&](int64_t begin, int64_t end) {
       while (begin < end) {
-        const int64_t n = begin / rows, first = begin % rows, last = std::min(rows, first + end - begin);
+        const int64_t n = begin / units, first = begin % units, last = std::min(units, first + end - begin);
+        const Part part = expands() ? Part{0, rows, first, last} : Part{first, last, 0, blocks};
         depthwise_rows(d, depthwise_post(), in + n * image, m_depthwise_weights.data_ptr<float>(),
                        m_depthwise_bias.data_ptr<float>(), o + n * out_image,
-                       row_sums ? row_sums + n * image_sums : nullptr, first, last);
+                       row_sums ? row_sums + n * image_sums : nullptr, part);
         begin += last - first;
       }
     });
@@ -566,6 +603,10 @@ class Convolution : public torch::CustomClassHolder {
   at::Tensor m_pixel_weights;
   at::Tensor m_depthwise_weights, m_depthwise_bias;  // [k][k][channels up to a multiple of 16]; undefined: not depthwise
   bool m_input_silu = false;                         // zoo's depthwise kernel computes the input's SiLU
+  // The expansion zoo's depthwise kernel computes (take_expansion):
+  // [input channels][channels up to a multiple of 16]; undefined: none.
+  at::Tensor m_expansion_weights, m_expansion_bias;
+  std::vector<PostOp> m_expansion_post;  // its activation, if any
 };
 
 std::tuple<at::Tensor, at::Tensor> run_convolution_pool(const at::Tensor& x,
@@ -952,8 +993,34 @@ int move_silu_into_depthwise(torch::jit::Block* block) {
     const Node* writer = input->node();
     if ((writer->kind() != conv_symbol && writer->kind() != conv_add_symbol) || input->uses().size() != 1) continue;
     const c10::intrusive_ptr<Convolution> reader = fused_convolution(node), before = fused_convolution(writer);
-    if (reader->by_own_depthwise() && !reader->takes_input_silu() && before->drop_last_silu()) {
+    if (reader->may_take_input_silu() && before->drop_last_silu()) {
       reader->take_input_silu();
+      ++moved;
+    }
+  }
+  return moved;
+}
+
+// Where a depthwise convolution on zoo's own kernel is the only reader of a
+// 1x1 convolution (mobilenet's and efficientnet's expansions), the kernel
+// computes that convolution too, row by row into the rows its windows read
+// (depthwise.hpp): the expanded tensor, the block's largest, is never
+// written out and read back. (mobilenet_v2's first expansion, 16 to 96
+// channels on 112x112, writes 77 MB a batch of 16 for its depthwise
+// convolution to read.) The number moved.
+int move_expansion_into_depthwise(torch::jit::Block* block) {
+  static const auto conv_symbol = c10::Symbol::fromQualString("zoo::conv");
+  int moved = 0;
+  for (Node* node : block->nodes()) {
+    for (torch::jit::Block* sub : node->blocks()) moved += move_expansion_into_depthwise(sub);
+    if (node->kind() != conv_symbol) continue;
+    Node* writer = node->input(0)->node();
+    if (writer->kind() != conv_symbol || writer->owningBlock() != block || node->input(0)->uses().size() != 1) {
+      continue;
+    }
+    if (fused_convolution(node)->take_expansion(*fused_convolution(writer))) {
+      node->replaceInput(0, writer->input(0));
+      writer->destroy();
       ++moved;
     }
   }
@@ -1023,6 +1090,7 @@ FusedConvolutions fuse_convolutions(const std::shared_ptr<torch::jit::Graph>& gr
   if (fused.convolutions > 0) {
     for (Node* pool : pools) replace_pooling(*graph, pool);
     replace_scaling(graph->block());
+    fused.expansions = move_expansion_into_depthwise(graph->block());
     fused.input_silu = move_silu_into_depthwise(graph->block());
     fused.pooled = pool_in_depthwise(graph->block());
   }

@@ -231,12 +231,14 @@ def forward(self, x):
     }
   }
   TEST_CASE("a depthwise convolution on zoo's kernel computes the SiLU of the convolution before it") {
-    // efficientnet's blocks: a 1x1 expansion and a stem convolution ending
-    // with SiLU (both ways of writing it), each read only by a depthwise
-    // convolution (3x3 and 5x5, strides 1 and 2, 24 channels: a masked
-    // block; 8: a masked block only); one ending with a residual add and
-    // SiLU. Left as they are: a SiLU read by two ops, and one read by a
-    // convolution that is not depthwise.
+    // efficientnet's blocks: a stem convolution ending with SiLU (written
+    // x * sigmoid(x)) and one ending with a residual add and SiLU, each read
+    // only by a depthwise convolution (3x3, 24 channels: a masked block).
+    // The kernel computes the whole convolution where it is a 1x1 one
+    // (an expansion, the next case): two such, with 5x5 depthwise
+    // convolutions of stride 2, 24 and 8 channels. Left as they are: a SiLU
+    // read by two ops, and one read by a convolution that is not
+    // depthwise.
     const auto make = [] {
       // expand, expand2 and expand3 each their own: the same op twice is computed once.
       return frozen_module("InputSilu", 11, 0.3,
@@ -267,8 +269,10 @@ def forward(self, x):
     CHECK(fused.convolutions == 12);
     const bool avx512 = __builtin_cpu_supports("avx512f");
     CHECK(fused.depthwise == (avx512 ? 5 : 0));
-    // b (after the stem), d, f, h; not j (i has two readers) nor k.
-    CHECK(fused.input_silu == (avx512 ? 4 : 0));
+    // b (after the stem) and h; d and f compute their expansions; not j (i
+    // has two readers) nor k.
+    CHECK(fused.input_silu == (avx512 ? 2 : 0));
+    CHECK(fused.expansions == (avx512 ? 2 : 0));
     // Sizes from several tiles a row to less than one and smaller than a
     // kernel, odd and not square; rows shared out among the threads.
     for (const auto& [n, h, w] : {std::tuple{1, 80, 112}, {3, 33, 45}, {2, 13, 14}, {1, 5, 7}, {1, 80, 112}}) {
@@ -276,9 +280,80 @@ def forward(self, x):
       check_outputs(make, reference, module, x);
     }
   }
+  TEST_CASE("a depthwise convolution on zoo's kernel computes the 1x1 convolution before it") {
+    // mobilenet's and efficientnet's expansions, with each activation the
+    // kernel computes after them (a clamp, as ReLU6 but to [-0.25, 0.5] so
+    // that both bounds are reached; ReLU, SiLU written x * sigmoid(x),
+    // hardswish, none), read only by a depthwise convolution: 3x3 and 5x5,
+    // strides 1 and 2; from 5 channels to 72 (five blocks of 16, the last
+    // masked), to 24 and to 8; one whose global average pool is also
+    // summed by the kernel. Left as they are: an expansion read by two ops,
+    // one ending with sigmoid, one of stride 2, one with a residual add (its
+    // SiLU moved instead), and one read by a dilated depthwise convolution;
+    // and the SiLU before an expansion that moved stays where it is.
+    const auto make = [] {
+      return frozen_module("Expansion", 17, 0.3,
+                           {{"e1", {72, 5, 1, 1}}, {"be1", {72}}, {"d1", {72, 1, 3, 3}}, {"bd1", {72}},
+                            {"e2", {24, 72, 1, 1}}, {"d2", {24, 1, 5, 5}}, {"e3", {8, 24, 1, 1}}, {"be3", {8}},
+                            {"d3", {8, 1, 5, 5}}, {"d4", {24, 1, 3, 3}}, {"e4", {24, 24, 1, 1}}, {"e5", {24, 24, 1, 1}},
+                            {"e6", {24, 24, 1, 1}}, {"e7", {24, 24, 1, 1}}, {"e8", {24, 24, 1, 1}},
+                            {"e9", {24, 24, 1, 1}}, {"e10", {24, 24, 1, 1}}, {"c11", {24, 24, 3, 3}},
+                            {"e11", {24, 24, 1, 1}}},
+                           R"(
+def forward(self, x):
+    a = torch.hardtanh(torch.conv2d(x, self.e1, self.be1, [1, 1], [0, 0], [1, 1], 1), -0.25, 0.5)
+    b = torch.hardtanh(torch.conv2d(a, self.d1, self.bd1, [2, 2], [1, 1], [1, 1], 72), 0.0, 6.0)
+    c = torch.relu(torch.conv2d(b, self.e2, None, [1, 1], [0, 0], [1, 1], 1))
+    d = torch.conv2d(c, self.d2, None, [1, 1], [2, 2], [1, 1], 24)
+    e = torch.conv2d(d, self.e3, self.be3, [1, 1], [0, 0], [1, 1], 1)
+    e = e * torch.sigmoid(e)
+    f = torch.hardswish(torch.conv2d(e, self.d3, None, [2, 2], [2, 2], [1, 1], 8))
+    g = torch.hardswish(torch.conv2d(d, self.e4, None, [1, 1], [0, 0], [1, 1], 1))
+    h = torch.silu(torch.conv2d(g, self.d4, None, [1, 1], [1, 1], [1, 1], 24))
+    p = torch.adaptive_avg_pool2d(h, [1, 1])
+    i = torch.conv2d(d, self.e5, None, [1, 1], [0, 0], [1, 1], 1)
+    j = torch.conv2d(i, self.d4, None, [1, 1], [1, 1], [1, 1], 24)
+    k = torch.relu(torch.conv2d(d, self.e6, None, [1, 1], [0, 0], [1, 1], 1))
+    l = torch.conv2d(k, self.d4, None, [1, 1], [1, 1], [1, 1], 24)
+    m = torch.sigmoid(torch.conv2d(d, self.e7, None, [1, 1], [0, 0], [1, 1], 1))
+    n = torch.conv2d(m, self.d4, None, [1, 1], [1, 1], [1, 1], 24)
+    o = torch.relu(torch.conv2d(d, self.e8, None, [2, 2], [0, 0], [1, 1], 1))
+    q = torch.conv2d(o, self.d4, None, [1, 1], [1, 1], [1, 1], 24)
+    r = torch.silu(torch.conv2d(d, self.e9, None, [1, 1], [0, 0], [1, 1], 1) + d)
+    t = torch.conv2d(r, self.d4, None, [1, 1], [1, 1], [1, 1], 24)
+    u = torch.relu(torch.conv2d(d, self.e10, None, [1, 1], [0, 0], [1, 1], 1))
+    v = torch.conv2d(u, self.d4, None, [1, 1], [2, 2], [2, 2], 24)
+    y = torch.silu(torch.conv2d(d, self.c11, None, [1, 1], [1, 1], [1, 1], 1))
+    z = torch.conv2d(torch.relu(torch.conv2d(y, self.e11, None, [1, 1], [0, 0], [1, 1], 1)), self.d4, None,
+                     [1, 1], [1, 1], [1, 1], 24)
+    return b, d, f, h, p, j, k, l, n, q, t, v, z
+)");
+    };
+    torch::jit::Module reference = make();
+    torch::jit::Module module = make();
+    const auto graph = module.get_method("forward").graph();
+    const zoo::models::FusedConvolutions fused = zoo::models::fuse_convolutions(graph);
+    CHECK(fused.convolutions == 23);
+    const bool avx512 = __builtin_cpu_supports("avx512f");
+    CHECK(fused.depthwise == (avx512 ? 10 : 0));
+    // e1 to e5 and e11 into d1, d2, d3 and d4 three times.
+    CHECK(fused.expansions == (avx512 ? 6 : 0));
+    // r's; not y's, read by a depthwise convolution that computes e11.
+    CHECK(fused.input_silu == (avx512 ? 1 : 0));
+    CHECK(fused.pooled == (avx512 ? 1 : 0));
+    CHECK(count(*graph, "zoo::conv") + count(*graph, "zoo::conv_add") + count(*graph, "zoo::conv_pool") ==
+          (avx512 ? 17 : 23));
+    // Widths of 1 to 5 past a multiple of the 6 pixels the expansion
+    // computes at once; an image's channels shared out among the threads,
+    // the 72 unevenly.
+    for (const auto& [n, h, w] : {std::tuple{1, 40, 57}, {3, 17, 23}, {2, 7, 7}, {1, 3, 4}, {1, 40, 57}}) {
+      const at::Tensor x = torch::randn({n, 5, h, w});
+      check_outputs(make, reference, module, x);
+    }
+  }
   TEST_CASE("the global average pool of a depthwise convolution on zoo's kernel is summed by the kernel") {
     // Squeeze-and-excitation after a depthwise convolution (efficientnet's
-    // with SiLU and the SiLU before it moved in, mobilenet_v3's with
+    // with SiLU and the expansion before it moved in, mobilenet_v3's with
     // hardswish; 24 channels: a masked block), its pool also an output; a
     // plain one of 8 channels, stride 2. Left to oneDNN: the pool of a
     // dilated depthwise convolution, and a pool that is not global.
