@@ -17,7 +17,7 @@ packages=(
   python3-torch python3-torchvision python3-numpy python3-pil python3-opencv
   opencv-doc opencv-data darknet
   docker-registry apache2-utils openssl skopeo
-  slurmctld slurmd slurm-client munge
+  slurmctld slurmd slurm-client munge procps
   chromium
 )
 

@@ -109,6 +109,15 @@ for _ in $(seq 1 300); do  # the requeue is done once the task is pending again
   [[ $(squeue -h -j "${job}_2" -o %T 2>/dev/null) == PENDING ]] && break
   sleep 0.1
 done
+# The killed task's zoo can outlive its script: Slurm's process tracking
+# without cgroups (proctrack/linuxproc) can miss a child that has just
+# started, and that zoo then runs its part to the end. Its part file may not
+# exist yet when the locks are looked at, so wait for the process itself:
+# a rerun that starts before it has let go finds its part locked and fails.
+for _ in $(seq 1 600); do
+  pgrep -f -- "-o $WORK/q/" > /dev/null || break
+  sleep 0.1
+done
 for _ in $(seq 1 300); do
   free=1
   for part in q/labels.part-2-of-4.jsonl q/emb.part-2-of-4.npy; do
