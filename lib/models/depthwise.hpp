@@ -67,8 +67,9 @@ struct Part {
 // rounded up to 16], 64-byte aligned, where each of the part's rows'
 // outputs is summed per channel, left to right (for the average pool that
 // follows squeeze-and-excitation's depthwise convolutions, without a pass
-// of its own over them). Requires depthwise_runs(d.kernel, d.stride, post), and
-// expansion_runs(d.expansion->post) where there is an expansion.
+// of its own over them). Requires depthwise_runs(d.kernel, d.stride,
+// post), and expansion_runs(d.expansion->post) where there is an
+// expansion.
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,
                     const float* bias, float* out, float* row_sums, const Part& part);
 
