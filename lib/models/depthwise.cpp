@@ -4,7 +4,9 @@
 #include <array>
 #include <limits>
 #include <optional>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <immintrin.h>
@@ -27,6 +29,13 @@ std::optional<Activation> activation_of(const PostOp* post) {
     case PostOp::add: break;
   }
   return std::nullopt;
+}
+
+// The bounds activate() clamps to after `post`: a clamp's (ReLU's [0,
+// inf)), and unused for the other activations.
+std::pair<float, float> clamp_bounds(const PostOp* post) {
+  if (post && post->kind == PostOp::clamp) return {post->low, post->high};
+  return {0.f, std::numeric_limits<float>::infinity()};
 }
 
 // Everything from here to pop_options is compiled for AVX-512 and runs
@@ -186,8 +195,9 @@ class Rows {
         m_expansion(call.d.expansion) {
     const Depthwise& d = call.d;
     const PostOp* post = call.post;
-    m_low = _mm512_set1_ps(post && post->kind == PostOp::clamp ? post->low : 0.f);
-    m_high = _mm512_set1_ps(post && post->kind == PostOp::clamp ? post->high : std::numeric_limits<float>::infinity());
+    const auto [low, high] = clamp_bounds(post);
+    m_low = _mm512_set1_ps(low);
+    m_high = _mm512_set1_ps(high);
     m_blocks = (d.channels + 15) / 16;
     m_padded = m_blocks * 16;
     const int64_t rest = d.channels % 16;
@@ -199,8 +209,7 @@ class Rows {
     if (m_expansion) {
       const PostOp* e = m_expansion->post;
       m_expand = &expand_tiles(*activation_of(e));
-      m_expand_low = e && e->kind == PostOp::clamp ? e->low : 0.f;
-      m_expand_high = e && e->kind == PostOp::clamp ? e->high : std::numeric_limits<float>::infinity();
+      std::tie(m_expand_low, m_expand_high) = clamp_bounds(e);
     }
     if constexpr (InRing) {
       // K rows in use and S being filled, each 64-byte aligned.
