@@ -92,16 +92,24 @@ inline __m512 activate(__m512 x, __m512 low, __m512 high) {
   return x;
 }
 
-// Output channels [0, 16 N) of P pixels of a 1x1 convolution with its
-// activation (an expansion's, before a depthwise convolution): `in` the P
-// pixels' `in_channels` values each, `weights` [in_channels][`padded`],
-// `out` P pixels of `padded` floats, all three from the first of the
-// channels. Each output is its bias plus its terms in the order of the
-// input channels, whatever P and N: its value depends on nothing but its
-// inputs.
+// What expand_tile multiplies by the weights for each of its pixels: `rows`
+// runs of `terms` floats, `row_step` apart, the first pixel's from `in`,
+// each next pixel's `pixel_step` on. A 1x1 convolution's pixel is one run,
+// its channels; a 3x3's, its window's 3 rows of 3 pixels' channels.
+struct Taps {
+  const float* in;
+  int64_t rows, row_step, terms, pixel_step;
+};
+
+// Output channels [0, 16 N) of P pixels of a convolution with its
+// activation (an expansion's, before a depthwise convolution): `weights`
+// [the taps' rows][terms][`padded`], `out` P pixels of `padded` floats,
+// both from the first of the channels. Each output is its bias plus its
+// terms in the order of the taps, whatever P and N: its value depends on
+// nothing but its inputs.
 template <int P, int N, Activation A>
-void expand_tile(const float* in, int64_t in_channels, const float* weights, int64_t padded, const float* bias,
-                 float* out, float low, float high) {
+void expand_tile(const Taps& taps, const float* weights, int64_t padded, const float* bias, float* out, float low,
+                 float high) {
   __m512 sum[P][N];
 #pragma GCC unroll 3
   for (int j = 0; j < N; ++j) {
@@ -110,15 +118,19 @@ void expand_tile(const float* in, int64_t in_channels, const float* weights, int
     for (int p = 0; p < P; ++p) sum[p][j] = b;
   }
   const float* w = weights;
-  for (int64_t k = 0; k < in_channels; ++k, w += padded) {
-    __m512 wk[N];
+  const int64_t step = taps.pixel_step;
+  for (int64_t r = 0; r < taps.rows; ++r) {
+    const float* in = taps.in + r * taps.row_step;
+    for (int64_t k = 0; k < taps.terms; ++k, w += padded) {
+      __m512 wk[N];
 #pragma GCC unroll 3
-    for (int j = 0; j < N; ++j) wk[j] = _mm512_loadu_ps(w + 16 * j);
+      for (int j = 0; j < N; ++j) wk[j] = _mm512_loadu_ps(w + 16 * j);
 #pragma GCC unroll 8
-    for (int p = 0; p < P; ++p) {
-      const __m512 x = _mm512_set1_ps(in[p * in_channels + k]);
+      for (int p = 0; p < P; ++p) {
+        const __m512 x = _mm512_set1_ps(in[p * step + k]);
 #pragma GCC unroll 3
-      for (int j = 0; j < N; ++j) sum[p][j] = _mm512_fmadd_ps(x, wk[j], sum[p][j]);
+        for (int j = 0; j < N; ++j) sum[p][j] = _mm512_fmadd_ps(x, wk[j], sum[p][j]);
+      }
     }
   }
   const __m512 lo = _mm512_set1_ps(low), hi = _mm512_set1_ps(high);
@@ -131,7 +143,7 @@ void expand_tile(const float* in, int64_t in_channels, const float* weights, int
 
 // expand_tile by P (1 to 8) and N (1 to 3): 24 sums and 3 weight vectors
 // of the 32 registers.
-using ExpandTile = void (*)(const float*, int64_t, const float*, int64_t, const float*, float*, float, float);
+using ExpandTile = void (*)(const Taps&, const float*, int64_t, const float*, float*, float, float);
 constexpr int k_expand_pixels = 8, k_expand_blocks = 3;
 using ExpandTiles = std::array<std::array<ExpandTile, k_expand_blocks>, k_expand_pixels>;
 
@@ -210,6 +222,14 @@ class Rows {
       const PostOp* e = m_expansion->post;
       m_expand = &expand_tiles(*activation_of(e));
       std::tie(m_expand_low, m_expand_high) = clamp_bounds(e);
+      if (m_expansion->kernel > 1) {
+        // The expansion's window rows, with zero columns either side.
+        static thread_local std::vector<float> window;
+        const Expansion& x = *m_expansion;
+        m_window_step = (x.padding + x.width + x.padding) * x.in_channels;
+        window.assign(size_t(x.kernel * m_window_step), 0.f);
+        m_window = window.data();
+      }
     }
     if constexpr (InRing) {
       // K rows in use and S being filled, each 64-byte aligned.
@@ -274,7 +294,7 @@ class Rows {
       const float* from = image_row(r);
       float* to = ring_row(r);
       if (m_expansion) {
-        expand_row(from, to);
+        expand_row(r, to);
         continue;
       }
       for (int64_t x = 0; x < m_width; ++x, from += m_channels, to += m_padded) {
@@ -289,20 +309,41 @@ class Rows {
     m_filled = std::max(m_filled, end);
   }
 
-  // One row of the expansion, the part's blocks: up to 3 blocks of its
+  // Row r of the expansion, the part's blocks: up to 3 blocks of its
   // channels at a time (their weights stay in the first-level cache), over
   // the row's pixels in groups of up to 8 as even as they come (a row of
   // 7 as one, of 14 as two of 7: a group of a few pixels loads as many
-  // weights as one of 8 for fewer sums).
-  void expand_row(const float* from, float* to) const {
+  // weights as one of 8 for fewer sums). A 1x1 convolution reads the
+  // image's row r; a larger one, its window's rows copied with their
+  // padding.
+  void expand_row(int64_t r, float* to) const {
     const Expansion& e = *m_expansion;
+    Taps taps{image_row(r), 1, 0, e.in_channels, e.in_channels};
+    if (e.kernel > 1) {
+      const int64_t top = r * e.stride - e.padding;
+      for (int64_t k = 0; k < e.kernel; ++k) {
+        float* into = m_window + k * m_window_step + e.padding * e.in_channels;
+        const int64_t y = top + k;
+        if (y < 0 || y >= e.height) {
+          std::fill(into, into + e.width * e.in_channels, 0.f);
+          continue;
+        }
+        for (int64_t c = 0; c < e.in_channels; ++c) {
+          const float* from = m_image + y * e.row_step + c * e.channel_step;
+          for (int64_t x = 0; x < e.width; ++x) into[x * e.in_channels + c] = from[x * e.column_step];
+        }
+      }
+      taps = Taps{m_window, e.kernel, m_window_step, e.kernel * e.in_channels, e.stride * e.in_channels};
+    }
     const int64_t groups = (m_width + k_expand_pixels - 1) / k_expand_pixels;
     for (int64_t b = m_first_block; b < m_end_block; b += k_expand_blocks) {
       const int64_t n = std::min<int64_t>(k_expand_blocks, m_end_block - b);
       for (int64_t g = 0; g < groups; ++g) {
         const int64_t x = m_width * g / groups, p = m_width * (g + 1) / groups - x;
-        (*m_expand)[p - 1][n - 1](from + x * e.in_channels, e.in_channels, e.weights + b * 16, m_padded,
-                                  e.bias + b * 16, to + x * m_padded + b * 16, m_expand_low, m_expand_high);
+        Taps at = taps;
+        at.in += x * taps.pixel_step;
+        (*m_expand)[p - 1][n - 1](at, e.weights + b * 16, m_padded, e.bias + b * 16, to + x * m_padded + b * 16,
+                                  m_expand_low, m_expand_high);
       }
     }
   }
@@ -316,6 +357,7 @@ class Rows {
   // rows the next output row adds to its window, and the output lines the
   // tile after next writes.
   void prefetch_rows(int64_t next_top, int64_t part, int64_t parts) const {
+    if (m_window) return;  // a stem's rows: a few kilobytes, read in order
     const int64_t bytes = m_width * m_in_channels * int64_t(sizeof(float));
     const int64_t begin = bytes * part / parts & ~int64_t(63), end = bytes * (part + 1) / parts;
     for (int kh = std::max(0, K - S); kh < K; ++kh) {
@@ -389,6 +431,8 @@ class Rows {
   int64_t m_first_block = 0, m_end_block = 0;  // the part's blocks of 16 channels
   __mmask16 m_last_mask = 0xFFFF;
   float* m_ring = nullptr;  // InRing: K + S rows of m_ring_step floats
+  float* m_window = nullptr;  // an expansion of kernel k > 1: k rows of m_window_step floats
+  int64_t m_window_step = 0;
   int64_t m_ring_step = 0;
   int64_t m_filled = std::numeric_limits<int64_t>::min();  // the ring holds the rows before this one (K + S at most)
 };
@@ -424,10 +468,14 @@ bool depthwise_runs(int64_t kernel, int64_t stride, const PostOp* post) {
   return avx512 && (kernel == 3 || kernel == 5) && (stride == 1 || stride == 2) && activation_of(post).has_value();
 }
 
-bool expansion_runs(const PostOp* post) {
+bool expansion_runs(int64_t kernel, int64_t stride, int64_t padding, int64_t in_channels, const PostOp* post) {
   const std::optional<Activation> a = activation_of(post);
-  return a && (*a == Activation::none || *a == Activation::clamp || *a == Activation::silu ||
-               *a == Activation::hardswish);
+  const bool shape = kernel == 1 ? stride == 1 && padding == 0
+                                 : in_channels <= 4 && kernel <= 7 && (stride == 1 || stride == 2) &&
+                                       padding >= 0 && padding < kernel;
+  return shape && a &&
+         (*a == Activation::none || *a == Activation::clamp || *a == Activation::silu ||
+          *a == Activation::hardswish);
 }
 
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,

@@ -10,17 +10,25 @@ struct PostOp {
   float low = 0, high = 0;  // clamp's bounds
 };
 
-// A 1x1 convolution (stride 1, no padding) and its activation computed
-// before a depthwise convolution, on its input: mobilenet's and
-// efficientnet's expansion, moved here (fused_conv.cpp). Each of its output
-// rows is computed once into a ring of the window's rows, which stays in
-// cache: the expanded tensor, the largest of the block, is never written
-// out and read back.
+// A convolution and its activation computed before a depthwise
+// convolution, on its input, moved here (fused_conv.cpp): mobilenet's and
+// efficientnet's 1x1 expansion (stride 1, no padding), or the network's
+// first convolution, of the image's few channels (the stem). Each of its
+// output rows is computed once into a ring of the window's rows, which
+// stays in cache: its output is never written out and read back.
 struct Expansion {
   int64_t in_channels = 0;
-  const float* weights = nullptr;  // [in_channels][the depthwise channels rounded up to 16], zero past them
-  const float* bias = nullptr;     // [the depthwise channels rounded up to 16], zero past them
-  const PostOp* post = nullptr;    // null: none; else as expansion_runs allows
+  int64_t height = 0, width = 0;  // its input
+  // A kernel of more than 1: the image's strides in floats (channel, row,
+  // column), whatever its layout: the kernel copies each window's rows.
+  // A 1x1's image is dense NHWC.
+  int64_t channel_step = 0, row_step = 0, column_step = 0;
+  int64_t kernel = 1, stride = 1, padding = 0;  // the same along both axes; dilation 1
+  // [kernel][kernel][in_channels][the depthwise channels rounded up to
+  // 16], zero past them.
+  const float* weights = nullptr;
+  const float* bias = nullptr;   // [the depthwise channels rounded up to 16], zero past them
+  const PostOp* post = nullptr;  // null: none; else as expansion_runs allows
 };
 
 // One depthwise convolution (a k x k filter per channel, groups equal to
@@ -48,9 +56,12 @@ struct Depthwise {
 // its SiLU was made 2x cheaper (docs/performance.md).
 bool depthwise_runs(int64_t kernel, int64_t stride, const PostOp* post);
 
-// Whether depthwise_rows computes an expansion ending with `post` (null, or
-// one op): none, ReLU and other clamps, SiLU, hardswish.
-bool expansion_runs(const PostOp* post);
+// Whether depthwise_rows computes an expansion of this kernel size, stride,
+// padding and input channels ending with `post` (null, or one op: none,
+// ReLU and other clamps, SiLU, hardswish): a 1x1 of stride 1 and no
+// padding, or one of at most 4 input channels, a kernel of at most 7,
+// stride 1 or 2 and less padding than the kernel.
+bool expansion_runs(int64_t kernel, int64_t stride, int64_t padding, int64_t in_channels, const PostOp* post);
 
 // What of an image's output depthwise_rows computes: rows [first_row,
 // end_row) of channels [16 first_block, 16 end_block) (the channels up to a

@@ -132,26 +132,29 @@ class Convolution : public torch::CustomClassHolder {
     m_input_silu = true;
   }
 
-  // Computes `expansion`, the 1x1 convolution (stride 1, no padding) and
-  // activation whose output is this depthwise convolution's input, from
-  // that convolution's input: where zoo's depthwise kernel runs this one
-  // and computes that one (depthwise.hpp). False, and nothing changed,
-  // where it does not.
+  // Computes `expansion`, the convolution and activation whose output is
+  // this depthwise convolution's input, from that convolution's input:
+  // where zoo's depthwise kernel runs this one and computes that one (a 1x1
+  // of stride 1 and no padding, or one of the image's few channels:
+  // depthwise.hpp). False, and nothing changed, where it does not.
   bool take_expansion(const Convolution& expansion) {
     const Settings& s = expansion.m_settings;
     const at::Tensor& w = expansion.m_weight;
-    const int64_t channels = m_weight.size(0), in = w.size(1);
-    if (!by_own_depthwise() || m_input_silu || expands() || s.groups != 1 || w.size(0) != channels ||
-        w.size(2) != 1 || w.size(3) != 1 || s.stride != std::array<int64_t, 2>{1, 1} ||
-        s.padding != std::array<int64_t, 2>{0, 0} || expansion.m_post.size() > 1 ||
-        !expansion_runs(expansion.m_post.empty() ? nullptr : &expansion.m_post[0])) {
+    const int64_t channels = m_weight.size(0), in = w.size(1), k = w.size(2);
+    if (!by_own_depthwise() || m_input_silu || expands() || expansion.expands() || expansion.m_input_silu ||
+        s.groups != 1 || w.size(0) != channels || w.size(3) != k || s.stride[0] != s.stride[1] ||
+        s.padding[0] != s.padding[1] ||
+        s.dilation != std::array<int64_t, 2>{1, 1} || expansion.m_post.size() > 1 ||
+        !expansion_runs(k, s.stride[0], s.padding[0], in,
+                        expansion.m_post.empty() ? nullptr : &expansion.m_post[0])) {
       return false;
     }
-    m_expansion_weights = at::zeros({in, padded_channels()}, w.options());
-    m_expansion_weights.narrow(1, 0, channels).copy_(w.view({channels, in}).t());
+    m_expansion_weights = at::zeros({k, k, in, padded_channels()}, w.options());
+    m_expansion_weights.narrow(3, 0, channels).copy_(w.permute({2, 3, 1, 0}));
     m_expansion_bias = at::zeros({padded_channels()}, w.options());
     m_expansion_bias.narrow(0, 0, channels).copy_(expansion.m_bias);
     m_expansion_post = expansion.m_post;
+    m_expansion_settings = s;
     return true;
   }
   bool expands() const { return m_expansion_weights.defined(); }
@@ -163,7 +166,7 @@ class Convolution : public torch::CustomClassHolder {
   // and suits its fastest kernels, which take no other operand.
   at::Tensor run(const at::Tensor& x, const at::Tensor* residual) {
     const at::Tensor input = channels_last_input(x, "zoo::conv");
-    const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
+    const std::array<int64_t, 4> shape = output_shape(input);
     if (!residual && on_pixel(input)) return run_on_pixel(input, shape);
     if (!residual && by_own_depthwise()) return run_depthwise(input, shape, nullptr);
     size_t fused = m_post.size();
@@ -224,7 +227,7 @@ class Convolution : public torch::CustomClassHolder {
   std::tuple<at::Tensor, at::Tensor> run_pooled(const at::Tensor& x) {
     TORCH_CHECK(by_own_depthwise(), "zoo::conv_pool: the convolution does not run on zoo's depthwise kernel");
     const at::Tensor input = channels_last_input(x, "zoo::conv_pool");
-    const std::array<int64_t, 4> shape = output_shape(input.size(0), input.size(2), input.size(3));
+    const std::array<int64_t, 4> shape = output_shape(input);
     const int64_t images = shape[0], channels = shape[1], rows = shape[2], padded = padded_channels();
     at::Tensor row_sums = at::empty({images, rows, padded}, input.options());
     at::Tensor out = run_depthwise(input, shape, row_sums.data_ptr<float>());
@@ -243,14 +246,19 @@ class Convolution : public torch::CustomClassHolder {
 
  private:
   // x as a dense channels_last tensor, after checking it is an input this
-  // convolution takes; `op` names it in the error.
+  // convolution takes; `op` names it in the error. A stem's (an expansion
+  // of a kernel larger than 1) is read with its strides, as it is.
   at::Tensor channels_last_input(const at::Tensor& x, const char* op) const {
-    const int64_t in_channels = expands() ? m_expansion_weights.size(0) : m_weight.size(1) * m_settings.groups;
+    const int64_t in_channels = expands() ? m_expansion_weights.size(2) : m_weight.size(1) * m_settings.groups;
     TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.layout() == at::kStrided &&
                     x.size(1) == in_channels,
                 op, ": expected a float tensor of shape [N, ", in_channels, ", H, W], got ", x.sizes());
-    return x.contiguous(at::MemoryFormat::ChannelsLast);
+    return expands_stem() ? x : x.contiguous(at::MemoryFormat::ChannelsLast);
   }
+
+  // Whether the expansion this depthwise convolution computes has a kernel
+  // larger than 1: the network's first convolution, of the image.
+  bool expands_stem() const { return expands() && m_expansion_weights.size(0) > 1; }
 
   // What runs this convolution with its post-ops as they are now: whether
   // Winograd's algorithm may, and whether zoo's depthwise kernel does.
@@ -331,32 +339,49 @@ class Convolution : public torch::CustomClassHolder {
   // of 16.
   int64_t padded_channels() const { return m_depthwise_bias.size(0); }
 
-  // Image by image on all the threads, each image's rows shared out, or
-  // with an expansion its channels: the rows at the parts' ends are read by
-  // both parts' windows, and so computed twice into the rings, which costs
-  // little for a SiLU and up to half the expansion's time on small images
-  // (efficientnet_b0's 5x5 convolutions of 7x7 at batch 1). (Sharing out the
-  // channels without an expansion measured about 0.95x on efficientnet_b0
-  // at batch 1 on 2 threads, probably because each thread then reads what
-  // the other core's convolution wrote.) `row_sums`: null, or where each
-  // output row's sums per channel go (depthwise_rows).
+  // Image by image on all the threads, each image's rows shared out, or,
+  // with an expansion of fewer than 56 rows, its channels. The rows at the
+  // parts' ends are read by both parts' windows, and so computed twice into
+  // the rings: little for a SiLU or an expansion of 56 rows or more, up to
+  // half the expansion's time on small images (efficientnet_b0's 5x5
+  // convolutions of 7x7 at batch 1). Rows give each thread all the channels
+  // (mobilenet_v2's 144 are 9 blocks of 16, shared out 5 to 4) and the
+  // expansion's tiles 3 blocks at a time, which a stem's need most: with
+  // rows from 56 up against channels everywhere, mobilenet_v2 at batch 1
+  // measured 1.14x, efficientnet_b0 1.06x. (Sharing out the channels
+  // without an expansion measured about 0.95x on efficientnet_b0 at batch 1
+  // on 2 threads, probably because each thread then reads what the other
+  // core's convolution wrote.) `row_sums`: null, or where each output row's
+  // sums per channel go (depthwise_rows).
   at::Tensor run_depthwise(const at::Tensor& input, const std::array<int64_t, 4>& shape, float* row_sums) {
-    const Expansion expansion{input.size(1), expands() ? m_expansion_weights.data_ptr<float>() : nullptr,
+    const int64_t height = input.size(2), width = input.size(3);
+    const Expansion expansion{input.size(1),
+                              height,
+                              width,
+                              input.stride(1),
+                              input.stride(2),
+                              input.stride(3),
+                              expands() ? m_expansion_weights.size(0) : 1,
+                              m_expansion_settings.stride[0],
+                              m_expansion_settings.padding[0],
+                              expands() ? m_expansion_weights.data_ptr<float>() : nullptr,
                               expands() ? m_expansion_bias.data_ptr<float>() : nullptr,
                               m_expansion_post.empty() ? nullptr : &m_expansion_post[0]};
-    const Depthwise d{m_weight.size(0),     input.size(2),         input.size(3), m_weight.size(2),
-                      m_settings.stride[0], m_settings.padding[0], shape[3],      m_input_silu,
+    const auto [in_height, in_width] = depthwise_input_size(height, width);
+    const Depthwise d{m_weight.size(0),     in_height,             in_width, m_weight.size(2),
+                      m_settings.stride[0], m_settings.padding[0], shape[3], m_input_silu,
                       expands() ? &expansion : nullptr};
     at::Tensor out = at::empty(shape, input.options().memory_format(at::MemoryFormat::ChannelsLast));
-    const int64_t rows = shape[2], blocks = padded_channels() / 16, image = input.size(1) * d.height * d.width;
+    const int64_t rows = shape[2], blocks = padded_channels() / 16, image = input.stride(0);
     const int64_t out_image = d.channels * rows * shape[3], image_sums = rows * padded_channels();
-    const int64_t units = expands() ? blocks : rows;  // an image's, shared out
+    const bool by_blocks = expands() && in_height < 56;
+    const int64_t units = by_blocks ? blocks : rows;  // an image's, shared out
     const float* in = input.data_ptr<float>();
     float* o = out.data_ptr<float>();
     at::parallel_for(0, shape[0] * units, 1, [&](int64_t begin, int64_t end) {
       while (begin < end) {
         const int64_t n = begin / units, first = begin % units, last = std::min(units, first + end - begin);
-        const Part part = expands() ? Part{0, rows, first, last} : Part{first, last, 0, blocks};
+        const Part part = by_blocks ? Part{0, rows, first, last} : Part{first, last, 0, blocks};
         depthwise_rows(d, depthwise_post(), in + n * image, m_depthwise_weights.data_ptr<float>(),
                        m_depthwise_bias.data_ptr<float>(), o + n * out_image,
                        row_sums ? row_sums + n * image_sums : nullptr, part);
@@ -490,6 +515,23 @@ class Convolution : public torch::CustomClassHolder {
     int residual_index = -1;                      // the residual's place among oneDNN's post-ops
   };
 
+  // The output's shape for `input`, through the expansion first where
+  // there is one.
+  std::array<int64_t, 4> output_shape(const at::Tensor& input) const {
+    const auto [h, w] = depthwise_input_size(input.size(2), input.size(3));
+    return output_shape(input.size(0), h, w);
+  }
+
+  // The size of what the depthwise convolution convolves, for an input of
+  // h x w: the expansion's output where there is one.
+  std::pair<int64_t, int64_t> depthwise_input_size(int64_t h, int64_t w) const {
+    if (!expands()) return {h, w};
+    const int64_t k = m_expansion_weights.size(0);
+    const int64_t eh = window_output(h, k, m_expansion_settings, 0), ew = window_output(w, k, m_expansion_settings, 1);
+    TORCH_CHECK(eh > 0 && ew > 0, "zoo::conv: an input of ", h, "x", w, " is smaller than the kernel");
+    return {eh, ew};
+  }
+
   std::array<int64_t, 4> output_shape(int64_t n, int64_t h, int64_t w) const {
     const std::array<int64_t, 4> shape{n, m_weight.size(0), window_output(h, m_weight.size(2), m_settings, 0),
                                        window_output(w, m_weight.size(3), m_settings, 1)};
@@ -604,9 +646,11 @@ class Convolution : public torch::CustomClassHolder {
   at::Tensor m_depthwise_weights, m_depthwise_bias;  // [k][k][channels up to a multiple of 16]; undefined: not depthwise
   bool m_input_silu = false;                         // zoo's depthwise kernel computes the input's SiLU
   // The expansion zoo's depthwise kernel computes (take_expansion):
-  // [input channels][channels up to a multiple of 16]; undefined: none.
+  // [kernel][kernel][input channels][channels up to a multiple of 16];
+  // undefined: none.
   at::Tensor m_expansion_weights, m_expansion_bias;
   std::vector<PostOp> m_expansion_post;  // its activation, if any
+  Settings m_expansion_settings;
 };
 
 std::tuple<at::Tensor, at::Tensor> run_convolution_pool(const at::Tensor& x,
@@ -1002,12 +1046,15 @@ int move_silu_into_depthwise(torch::jit::Block* block) {
 }
 
 // Where a depthwise convolution on zoo's own kernel is the only reader of a
-// 1x1 convolution (mobilenet's and efficientnet's expansions), the kernel
-// computes that convolution too, row by row into the rows its windows read
-// (depthwise.hpp): the expanded tensor, the block's largest, is never
-// written out and read back. (mobilenet_v2's first expansion, 16 to 96
-// channels on 112x112, writes 77 MB a batch of 16 for its depthwise
-// convolution to read.) The number moved.
+// 1x1 convolution (mobilenet's and efficientnet's expansions) or of the
+// network's first convolution, of the image's few channels (their stems),
+// the kernel computes that convolution too, row by row into the rows its
+// windows read (depthwise.hpp): its output is never written out and read
+// back. (mobilenet_v2's first expansion, 16 to 96 channels on 112x112,
+// writes 77 MB a batch of 16 for its depthwise convolution to read. Its
+// stem took 230-300 us an image at batch 1 on oneDNN, its input made
+// channels_last included, 10.8 million multiply-adds; the stem and the
+// depthwise convolution after it take 190 us here.) The number moved.
 int move_expansion_into_depthwise(torch::jit::Block* block) {
   static const auto conv_symbol = c10::Symbol::fromQualString("zoo::conv");
   int moved = 0;

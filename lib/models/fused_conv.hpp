@@ -19,8 +19,9 @@ namespace zoo::models {
 // enough for it to pay, where oneDNN's F(2x2,3x3) takes them whatever the
 // thread count. Depthwise convolutions run on zoo's own kernel
 // (depthwise.hpp) where it has them; where one is the only reader of a 1x1
-// convolution, it computes that one too, and where it is the only reader of
-// another convolution ending with SiLU, that SiLU as it reads.
+// convolution or of a stem (a convolution of the image's few channels), it
+// computes that one too, and where it is the only reader of another
+// convolution ending with SiLU, that SiLU as it reads.
 //
 // LibTorch 1.13's own route (optimize_for_inference) fuses only ReLU, pays
 // a layout conversion around every op it cannot run in oneDNN's blocked
@@ -30,7 +31,7 @@ struct FusedConvolutions {
   int convolutions = 0;  // replaced
   int winograd = 0;      // of them, those that may run by Winograd's algorithm
   int depthwise = 0;     // of them, depthwise ones zoo's own kernel runs (depthwise.hpp)
-  int expansions = 0;    // of those, ones that compute the 1x1 convolution before them
+  int expansions = 0;    // of those, ones that compute the convolution before them (1x1, or a stem)
   int input_silu = 0;    // of those, ones that compute the SiLU of the convolution before them
   int pooled = 0;        // of those, ones that compute the global average pool after them
 };

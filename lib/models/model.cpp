@@ -304,9 +304,9 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
       if (fused.convolutions > 0) {
         // "(20 convolutions on oneDNN, up to 13 by Winograd's algorithm,
         // activations fused)"; "(81 convolutions: 50 on oneDNN, 16
-        // depthwise on zoo's own kernel (15 computing the 1x1 convolution
-        // before them, 1 computing the SiLU before them, 16 the average
-        // pool after them), activations fused)".
+        // depthwise on zoo's own kernel (16 computing the convolution
+        // before them, 16 the average pool after them), activations
+        // fused)".
         const int on_onednn = fused.convolutions - fused.depthwise - fused.expansions;
         impl->description += fused.depthwise > 0
                                  ? fmt::format(" ({} convolutions: {} on oneDNN", fused.convolutions, on_onednn)
@@ -319,7 +319,7 @@ std::unique_ptr<Model> Model::load(const config::ModelConfig& config, const Load
         }
         std::vector<std::string> also;
         if (fused.expansions > 0) {
-          also.push_back(fmt::format("{} computing the 1x1 convolution before them", fused.expansions));
+          also.push_back(fmt::format("{} computing the convolution before them", fused.expansions));
         }
         if (fused.input_silu > 0) also.push_back(fmt::format("{} computing the SiLU before them", fused.input_silu));
         if (fused.pooled > 0) also.push_back(fmt::format("{} the average pool after them", fused.pooled));

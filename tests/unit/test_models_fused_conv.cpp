@@ -269,10 +269,10 @@ def forward(self, x):
     CHECK(fused.convolutions == 12);
     const bool avx512 = __builtin_cpu_supports("avx512f");
     CHECK(fused.depthwise == (avx512 ? 5 : 0));
-    // b (after the stem) and h; d and f compute their expansions; not j (i
-    // has two readers) nor k.
-    CHECK(fused.input_silu == (avx512 ? 2 : 0));
-    CHECK(fused.expansions == (avx512 ? 2 : 0));
+    // h; b computes the stem (the next case but one), d and f their
+    // expansions; not j (i has two readers) nor k.
+    CHECK(fused.input_silu == (avx512 ? 1 : 0));
+    CHECK(fused.expansions == (avx512 ? 3 : 0));
     // Sizes from several tiles a row to less than one and smaller than a
     // kernel, odd and not square; rows shared out among the threads.
     for (const auto& [n, h, w] : {std::tuple{1, 80, 112}, {3, 33, 45}, {2, 13, 14}, {1, 5, 7}, {1, 80, 112}}) {
@@ -343,12 +343,79 @@ def forward(self, x):
     CHECK(fused.pooled == (avx512 ? 1 : 0));
     CHECK(count(*graph, "zoo::conv") + count(*graph, "zoo::conv_add") + count(*graph, "zoo::conv_pool") ==
           (avx512 ? 17 : 23));
-    // Widths of 1 to 5 past a multiple of the 6 pixels the expansion
-    // computes at once; an image's channels shared out among the threads,
-    // the 72 unevenly.
-    for (const auto& [n, h, w] : {std::tuple{1, 40, 57}, {3, 17, 23}, {2, 7, 7}, {1, 3, 4}, {1, 40, 57}}) {
+    // Widths of 1 to 5 past a multiple of 8, the most pixels the expansion
+    // computes at once; an image's channels shared out among the threads
+    // (the 72 unevenly), and its rows where it has 56 or more.
+    for (const auto& [n, h, w] : {std::tuple{1, 40, 57}, {3, 17, 23}, {2, 7, 7}, {1, 3, 4}, {1, 61, 19}}) {
       const at::Tensor x = torch::randn({n, 5, h, w});
       check_outputs(make, reference, module, x);
+    }
+  }
+  TEST_CASE("a depthwise convolution on zoo's kernel computes the stem convolution before it") {
+    // A network's first convolution, of the image's 3 or 4 channels, read
+    // only by a depthwise convolution: mobilenet_v2's (3x3, stride 2, a
+    // clamp here to [-0.25, 0.5] so that both bounds are reached; 24
+    // channels: a masked block), efficientnet's (SiLU written x *
+    // sigmoid(x), the depthwise convolution's pool summed by the kernel
+    // too), mobilenet_v3's (hardswish, 16 channels), one of 5x5, stride 1,
+    // no activation, 40 channels, and one of 7x7 of 4 channels. The image is
+    // read as it comes: a slice of the channels, or channels_last. Left as
+    // they are: a stem of 5 channels, one read by two ops, one of stride 3
+    // and a dilated one.
+    const auto make = [] {
+      return frozen_module("Stem", 19, 0.3,
+                           {{"s1", {24, 3, 3, 3}}, {"b1", {24}}, {"d1", {24, 1, 3, 3}}, {"s2", {32, 3, 3, 3}},
+                            {"d2", {32, 1, 3, 3}}, {"s3", {16, 3, 3, 3}}, {"d3", {16, 1, 3, 3}},
+                            {"s4", {40, 3, 5, 5}}, {"d4", {40, 1, 5, 5}}, {"s5", {8, 4, 7, 7}}, {"d5", {8, 1, 3, 3}},
+                            {"s6", {8, 5, 3, 3}}, {"d6", {8, 1, 3, 3}}, {"s7", {8, 3, 3, 3}}, {"s8", {8, 3, 3, 3}},
+                            {"s9", {8, 3, 3, 3}}},
+                           R"(
+def forward(self, x):
+    y = x[:, 0:3]
+    a = torch.hardtanh(torch.conv2d(y, self.s1, self.b1, [2, 2], [1, 1], [1, 1], 1), -0.25, 0.5)
+    a = torch.hardtanh(torch.conv2d(a, self.d1, None, [1, 1], [1, 1], [1, 1], 24), 0.0, 6.0)
+    b = torch.conv2d(y, self.s2, None, [2, 2], [1, 1], [1, 1], 1)
+    b = b * torch.sigmoid(b)
+    b = torch.silu(torch.conv2d(b, self.d2, None, [1, 1], [1, 1], [1, 1], 32))
+    p = torch.adaptive_avg_pool2d(b, [1, 1])
+    c = torch.hardswish(torch.conv2d(y, self.s3, None, [2, 2], [1, 1], [1, 1], 1))
+    c = torch.relu(torch.conv2d(c, self.d3, None, [2, 2], [1, 1], [1, 1], 16))
+    d = torch.conv2d(y, self.s4, None, [1, 1], [2, 2], [1, 1], 1)
+    d = torch.conv2d(d, self.d4, None, [2, 2], [2, 2], [1, 1], 40)
+    e = torch.relu(torch.conv2d(x, self.s5, None, [2, 2], [3, 3], [1, 1], 1))
+    e = torch.conv2d(e, self.d5, None, [1, 1], [1, 1], [1, 1], 8)
+    f = torch.cat([x, y[:, 0:1]], 1)
+    f = torch.conv2d(torch.relu(torch.conv2d(f, self.s6, None, [1, 1], [1, 1], [1, 1], 1)), self.d6, None,
+                     [1, 1], [1, 1], [1, 1], 8)
+    g = torch.relu(torch.conv2d(y, self.s7, None, [1, 1], [1, 1], [1, 1], 1))
+    g = torch.conv2d(g, self.d6, None, [1, 1], [1, 1], [1, 1], 8) + g
+    h = torch.relu(torch.conv2d(y, self.s8, None, [3, 3], [1, 1], [1, 1], 1))
+    h = torch.conv2d(h, self.d6, None, [1, 1], [1, 1], [1, 1], 8)
+    i = torch.relu(torch.conv2d(y, self.s9, None, [1, 1], [2, 2], [2, 2], 1))
+    i = torch.conv2d(i, self.d6, None, [1, 1], [1, 1], [1, 1], 8)
+    return a, b, p, c, d, e, f, g, h, i
+)");
+    };
+    torch::jit::Module reference = make();
+    torch::jit::Module module = make();
+    const auto graph = module.get_method("forward").graph();
+    const zoo::models::FusedConvolutions fused = zoo::models::fuse_convolutions(graph);
+    CHECK(fused.convolutions == 18);
+    const bool avx512 = __builtin_cpu_supports("avx512f");
+    CHECK(fused.depthwise == (avx512 ? 8 : 0));  // not g's, which adds a residual
+    // s1 to s5 into d1 to d5.
+    CHECK(fused.expansions == (avx512 ? 5 : 0));
+    CHECK(fused.input_silu == 0);
+    CHECK(fused.pooled == (avx512 ? 1 : 0));
+    CHECK(count(*graph, "zoo::conv") + count(*graph, "zoo::conv_add") + count(*graph, "zoo::conv_pool") ==
+          (avx512 ? 13 : 18));
+    // Rows shared out among the threads where the stem's output has 56 or
+    // more, else its channels; sizes from several tiles a row to less than
+    // one, odd and not square.
+    for (const auto& [n, h, w] : {std::tuple{1, 120, 117}, {3, 33, 45}, {2, 13, 14}, {1, 3, 4}, {1, 61, 19}}) {
+      const at::Tensor x = torch::randn({n, 4, h, w});
+      check_outputs(make, reference, module, x);
+      check_outputs(make, reference, module, x.contiguous(at::MemoryFormat::ChannelsLast));
     }
   }
   TEST_CASE("the global average pool of a depthwise convolution on zoo's kernel is summed by the kernel") {
