@@ -314,27 +314,10 @@ class Rows {
   // the row's pixels in groups of up to 8 as even as they come (a row of
   // 7 as one, of 14 as two of 7: a group of a few pixels loads as many
   // weights as one of 8 for fewer sums). A 1x1 convolution reads the
-  // image's row r; a larger one, its window's rows copied with their
-  // padding.
+  // image's row r; a larger one, its window's rows (window_taps).
   void expand_row(int64_t r, float* to) const {
     const Expansion& e = *m_expansion;
-    Taps taps{image_row(r), 1, 0, e.in_channels, e.in_channels};
-    if (e.kernel > 1) {
-      const int64_t top = r * e.stride - e.padding;
-      for (int64_t k = 0; k < e.kernel; ++k) {
-        float* into = m_window + k * m_window_step + e.padding * e.in_channels;
-        const int64_t y = top + k;
-        if (y < 0 || y >= e.height) {
-          std::fill(into, into + e.width * e.in_channels, 0.f);
-          continue;
-        }
-        for (int64_t c = 0; c < e.in_channels; ++c) {
-          const float* from = m_image + y * e.row_step + c * e.channel_step;
-          for (int64_t x = 0; x < e.width; ++x) into[x * e.in_channels + c] = from[x * e.column_step];
-        }
-      }
-      taps = Taps{m_window, e.kernel, m_window_step, e.kernel * e.in_channels, e.stride * e.in_channels};
-    }
+    const Taps taps = e.kernel > 1 ? window_taps(r) : Taps{image_row(r), 1, 0, e.in_channels, e.in_channels};
     const int64_t groups = (m_width + k_expand_pixels - 1) / k_expand_pixels;
     for (int64_t b = m_first_block; b < m_end_block; b += k_expand_blocks) {
       const int64_t n = std::min<int64_t>(k_expand_blocks, m_end_block - b);
@@ -346,6 +329,28 @@ class Rows {
                                   m_expand_low, m_expand_high);
       }
     }
+  }
+
+  // The taps of row r of an expansion of a kernel larger than 1: the rows
+  // of the image its windows cover, copied with their zero padding into
+  // the window buffer as dense rows of pixels' channels (zeros where a row
+  // lies off the image), whatever the image's layout.
+  Taps window_taps(int64_t r) const {
+    const Expansion& e = *m_expansion;
+    const int64_t top = r * e.stride - e.padding;
+    for (int64_t k = 0; k < e.kernel; ++k) {
+      float* into = m_window + k * m_window_step + e.padding * e.in_channels;
+      const int64_t y = top + k;
+      if (y < 0 || y >= e.height) {
+        std::fill(into, into + e.width * e.in_channels, 0.f);
+        continue;
+      }
+      for (int64_t c = 0; c < e.in_channels; ++c) {
+        const float* from = m_image + y * e.row_step + c * e.channel_step;
+        for (int64_t x = 0; x < e.width; ++x) into[x * e.in_channels + c] = from[x * e.column_step];
+      }
+    }
+    return Taps{m_window, e.kernel, m_window_step, e.kernel * e.in_channels, e.stride * e.in_channels};
   }
 
   static __m512 silu(__m512 x) { return activate<Activation::silu>(x, x, x); }

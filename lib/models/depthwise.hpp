@@ -79,8 +79,8 @@ struct Part {
 // outputs is summed per channel, left to right (for the average pool that
 // follows squeeze-and-excitation's depthwise convolutions, without a pass
 // of its own over them). Requires depthwise_runs(d.kernel, d.stride,
-// post), and expansion_runs(d.expansion->post) where there is an
-// expansion.
+// post), and expansion_runs of the expansion's kernel, stride, padding,
+// input channels and post-op where there is one.
 void depthwise_rows(const Depthwise& d, const PostOp* post, const float* image, const float* weights,
                     const float* bias, float* out, float* row_sums, const Part& part);
 

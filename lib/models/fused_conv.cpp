@@ -143,8 +143,7 @@ class Convolution : public torch::CustomClassHolder {
     const int64_t channels = m_weight.size(0), in = w.size(1), k = w.size(2);
     if (!by_own_depthwise() || m_input_silu || expands() || expansion.expands() || expansion.m_input_silu ||
         s.groups != 1 || w.size(0) != channels || w.size(3) != k || s.stride[0] != s.stride[1] ||
-        s.padding[0] != s.padding[1] ||
-        s.dilation != std::array<int64_t, 2>{1, 1} || expansion.m_post.size() > 1 ||
+        s.padding[0] != s.padding[1] || s.dilation != std::array<int64_t, 2>{1, 1} || expansion.m_post.size() > 1 ||
         !expansion_runs(k, s.stride[0], s.padding[0], in,
                         expansion.m_post.empty() ? nullptr : &expansion.m_post[0])) {
       return false;
@@ -256,9 +255,11 @@ class Convolution : public torch::CustomClassHolder {
     return expands_stem() ? x : x.contiguous(at::MemoryFormat::ChannelsLast);
   }
 
-  // Whether the expansion this depthwise convolution computes has a kernel
-  // larger than 1: the network's first convolution, of the image.
-  bool expands_stem() const { return expands() && m_expansion_weights.size(0) > 1; }
+  // The kernel size of the expansion this depthwise convolution computes
+  // (1 where there is none); larger than 1: a stem, the network's first
+  // convolution, of the image.
+  int64_t expansion_kernel() const { return expands() ? m_expansion_weights.size(0) : 1; }
+  bool expands_stem() const { return expansion_kernel() > 1; }
 
   // What runs this convolution with its post-ops as they are now: whether
   // Winograd's algorithm may, and whether zoo's depthwise kernel does.
@@ -361,7 +362,7 @@ class Convolution : public torch::CustomClassHolder {
                               input.stride(1),
                               input.stride(2),
                               input.stride(3),
-                              expands() ? m_expansion_weights.size(0) : 1,
+                              expansion_kernel(),
                               m_expansion_settings.stride[0],
                               m_expansion_settings.padding[0],
                               expands() ? m_expansion_weights.data_ptr<float>() : nullptr,
@@ -526,7 +527,7 @@ class Convolution : public torch::CustomClassHolder {
   // h x w: the expansion's output where there is one.
   std::pair<int64_t, int64_t> depthwise_input_size(int64_t h, int64_t w) const {
     if (!expands()) return {h, w};
-    const int64_t k = m_expansion_weights.size(0);
+    const int64_t k = expansion_kernel();
     const int64_t eh = window_output(h, k, m_expansion_settings, 0), ew = window_output(w, k, m_expansion_settings, 1);
     TORCH_CHECK(eh > 0 && ew > 0, "zoo::conv: an input of ", h, "x", w, " is smaller than the kernel");
     return {eh, ew};
